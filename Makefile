@@ -1,0 +1,33 @@
+# The two commands of the README:
+#   make demo   set everything up and run MovieLens 100K through the whole pipeline
+#   make test   set everything up and run the test suite (it starts its own Neo4j)
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+MLLMREC := $(VENV)/bin/mllmrec
+DATA   ?= ../shared/data
+
+.PHONY: setup test demo bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	$(MLLMREC) neo4j install
+	touch $@
+
+test: setup
+	$(PY) -m pytest -q
+
+demo: setup
+	$(MLLMREC) neo4j start
+	$(MLLMREC) pipeline run --source movielens $(DATA)/ml-100k --posters $(DATA)/movielens-posters
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	-$(MLLMREC) neo4j stop
+	rm -rf $(VENV) .mllmrec

@@ -1,0 +1,1 @@
+MATCH (d:Dataset {name: $dataset}) DETACH DELETE d

@@ -1,0 +1,2 @@
+UNWIND $rows AS row
+MERGE (u:User {dataset: $dataset, id: row.id})

@@ -1,0 +1,133 @@
+"""The canonical frames every loader returns, and their validation.
+
+A loader turns one source format into a :class:`Catalogue` of three pandas frames:
+
+- ``users``: ``user_id`` (str)
+- ``items``: ``item_id`` (str), ``title``, ``brand``, ``category`` (the first category path,
+  e.g. "Sports & Outdoors > Cycling"), ``description``, ``image`` (local path or URL); text
+  columns are str or None
+- ``interactions``: ``user_id``, ``item_id`` (str), ``rating`` (float, NaN if absent),
+  ``ts`` (Int64 seconds, <NA> if absent), ``split`` (Int8 0/1/2, <NA> when the source has none)
+
+plus the dataset's ``domain`` (used in LLM prompts) and where it came from. Row provenance
+(``_file``, ``_line``) lets :func:`validate` name the file and line of a bad record.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mllmrec.errors import InputDataError
+
+ITEM_TEXT_FIELDS = ("title", "brand", "category", "description")
+ITEM_COLUMNS = ("item_id", *ITEM_TEXT_FIELDS, "image")
+INTERACTION_COLUMNS = ("user_id", "item_id", "rating", "ts", "split")
+
+
+@dataclass
+class Catalogue:
+    """Users, items and interactions of one dataset in canonical form."""
+
+    users: pd.DataFrame
+    items: pd.DataFrame
+    interactions: pd.DataFrame
+    domain: str = "products"
+    source: str = ""
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_split(self) -> bool:
+        return bool(self.interactions["split"].notna().all()) and len(self.interactions) > 0
+
+
+def make_items(df: pd.DataFrame) -> pd.DataFrame:
+    """Give an item frame every canonical column (missing ones None), ids as str."""
+    out = df.copy()
+    for col in ITEM_COLUMNS:
+        if col not in out.columns:
+            out[col] = None
+    out["item_id"] = out["item_id"].astype(str)
+    for col in (*ITEM_TEXT_FIELDS, "image"):
+        out[col] = out[col].map(_clean_text).astype(object)
+    keep = [*ITEM_COLUMNS, *(c for c in ("_file", "_line") if c in out.columns)]
+    return out[keep].reset_index(drop=True)
+
+
+def make_interactions(df: pd.DataFrame) -> pd.DataFrame:
+    """Give an interaction frame every canonical column with canonical dtypes."""
+    out = df.copy()
+    out["user_id"] = out["user_id"].astype(str)
+    out["item_id"] = out["item_id"].astype(str)
+    out["rating"] = out["rating"].astype("float64") if "rating" in out else np.nan
+    out["ts"] = out["ts"].astype("Int64") if "ts" in out else pd.array([pd.NA] * len(out), "Int64")
+    out["split"] = out["split"].astype("Int8") if "split" in out else pd.array([pd.NA] * len(out), "Int8")
+    keep = [*INTERACTION_COLUMNS, *(c for c in ("_file", "_line") if c in out.columns)]
+    return out[keep].reset_index(drop=True)
+
+
+def users_from(interactions: pd.DataFrame) -> pd.DataFrame:
+    """The user frame implied by the interactions (sources without a user file)."""
+    return pd.DataFrame({"user_id": pd.unique(interactions["user_id"]).astype(str)})
+
+
+def _clean_text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _where(df: pd.DataFrame, mask: pd.Series) -> tuple[str, int | None]:
+    row = df[mask].iloc[0]
+    file = str(row["_file"]) if "_file" in df.columns else "<input>"
+    line = int(row["_line"]) if "_line" in df.columns and pd.notna(row["_line"]) else None
+    return file, line
+
+
+def validate(cat: Catalogue, allow_duplicates: bool = False) -> Catalogue:
+    """Check the whole catalogue before anything is written; raise InputDataError naming
+    the file, line and field of the first problem. Returns the catalogue without the
+    provenance columns."""
+    inter, items = cat.interactions, cat.items
+    if len(inter) == 0:
+        raise InputDataError(cat.source or "<input>", "no interactions found (empty input)")
+    for col in ("user_id", "item_id"):
+        bad = inter[col].isna() | (inter[col].astype(str).str.strip() == "")
+        if bad.any():
+            raise InputDataError(*_where(inter, bad), message="empty identifier", field=col)
+    bad_split = inter["split"].notna() & ~inter["split"].isin([0, 1, 2])
+    if bad_split.any():
+        raise InputDataError(*_where(inter, bad_split), message="split must be 0, 1 or 2", field="split")
+    if inter["split"].notna().any() and inter["split"].isna().any():
+        raise InputDataError(*_where(inter, inter["split"].isna()),
+                             message="some interactions have a split label and others not",
+                             field="split")
+    dup = inter.duplicated(["user_id", "item_id"], keep="first")
+    if dup.any() and not allow_duplicates:
+        file, line = _where(inter, dup)
+        first = inter[(inter["user_id"] == inter[dup].iloc[0]["user_id"])
+                      & (inter["item_id"] == inter[dup].iloc[0]["item_id"])]
+        first_line = int(first.iloc[0]["_line"]) if "_line" in first.columns else None
+        raise InputDataError(
+            file, f"duplicate interaction of user '{inter[dup].iloc[0]['user_id']}' with item "
+            f"'{inter[dup].iloc[0]['item_id']}'" + (f" (first seen on line {first_line})" if first_line else "")
+            + "; pass --dedupe to keep the latest", line=line, field="item_id")
+    if items["item_id"].duplicated().any():
+        raise InputDataError(*_where(items, items["item_id"].duplicated()),
+                             message="duplicate item id", field="item_id")
+    return Catalogue(
+        users=cat.users[["user_id"]].drop_duplicates().reset_index(drop=True),
+        items=items[list(ITEM_COLUMNS)].reset_index(drop=True),
+        interactions=inter[list(INTERACTION_COLUMNS)].reset_index(drop=True),
+        domain=cat.domain, source=cat.source, meta=cat.meta,
+    )
+
+
+def dedupe_latest(inter: pd.DataFrame) -> pd.DataFrame:
+    """Keep each (user, item) pair's latest interaction (by timestamp, then by file order)."""
+    order = inter.assign(_ord=np.arange(len(inter)))
+    order = order.sort_values(["ts", "_ord"], na_position="first", kind="stable")
+    kept = order.drop_duplicates(["user_id", "item_id"], keep="last").sort_values("_ord")
+    return kept.drop(columns="_ord").reset_index(drop=True)

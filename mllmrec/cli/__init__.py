@@ -1,0 +1,55 @@
+"""The ``mllmrec`` command. Each command group lives in its own module beside this one."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from mllmrec.cli.common import AppContext
+from mllmrec.errors import MllmrecError
+
+os.environ.setdefault("DGLBACKEND", "pytorch")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="YAML configuration file (defaults < file < environment < flags).")
+@click.option("--dataset", "-d", help="Dataset name every command works on [default: ml-100k].")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="mllmrec")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, dataset: str | None, verbose: int) -> None:
+    """MLLMRec on Neo4j: ingest a catalogue, enrich it with (multimodal) LLMs, refine the
+    item-item graph in Cypher, train with DGL and serve recommendations from Neo4j.
+
+    Typical order: neo4j start, ingest, describe-items, profile-users, embed, build-graph,
+    train, recommend -- or all at once with 'pipeline run'.
+    """
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = AppContext(config_file=config_file, dataset=dataset)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _register() -> None:
+    from mllmrec.cli import commands  # noqa: F401  (each module adds its commands to `cli`)
+
+
+def main() -> None:
+    """Entry point: run the CLI, print user errors as one line and exit 1."""
+    _register()
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except MllmrecError as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(1)

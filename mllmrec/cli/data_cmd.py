@@ -1,0 +1,152 @@
+"""Data commands: ``db init``, ``db drop``, ``ingest <format>``, ``stats``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from loaders import FORMATS, Catalogue
+from mllmrec.cli import cli
+from mllmrec.cli.common import AppContext, pass_app
+from mllmrec.schema import init_schema
+
+_existing = click.Path(exists=True, path_type=Path)
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema and housekeeping."""
+
+
+@db_group.command("init")
+@pass_app
+def db_init(app: AppContext) -> None:
+    """Create constraints and indexes (idempotent; ingest also does it)."""
+    n = init_schema(app.graph)
+    click.echo(f"schema ready ({n} constraints and indexes checked)")
+
+
+@db_group.command("drop")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def db_drop(app: AppContext, yes: bool) -> None:
+    """Delete every node and relationship of the dataset (others are untouched)."""
+    from mllmrec.dataset import drop_dataset
+
+    name = app.settings.dataset
+    if not yes:
+        click.confirm(f"Delete dataset '{name}' from {app.settings.neo4j.uri}?", abort=True)
+    drop_dataset(app.graph, name)
+    click.echo(f"dataset '{name}' deleted")
+
+
+class _FormatGroup(click.Group):
+    """Names the known formats when an unknown one is asked for."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            raise click.UsageError(
+                f"unknown format '{args[0]}'; known formats: {', '.join(FORMATS)}", ctx)
+        return super().resolve_command(ctx, args)
+
+
+@cli.group("ingest", cls=_FormatGroup)
+@click.option("--kcore", type=int, help="Iterated k-core filter (0 = off) [default: 0].")
+@click.option("--seed", type=int, help="Seed of the per-user random split [default: 2025].")
+@click.option("--batch-size", type=int, help="Rows per write transaction [default: 10000].")
+@click.option("--min-rating", type=float, help="Keep only interactions rated at least this.")
+@click.option("--dedupe", is_flag=True, help="Keep the latest of duplicate (user, item) rows instead of failing.")
+@pass_app
+def ingest_group(app: AppContext, kcore: int | None, seed: int | None, batch_size: int | None,
+                 min_rating: float | None, dedupe: bool) -> None:
+    """Load a source into Neo4j as dataset --dataset.
+
+    Everything is validated before the first write; a malformed file stops with its file,
+    line and field and leaves the database as it was. Re-running the same ingest creates no
+    duplicates, and re-running an interrupted one completes it. Sources without split labels
+    are split per user at random (seeded): METHOD.md section 1.
+    """
+    app.apply({"ingest.kcore": kcore, "ingest.seed": seed, "ingest.batch_size": batch_size,
+               "ingest.implicit_min_rating": min_rating})
+    app.dedupe = dedupe  # type: ignore[attr-defined]
+
+
+def _run_ingest(app: AppContext, load: Callable[[], Catalogue], params: dict[str, Any]) -> None:
+    from loaders.canonical import dedupe_latest
+    from mllmrec.ingest import prepare, write
+
+    s = app.settings
+    cat = load()
+    if getattr(app, "dedupe", False):
+        cat.interactions = dedupe_latest(cat.interactions)
+    prepared = prepare(cat, s.ingest)
+    params = {**params, **s.ingest.model_dump(exclude={"batch_size"}), "dedupe": getattr(app, "dedupe", False)}
+    report = write(app.graph, s.dataset, prepared, s.ingest, params)
+    click.echo(f"dataset '{s.dataset}': {report.users:,} users, {report.items:,} items, "
+               f"{report.interactions:,} interactions (train/valid/test "
+               f"{report.splits.get(0, 0):,}/{report.splits.get(1, 0):,}/{report.splits.get(2, 0):,}) "
+               f"in {report.seconds:.1f}s ({report.rate:,.0f} interactions/s)")
+
+
+@ingest_group.command("movielens")
+@click.argument("folder", type=_existing)
+@click.option("--posters", type=_existing,
+              help="Folder with ml100k_item_to_ml1m_poster.csv and the poster images.")
+@pass_app
+def ingest_movielens(app: AppContext, folder: Path, posters: Path | None) -> None:
+    """MovieLens 100K folder (u.data, u.item)."""
+    from loaders.movielens import load_movielens
+
+    _run_ingest(app, lambda: load_movielens(folder, posters),
+                {"format": "movielens", "folder": str(folder), "posters": str(posters or "")})
+
+
+@ingest_group.command("amazon")
+@click.argument("ratings", type=_existing)
+@click.option("--meta", type=_existing, help="meta_<Category>.json(.gz) / .jsonl(.gz) metadata file.")
+@click.option("--category", help="Domain for prompts [default: from the file name].")
+@pass_app
+def ingest_amazon(app: AppContext, ratings: Path, meta: Path | None, category: str | None) -> None:
+    """Amazon reviews: 2014 ratings_<Category>.csv, or 2018/2023 JSON-lines reviews."""
+    from loaders.amazon import load_amazon
+
+    _run_ingest(app, lambda: load_amazon(ratings, meta, category),
+                {"format": "amazon", "ratings": str(ratings), "meta": str(meta or "")})
+
+
+@ingest_group.command("mmrec")
+@click.argument("folder", type=_existing)
+@click.option("--name", help="Dataset file stem (<name>.inter) [default: the folder name].")
+@click.option("--items", type=_existing, help="Item metadata CSV (item id, title, ...).")
+@pass_app
+def ingest_mmrec(app: AppContext, folder: Path, name: str | None, items: Path | None) -> None:
+    """MMRec processed folder; its x_label split is kept as it is."""
+    from loaders.mmrec import load_mmrec
+
+    _run_ingest(app, lambda: load_mmrec(folder, name, items),
+                {"format": "mmrec", "folder": str(folder), "name": name or ""})
+
+
+@ingest_group.command("csv")
+@click.argument("interactions", type=_existing)
+@click.option("--items", type=_existing, help="Items CSV: id, title, description, ..., image.")
+@click.option("--domain", default="products", show_default=True, help="What the items are (used in prompts).")
+@pass_app
+def ingest_csv(app: AppContext, interactions: Path, items: Path | None, domain: str) -> None:
+    """Generic CSV: interactions (user, item[, rating][, timestamp]) and optional items."""
+    from loaders.csv_files import load_csv
+
+    _run_ingest(app, lambda: load_csv(interactions, items, domain),
+                {"format": "csv", "interactions": str(interactions), "items": str(items or "")})
+
+
+@cli.command("stats")
+@pass_app
+def stats_cmd(app: AppContext) -> None:
+    """Users, items, interactions per split and sparsity of the dataset."""
+    from mllmrec.dataset import dataset_stats
+
+    st = dataset_stats(app.graph, app.settings.dataset)
+    for line in st.lines():
+        click.echo(line)

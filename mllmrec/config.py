@@ -1,0 +1,205 @@
+"""One validated configuration object for every stage.
+
+Layers, later wins (as in RecBole): built-in defaults, then a YAML file (``--config`` or
+``$MLLMREC_CONFIG``), then environment variables for the connection (``NEO4J_URI``,
+``NEO4J_USER``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``), then command-line flags.
+
+Each stage reads only its own section, and records the section it ran with as provenance.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mllmrec.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Neo4jSettings(_Section):
+    """Where the database is. Credentials never have defaults in code."""
+
+    uri: str = "bolt://127.0.0.1:7687"
+    user: str = "neo4j"
+    password: str | None = None
+    database: str = "neo4j"
+    # Folder of the project-managed local server (conf, data, logs, credentials).
+    home: Path = Path(".mllmrec/neo4j")
+    # Memory for the local server's JVM heap and page cache.
+    heap: str = "1g"
+    pagecache: str = "512m"
+    bolt_port: int = 7687
+    http_port: int = 7474
+
+
+class IngestSettings(_Section):
+    """How raw interactions become the split graph."""
+
+    kcore: int = Field(0, ge=0, description="iterated k-core filter; 0 = off")
+    seed: int = 2025
+    batch_size: int = Field(10_000, ge=100)
+    implicit_min_rating: float | None = Field(
+        None, description="keep only interactions with rating >= this (None keeps all)"
+    )
+
+
+class EnrichSettings(_Section):
+    """Describe items, profile users, embed texts (METHOD.md sections 2-4)."""
+
+    backend: Literal["transformers", "openai"] = "transformers"
+    vlm_model: str = "Qwen/Qwen2.5-VL-3B-Instruct"
+    llm_model: str = "Qwen/Qwen2.5-VL-3B-Instruct"
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+    openai_concurrency: int = Field(4, ge=1)
+    openai_retries: int = Field(3, ge=0)
+    openai_timeout: float = Field(120.0, gt=0)
+    max_new_tokens: int = Field(160, ge=1)
+    gen_batch_size: int = Field(4, ge=1)
+    domain: str | None = Field(None, description="overrides the domain taken from the data")
+    prompt_version: str = "v1"
+    history_max_items: int = Field(50, ge=1)
+    encoder: str = "all-MiniLM-L6-v2"
+    embed_batch_size: int = Field(128, ge=1)
+    image_cache: Path = Path(".mllmrec/images")
+    no_llm: bool = False
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class GraphSettings(_Section):
+    """Item-item graph refinement (METHOD.md section 5)."""
+
+    knn_k: int = Field(10, ge=1)
+    knn_jac: int = Field(10, ge=0)
+    pure: float = Field(0.7, ge=-1.0, le=1.0)
+    approximate: bool = False
+    batch_items: int = Field(500, ge=1)
+
+
+class TrainSettings(_Section):
+    """Model and protocol (METHOD.md sections 6-7)."""
+
+    model: Literal["mllmrec", "lightgcn", "bpr"] = "mllmrec"
+    dim: int = Field(64, ge=1)
+    n_ii_layers: int = Field(1, ge=0)
+    ui_gcn: bool = False
+    n_ui_layers: int = Field(2, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    batch_size: int = Field(2048, ge=1)
+    epochs: int = Field(1000, ge=1)
+    patience: int = Field(20, ge=1)
+    seed: int = 2025
+    eval_batch_size: int = Field(1024, ge=1)
+    topks: list[int] = Field(default_factory=lambda: [10, 20])
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    minibatch: bool = False
+    fanout: int = Field(-1, description="neighbours sampled per item in mini-batch mode; -1 = all")
+    use_user_pref: bool = True
+    runs_dir: Path = Path(".mllmrec/runs")
+    warm_start: bool = True
+    max_recall_drop: float | None = Field(
+        None, ge=0, description="retrain serves the new run only if valid Recall@20 drops less"
+    )
+
+    @field_validator("topks")
+    @classmethod
+    def _positive(cls, v: list[int]) -> list[int]:
+        if not v or any(k <= 0 for k in v):
+            raise ValueError("topks must be positive integers")
+        return sorted(set(v))
+
+
+class Settings(_Section):
+    """The whole configuration. ``dataset`` names the dataset every stage works on."""
+
+    dataset: str = "ml-100k"
+    neo4j: Neo4jSettings = Field(default_factory=Neo4jSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    enrich: EnrichSettings = Field(default_factory=EnrichSettings)
+    graph: GraphSettings = Field(default_factory=GraphSettings)
+    train: TrainSettings = Field(default_factory=TrainSettings)
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "Settings":
+        """Return a copy with dotted-key overrides applied (``{"graph.knn_k": 5}``);
+        ``None`` values mean "flag not given" and are ignored."""
+        data = self.model_dump()
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            _set_dotted(data, key, value)
+        return _validate(data, "command-line flags")
+
+
+_ENV = {
+    "NEO4J_URI": "neo4j.uri",
+    "NEO4J_USER": "neo4j.user",
+    "NEO4J_USERNAME": "neo4j.user",
+    "NEO4J_PASSWORD": "neo4j.password",
+    "NEO4J_DATABASE": "neo4j.database",
+    "MLLMREC_NEO4J_HOME": "neo4j.home",
+    "MLLMREC_DATASET": "dataset",
+    "OPENAI_API_KEY": "enrich.openai_api_key",
+}
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        if part not in node or not isinstance(node[part], dict):
+            raise ConfigError(f"unknown configuration section '{part}' in '{key}'")
+        node = node[part]
+    node[parts[-1]] = value
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _validate(data: dict[str, Any], source: str) -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration from {source}: {problems}") from None
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Build the settings: defaults, then the YAML file, then the environment, then flags."""
+    environ = dict(os.environ if environ is None else environ)
+    data = Settings().model_dump()
+    path = config_file or environ.get("MLLMREC_CONFIG")
+    if path:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"configuration file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of sections")
+        data = _merge(data, loaded)
+    settings = _validate(data, str(path) if path else "defaults")
+    env_overrides = {dotted: environ[name] for name, dotted in _ENV.items() if environ.get(name)}
+    if env_overrides:
+        settings = settings.with_overrides(env_overrides)
+    return settings.with_overrides(overrides or {})

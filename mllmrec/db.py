@@ -1,0 +1,136 @@
+"""Connection to Neo4j and the few ways the project talks to it.
+
+- :func:`connect` opens a driver from :class:`~mllmrec.config.Neo4jSettings` (credentials from
+  the environment, the config file, or the local server's generated credentials file).
+- :meth:`Graph.run` runs a named query and returns records as dicts.
+- :meth:`Graph.write_batches` sends rows in UNWIND batches (thousands per round trip) with a
+  progress bar; it is the only way stages write many rows.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import neo4j
+from neo4j import GraphDatabase
+from neo4j.exceptions import AuthError, ServiceUnavailable
+from tqdm.auto import tqdm
+
+from mllmrec.config import Neo4jSettings
+from mllmrec.cypher import query
+from mllmrec.errors import DatabaseError
+
+log = logging.getLogger(__name__)
+
+
+def resolve_password(settings: Neo4jSettings) -> str | None:
+    """The configured password, else the one the local server generated at install."""
+    if settings.password:
+        return settings.password
+    from mllmrec.neo4j_server import read_credentials
+
+    return read_credentials(settings.home)
+
+
+class Graph:
+    """A driver bound to one database, with helpers for named queries."""
+
+    def __init__(self, driver: neo4j.Driver, database: str) -> None:
+        self.driver = driver
+        self.database = database
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def __enter__(self) -> "Graph":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """Run the named query in one auto-committed transaction; return records as dicts."""
+        records, _, _ = self.driver.execute_query(
+            query(name), parameters_=params, database_=self.database
+        )
+        return [r.data() for r in records]
+
+    def run_text(self, text: str, **params: Any) -> list[dict[str, Any]]:
+        """Run query text loaded from elsewhere in ``cypher/`` (e.g. a user-facing explore query)."""
+        records, _, _ = self.driver.execute_query(text, parameters_=params, database_=self.database)
+        return [r.data() for r in records]
+
+    def run_implicit(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """Run the named query as an implicit transaction: needed by
+        ``CALL { ... } IN TRANSACTIONS``, which managed transactions refuse."""
+        with self.driver.session(database=self.database) as session:
+            return [r.data() for r in session.run(query(name), params)]
+
+    def write_batches(
+        self,
+        name: str,
+        rows: Sequence[dict[str, Any]] | Iterable[dict[str, Any]],
+        batch_size: int = 10_000,
+        desc: str | None = None,
+        total: int | None = None,
+        **params: Any,
+    ) -> int:
+        """Send ``rows`` to the named query as ``$rows`` in batches, each batch one
+        transaction. Returns the number of rows sent."""
+        if total is None and hasattr(rows, "__len__"):
+            total = len(rows)  # type: ignore[arg-type]
+        text = query(name)
+        sent = 0
+        with self.driver.session(database=self.database) as session, tqdm(
+            total=total, desc=desc or name, unit="row", disable=desc is False, leave=False
+        ) as bar:
+            for batch in chunks(rows, batch_size):
+                session.execute_write(_run_batch, text, batch, params)
+                sent += len(batch)
+                bar.update(len(batch))
+        return sent
+
+    @contextmanager
+    def session(self) -> Iterator[neo4j.Session]:
+        with self.driver.session(database=self.database) as s:
+            yield s
+
+
+def _run_batch(tx: neo4j.ManagedTransaction, text: str, batch: list, params: dict) -> None:
+    tx.run(text, {**params, "rows": batch}).consume()
+
+
+def chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Yield lists of at most ``size`` items."""
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def connect(settings: Neo4jSettings) -> Graph:
+    """Open a driver and check that the server answers; raise DatabaseError otherwise."""
+    password = resolve_password(settings)
+    auth = (settings.user, password) if password else None
+    driver = GraphDatabase.driver(settings.uri, auth=auth)
+    try:
+        driver.verify_connectivity()
+    except AuthError as exc:
+        driver.close()
+        raise DatabaseError(
+            f"Neo4j at {settings.uri} refused the credentials of user '{settings.user}': "
+            "set NEO4J_PASSWORD (or neo4j.password in the config file)"
+        ) from exc
+    except (ServiceUnavailable, OSError, ValueError) as exc:
+        driver.close()
+        raise DatabaseError(
+            f"cannot reach Neo4j at {settings.uri} ({exc}); start the local server with "
+            "'mllmrec neo4j start' or set NEO4J_URI"
+        ) from exc
+    return Graph(driver, settings.database)

@@ -1,0 +1,112 @@
+"""Test fixtures: a real Neo4j server started once per test session (or the server named by
+NEO4J_URI), the shared MovieLens 100K data, and unique dataset names per test."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("DGLBACKEND", "pytorch")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from mllmrec import neo4j_server  # noqa: E402
+from mllmrec.config import Neo4jSettings, Settings, load_settings  # noqa: E402
+from mllmrec.db import Graph, connect  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("MLLMREC_DATA", REPO.parent / "shared" / "data"))
+ML100K = SHARED_DATA / "ml-100k"
+POSTERS = SHARED_DATA / "movielens-posters"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def neo4j_settings() -> Iterator[Neo4jSettings]:
+    """Connection settings of the test server: NEO4J_URI's server if set, else a fresh
+    local server on free ports in a temporary home, stopped at the end of the session."""
+    if os.environ.get("NEO4J_URI"):
+        yield load_settings().neo4j
+        return
+    home = Path(tempfile.mkdtemp(prefix="mllmrec-neo4j-"))
+    settings = Neo4jSettings(home=home, bolt_port=_free_port(), http_port=_free_port(),
+                             heap="1g", pagecache="256m")
+    settings.uri = f"bolt://127.0.0.1:{settings.bolt_port}"
+    neo4j_server.start(settings)
+    try:
+        yield settings
+    finally:
+        neo4j_server.stop(settings)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def graph(neo4j_settings: Neo4jSettings) -> Iterator[Graph]:
+    g = connect(neo4j_settings)
+    try:
+        yield g
+    finally:
+        g.close()
+
+
+@pytest.fixture
+def dataset_name(graph: Graph) -> Iterator[str]:
+    """A dataset name unique to the test, dropped afterwards."""
+    from mllmrec.dataset import drop_dataset
+
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    yield name
+    drop_dataset(graph, name)
+
+
+@pytest.fixture
+def settings(neo4j_settings: Neo4jSettings, dataset_name: str, tmp_path: Path) -> Settings:
+    """Full settings pointing at the test server and the test's own dataset."""
+    s = Settings(dataset=dataset_name, neo4j=neo4j_settings)
+    s.train.runs_dir = tmp_path / "runs"
+    s.enrich.image_cache = tmp_path / "images"
+    return s
+
+
+@pytest.fixture(scope="session")
+def ml100k_dataset(graph: Graph) -> Iterator[str]:
+    """MovieLens 100K (with posters) ingested once per session as dataset 'ml100k-session'.
+    Tests must not modify it; they read it or copy what they need."""
+    if not (ML100K / "u.data").is_file():
+        pytest.skip(f"MovieLens 100K not found at {ML100K} (set MLLMREC_DATA)")
+    from loaders.movielens import load_movielens
+    from mllmrec.config import IngestSettings
+    from mllmrec.dataset import drop_dataset
+    from mllmrec.ingest import prepare, write
+
+    name = "ml100k-session"
+    s = IngestSettings()
+    write(graph, name, prepare(load_movielens(ML100K, POSTERS), s), s, {"format": "movielens"})
+    yield name
+    drop_dataset(graph, name)
+
+
+def run_cli(args: list[str], neo4j: Neo4jSettings, env: dict[str, str] | None = None):
+    """Invoke the CLI in-process against the test server; returns click's Result."""
+    from click.testing import CliRunner
+
+    from mllmrec.cli import _register, cli
+
+    _register()
+    full_env = {"NEO4J_URI": neo4j.uri, "NEO4J_USER": neo4j.user,
+                "MLLMREC_NEO4J_HOME": str(neo4j.home), **(env or {})}
+    if neo4j.password:
+        full_env["NEO4J_PASSWORD"] = neo4j.password
+    return CliRunner().invoke(cli, args, env=full_env, catch_exceptions=True)
