@@ -1,0 +1,208 @@
+"""What every benchmark needs: the machine and software it ran on, a Neo4j server to run
+against, and one way to time a block and read its peak memory.
+
+Numbers in the report are only comparable when the report says where they came from, so
+:func:`environment` collects the CPU, cores, RAM, OS, library versions and the git commit
+(with a flag when the tree had uncommitted changes).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from mllmrec.config import Neo4jSettings, load_settings
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("torch", "dgl", "numpy", "scipy", "pandas", "neo4j", "sentence-transformers",
+            "transformers", "matplotlib")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _ram_gb() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 ** 2, 1)
+    except OSError:
+        pass
+    return None
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, logical cores usable by this process, RAM and OS."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "cpu": _cpu_model(),
+        "cores": cores,
+        "ram_gb": _ram_gb(),
+        "os": f"{platform.system()} {platform.release()}",
+    }
+
+
+def versions() -> dict[str, str]:
+    """Python, the installed versions of the libraries the numbers depend on, and the Neo4j
+    server version the project runs."""
+    from mllmrec.neo4j_server import NEO4J_VERSION
+
+    out = {"python": platform.python_version(), "neo4j-server": NEO4J_VERSION}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def git_state() -> dict[str, Any]:
+    """The commit the code ran from and whether the working tree had changes."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                                  timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    commit = git("rev-parse", "HEAD")
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    return {"commit": commit or "unknown", "short": commit[:8] or "unknown", "dirty": dirty}
+
+
+def environment() -> dict[str, Any]:
+    """Everything :mod:`bench.report` prints about where a run happened."""
+    return {"machine": machine(), "versions": versions(), "git": git_state()}
+
+
+# --------------------------------------------------------------------------- Neo4j server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def neo4j_for_bench(heap: str = "2g", pagecache: str = "1g") -> Iterator[Neo4jSettings]:
+    """The server to benchmark against: the one ``NEO4J_URI`` names if set, else a fresh
+    local server on free ports in a temporary home (as the test fixtures do), stopped and
+    deleted afterwards so a benchmark never touches the developer database."""
+    from mllmrec import neo4j_server
+
+    if os.environ.get("NEO4J_URI"):
+        yield load_settings().neo4j
+        return
+    home = Path(tempfile.mkdtemp(prefix="mllmrec-bench-neo4j-"))
+    settings = Neo4jSettings(home=home, bolt_port=free_port(), http_port=free_port(),
+                             heap=heap, pagecache=pagecache)
+    settings.uri = f"bolt://127.0.0.1:{settings.bolt_port}"
+    log.info("starting a temporary Neo4j on %s (home %s)", settings.uri, home)
+    neo4j_server.start(settings)
+    try:
+        yield settings
+    finally:
+        neo4j_server.stop(settings)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _status_kb(field_name: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's peak-RSS mark of this process (Linux >= 4.0); False if refused."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Measurement:
+    """Wall time of a block and the peak resident memory of this Python process during it
+    (the Neo4j server is a separate JVM with a fixed heap and is not included)."""
+
+    seconds: float = 0.0
+    peak_rss_mb: float | None = None
+    start_rss_mb: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Sampler(threading.Thread):
+    """Polls RSS when the kernel's peak mark cannot be reset (fallback only)."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.peak_kb = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.peak_kb = max(self.peak_kb, _status_kb("VmRSS") or 0)
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> int:
+        self._stop_event.set()
+        self.join()
+        return max(self.peak_kb, _status_kb("VmRSS") or 0)
+
+
+@contextmanager
+def measure() -> Iterator[Measurement]:
+    """Time a block and record its peak RSS in MiB::
+
+        with measure() as m:
+            work()
+        m.seconds, m.peak_rss_mb
+    """
+    m = Measurement()
+    start_kb = _status_kb("VmRSS")
+    m.start_rss_mb = start_kb / 1024 if start_kb is not None else None
+    exact = _reset_peak()
+    sampler = None if exact else _Sampler()
+    if sampler:
+        sampler.start()
+    t0 = time.perf_counter()
+    try:
+        yield m
+    finally:
+        m.seconds = time.perf_counter() - t0
+        peak_kb = _status_kb("VmHWM") if exact else sampler.stop()  # type: ignore[union-attr]
+        m.peak_rss_mb = peak_kb / 1024 if peak_kb is not None else None
