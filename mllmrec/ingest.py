@@ -3,6 +3,10 @@
 Everything is checked before the first write. Writes are batched UNWIND MERGEs keyed on
 (dataset, id), so re-running an ingest (after a crash, or on the same files) converges to
 the same graph without duplicates.
+
+Incremental ingest: when the dataset already holds interactions (pass them to
+:func:`prepare` via :func:`existing_splits`), those keep their split labels and only the new
+ones are labelled (:func:`mllmrec.preprocess.split_incremental`); nothing is deleted.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import pandas as pd
 from loaders.canonical import Catalogue, validate
 from mllmrec.config import IngestSettings
 from mllmrec.db import Graph
-from mllmrec.preprocess import kcore, split_per_user
+from mllmrec.preprocess import kcore, split_incremental, split_per_user
 from mllmrec.provenance import fingerprint, stage_run
 from mllmrec.schema import init_schema
 
@@ -37,8 +41,16 @@ class IngestReport:
         return self.interactions / self.seconds if self.seconds else float("inf")
 
 
-def prepare(cat: Catalogue, settings: IngestSettings) -> Catalogue:
-    """Validate, filter (rating threshold, k-core) and split; no database involved."""
+def existing_splits(graph: Graph, dataset: str) -> pd.DataFrame:
+    """The dataset's labelled interactions (user_id, item_id, split); empty when new."""
+    rows = graph.run("ingest/existing_splits", dataset=dataset)
+    return pd.DataFrame(rows, columns=["user_id", "item_id", "split"])
+
+
+def prepare(cat: Catalogue, settings: IngestSettings,
+            existing: pd.DataFrame | None = None) -> Catalogue:
+    """Validate, filter (rating threshold, k-core) and split; no database involved.
+    ``existing``: interactions already in the dataset, whose labels are kept (incremental)."""
     cat = validate(cat)
     inter = cat.interactions
     if settings.implicit_min_rating is not None:
@@ -50,7 +62,9 @@ def prepare(cat: Catalogue, settings: IngestSettings) -> Catalogue:
 
         raise InputDataError(cat.source, "no interactions left after filtering")
     if not cat.has_split:
-        inter = inter.assign(split=split_per_user(inter, settings.seed).astype("Int8"))
+        labels = (split_incremental(inter, existing, settings.seed)
+                  if existing is not None and len(existing) else split_per_user(inter, settings.seed))
+        inter = inter.assign(split=labels.astype("Int8"))
     items = _items_for(cat.items, inter)
     users = pd.DataFrame({"user_id": pd.unique(inter["user_id"])})
     return Catalogue(users=users, items=items, interactions=inter.reset_index(drop=True),

@@ -45,9 +45,7 @@ def split_per_user(inter: pd.DataFrame, seed: int) -> pd.Series:
     (user, item), so a user's split depends only on the seed and that user's own items:
     adding other users' data never reshuffles it.
     """
-    key = hashlib.blake2b(str(seed).encode(), digest_size=8).hexdigest()
-    hashed = pd.util.hash_pandas_object(inter[["user_id", "item_id"]], index=False, hash_key=key)
-    order = pd.DataFrame({"user": inter["user_id"].to_numpy(), "h": hashed.to_numpy()},
+    order = pd.DataFrame({"user": inter["user_id"].to_numpy(), "h": _seeded_hash(inter, seed)},
                          index=inter.index)
     rank = order.groupby("user")["h"].rank(method="first").astype(np.int64) - 1
     n = order.groupby("user")["h"].transform("size").to_numpy()
@@ -57,3 +55,51 @@ def split_per_user(inter: pd.DataFrame, seed: int) -> pd.Series:
     r = rank.to_numpy()
     labels = np.where(r < n_train, TRAIN, np.where(r < n_train + n_valid, VALID, TEST))
     return pd.Series(labels.astype(np.int8), index=inter.index, name="split")
+
+
+def _seeded_hash(inter: pd.DataFrame, seed: int) -> np.ndarray:
+    """The seeded hash of each (user, item) that orders a user's interactions."""
+    key = hashlib.blake2b(str(seed).encode(), digest_size=8).hexdigest()
+    return pd.util.hash_pandas_object(inter[["user_id", "item_id"]], index=False,
+                                      hash_key=key).to_numpy()
+
+
+def split_incremental(inter: pd.DataFrame, existing: pd.DataFrame, seed: int) -> pd.Series:
+    """Split labels for an ingest into a dataset that already holds labelled interactions.
+
+    Rule (incremental ingest, e.g. new data arriving before a retrain):
+    - an interaction already in ``existing`` (columns user_id, item_id, split) keeps its
+      label: relabelling it could move a held-out item a served model was selected on into
+      training, or a trained one into the test set;
+    - each user's new interactions fill the gaps between the user's current label counts and
+      ``split_sizes(total)``: the number going to each split is chosen one at a time for the
+      split furthest below its target (train first on ties), so the per-user proportions of
+      METHOD.md section 1 hold whenever the old labels allow it (they cannot when a split
+      already exceeds its new target: old labels never move);
+    - which new interactions get which label follows the same seeded (user, item) hash order
+      as :func:`split_per_user` (train block first, then valid, then test), so a brand-new
+      user is split exactly as a fresh ingest would split them.
+    """
+    known = inter[["user_id", "item_id"]].merge(
+        existing[["user_id", "item_id", "split"]], on=["user_id", "item_id"], how="left")
+    labels = known["split"].to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    new = np.isnan(labels)
+    have = existing.groupby("user_id")["split"].value_counts().unstack(fill_value=0)
+    have = have.reindex(columns=[TRAIN, VALID, TEST], fill_value=0)
+    order = pd.DataFrame({"user": inter["user_id"].to_numpy()[new],
+                          "h": _seeded_hash(inter, seed)[new], "pos": np.flatnonzero(new)})
+    for user, rows in order.sort_values(["user", "h"]).groupby("user", sort=False):
+        current = have.loc[user].to_numpy() if user in have.index else np.zeros(3, np.int64)
+        counts = _fill_counts(current, len(rows))
+        labels[rows["pos"].to_numpy()] = np.repeat([TRAIN, VALID, TEST], counts)
+    return pd.Series(labels.astype(np.int8), index=inter.index, name="split")
+
+
+def _fill_counts(current: np.ndarray, m: int) -> np.ndarray:
+    """How many of a user's ``m`` new interactions go to train, valid and test."""
+    target = np.array(split_sizes(int(current.sum()) + m))
+    counts = np.zeros(3, np.int64)
+    for _ in range(m):
+        gap = target - current - counts
+        counts[int(np.argmax(gap))] += 1  # argmax takes the first (train) on ties
+    return counts

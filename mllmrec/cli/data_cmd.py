@@ -74,13 +74,13 @@ def ingest_group(app: AppContext, kcore: int | None, seed: int | None, batch_siz
 
 def _run_ingest(app: AppContext, load: Callable[[], Catalogue], params: dict[str, Any]) -> None:
     from loaders.canonical import dedupe_latest
-    from mllmrec.ingest import prepare, write
+    from mllmrec.ingest import existing_splits, prepare, write
 
     s = app.settings
     cat = load()
     if getattr(app, "dedupe", False):
         cat.interactions = dedupe_latest(cat.interactions)
-    prepared = prepare(cat, s.ingest)
+    prepared = prepare(cat, s.ingest, existing_splits(app.graph, s.dataset))  # keeps stored labels
     params = {**params, **s.ingest.model_dump(exclude={"batch_size"}), "dedupe": getattr(app, "dedupe", False)}
     report = write(app.graph, s.dataset, prepared, s.ingest, params)
     click.echo(f"dataset '{s.dataset}': {report.users:,} users, {report.items:,} items, "
