@@ -1,0 +1,40 @@
+"""Put a benchmark catalogue into Neo4j the way the pipeline does: the real ingest stage
+(prepare + write), then, for synthetic data that has no texts to encode, the precomputed
+embeddings written with ``db.create.setNodeVectorProperty`` in UNWIND batches."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from bench.synthetic import Synthetic, user_embeddings
+from loaders.canonical import Catalogue
+from mllmrec.config import Settings
+from mllmrec.db import Graph
+from mllmrec.ingest import IngestReport, prepare, write
+
+
+def ingest(graph: Graph, settings: Settings, cat: Catalogue,
+           params: dict | None = None) -> tuple[Catalogue, IngestReport]:
+    """Validate, split and write ``cat`` as ``settings.dataset`` with the real ingest stage.
+    Returns the prepared catalogue (with split labels) and the stage's report."""
+    prepared = prepare(cat, settings.ingest)
+    report = write(graph, settings.dataset, prepared, settings.ingest,
+                   params or {"format": cat.meta.get("format", "bench")})
+    return prepared, report
+
+
+def store_vectors(graph: Graph, dataset: str, label: str, ids: Sequence[str],
+                  vectors: np.ndarray, batch_size: int = 2000) -> int:
+    """Write one vector per node (``label`` is "item" or "user"); returns rows written."""
+    rows = [{"id": i, "vector": v} for i, v in zip(ids, vectors.astype(float).tolist())]
+    return graph.write_batches(f"bench/set_{label}_embeddings", rows, batch_size=batch_size,
+                               desc=f"{label} vectors", dataset=dataset)
+
+
+def store_synthetic_embeddings(graph: Graph, dataset: str, syn: Synthetic,
+                               prepared: Catalogue) -> int:
+    """Item vectors from the generator; user vectors from the users' TRAINING items."""
+    n = store_vectors(graph, dataset, "item", syn.item_ids, syn.item_embeddings)
+    users, vectors = user_embeddings(prepared.interactions, syn.item_ids, syn.item_embeddings)
+    return n + store_vectors(graph, dataset, "user", users, vectors)

@@ -1,0 +1,77 @@
+"""How ingest, graph build and one training epoch grow with the data.
+
+For each size (interactions) a synthetic Sports-shaped catalogue (:mod:`bench.synthetic`) is
+ingested with the real ingest stage, given its embeddings, refined with the real graph build
+stage and trained for exactly one epoch by the real trainer, each stage timed on its own. A
+line fitted to log(seconds) against log(interactions) (``numpy.polyfit``) gives the growth
+exponent: 1 is linear, 2 quadratic.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from bench.common import measure
+from bench.loading import ingest, store_synthetic_embeddings
+from bench.synthetic import make_synthetic
+from bench.train_runs import train
+from mllmrec.config import Settings
+from mllmrec.dataset import drop_dataset
+from mllmrec.db import Graph
+
+log = logging.getLogger(__name__)
+
+FULL_SIZES = (10_000, 100_000, 1_000_000)
+QUICK_SIZES = (10_000, 30_000, 100_000)
+STAGES = ("ingest", "graph", "epoch")
+
+
+def fit_slope(x: list[float], y: list[float]) -> float:
+    """Slope of the least-squares line through (log10 x, log10 y)."""
+    return float(np.polyfit(np.log10(np.asarray(x, float)), np.log10(np.asarray(y, float)), 1)[0])
+
+
+def scale_one(graph: Graph, base: Settings, n: int, seed: int) -> dict[str, Any]:
+    """Ingest, build the graph and train one epoch on an ``n``-interaction synthetic
+    catalogue in a dataset of its own (dropped afterwards). Returns the row of the table."""
+    settings = base.with_overrides({"dataset": f"bench-scale-{n}", "ingest.seed": seed,
+                                    "train.seed": seed, "train.epochs": 1})
+    drop_dataset(graph, settings.dataset)
+    syn = make_synthetic(n, seed=seed)
+    try:
+        with measure() as m_ingest:
+            prepared, rep = ingest(graph, settings, syn.catalogue, {"format": "synthetic", "n": n})
+        with measure() as m_vec:
+            store_synthetic_embeddings(graph, settings.dataset, syn, prepared)
+        from mllmrec.graph.build import build_graph
+
+        with measure() as m_graph:
+            build_graph(graph, settings)
+        run = train(graph, settings, label=f"scale-{n}")
+    finally:
+        drop_dataset(graph, settings.dataset)
+    row = {
+        "interactions": rep.interactions, "users": rep.users, "items": rep.items,
+        "ingest_seconds": m_ingest.seconds, "ingest_peak_rss_mb": m_ingest.peak_rss_mb,
+        "vectors_seconds": m_vec.seconds,
+        "graph_seconds": m_graph.seconds, "graph_peak_rss_mb": m_graph.peak_rss_mb,
+        # The epoch alone (BPR steps), without pulling data or evaluating, when the trainer
+        # reports it; otherwise the whole one-epoch run.
+        "epoch_seconds": run.get("seconds_per_epoch") or run["seconds"],
+        "train_run_seconds": run["seconds"], "train_peak_rss_mb": run.get("peak_rss_mb"),
+    }
+    log.info("scaling %s: %s", n, {k: round(v, 2) if isinstance(v, float) else v
+                                   for k, v in row.items()})
+    return row
+
+
+def run_scaling(graph: Graph, base: Settings, sizes: tuple[int, ...], seed: int) -> dict[str, Any]:
+    """The scaling section of the report: one row per size and the fitted slopes."""
+    rows = [scale_one(graph, base, n, seed) for n in sizes]
+    x = [r["interactions"] for r in rows]
+    slopes = {st: fit_slope(x, [r[f"{st}_seconds"] for r in rows]) for st in STAGES}
+    return {"seed": seed, "sizes": list(sizes), "rows": rows, "slopes": slopes,
+            "note": "'epoch' is one BPR training epoch of MLLMRec (data pull and evaluation "
+                    "excluded when the trainer reports them separately)."}
