@@ -1,0 +1,110 @@
+"""Stage "describe" (METHOD.md section 2): a vision-language model describes every item's
+image; each item gets its fused text (metadata + image description).
+
+Resumable: an item already described by the same model and prompt version is skipped, and
+each generation batch is written as soon as it finishes, so a crash loses at most one batch.
+With ``enrich.no_llm`` the item text is built from metadata only and no model is loaded.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from mllmrec.config import Settings
+from mllmrec.db import Graph, chunks
+from mllmrec.enrich.backends import Request, make_backend
+from mllmrec.enrich.common import dataset_domain, stage_params, write_rows
+from mllmrec.enrich.images import load_image
+from mllmrec.enrich.prompts import render
+from mllmrec.enrich.report import EMPTY_TEXT, EnrichSummary, ItemFailure
+from mllmrec.enrich.texts import clean, fuse_item_text, text_hash
+from mllmrec.provenance import stage_run
+
+log = logging.getLogger(__name__)
+
+PROMPT_TASK = "describe_item"
+
+
+def _text_row(item: dict[str, Any], with_description: bool) -> dict[str, Any]:
+    text = fuse_item_text(item, with_image_description=with_description)
+    return {"id": item["id"], "text": text or None, "text_hash": text_hash(text) if text else None}
+
+
+def _needs_description(item: dict[str, Any], model: str, prompt: str) -> bool:
+    return bool(item["image"]) and not (item["model"] == model and item["prompt"] == prompt
+                                        and item["image_description"])
+
+
+def describe_items(graph: Graph, settings: Settings,
+                   on_batch: Callable[[EnrichSummary], None] | None = None) -> EnrichSummary:
+    """Describe the images of the dataset's items and write every item's fused text.
+    ``on_batch`` is called after each written batch (progress reporting). Returns counts:
+    generated, skipped (already described), written, and failures by kind."""
+    es, dataset = settings.enrich, settings.dataset
+    domain = dataset_domain(graph, dataset, es)
+    model, prompt = es.vlm_model, es.prompt_version
+    params = stage_params(es, stage_model=None if es.no_llm else model, stage_domain=domain)
+    with stage_run(graph, dataset, "describe", params) as rec:
+        items = graph.run("enrich/items_to_describe", dataset=dataset)
+        summary = EnrichSummary("describe", total=len(items))
+        todo = [] if es.no_llm else [it for it in items if _needs_description(it, model, prompt)]
+        summary.skipped = len(items) - len(todo)
+        summary.extra["without_image"] = sum(1 for it in items if not it["image"])
+        _write_texts(graph, dataset, items, not es.no_llm, summary)
+        if todo:
+            _generate(graph, settings, todo, domain, summary, on_batch)
+        rec.counts = summary.finish().counts()
+    return summary
+
+
+def _write_texts(graph: Graph, dataset: str, items: list[dict[str, Any]], with_description: bool,
+                 summary: EnrichSummary) -> None:
+    """Fused texts from what is stored now; only changed ones are written."""
+    rows = []
+    for item in items:
+        row = _text_row(item, with_description)
+        if row["text"] is None:
+            summary.fail(f"item {item['id']}", ItemFailure(EMPTY_TEXT, "no title, metadata or description"))
+        if row["text_hash"] != item["text_hash"]:
+            rows.append(row)
+    summary.written += write_rows(graph, "enrich/set_item_texts", rows, dataset=dataset)
+
+
+def _generate(graph: Graph, settings: Settings, todo: list[dict[str, Any]], domain: str,
+              summary: EnrichSummary, on_batch: Callable[[EnrichSummary], None] | None) -> None:
+    es = settings.enrich
+    backend = make_backend(es, es.vlm_model)
+    try:
+        with tqdm(total=len(todo), desc="describe", unit="item") as bar:
+            for batch in chunks(todo, es.gen_batch_size):
+                ready, requests = [], []
+                for item in batch:
+                    try:
+                        image = load_image(item["image"], es.image_cache, es.image_max_pixels, es.image_timeout)
+                    except ItemFailure as failure:
+                        summary.fail(f"item {item['id']}", failure)
+                        continue
+                    title = clean(item["title"]) or clean(item["category"]) or "untitled"
+                    ready.append(item)
+                    requests.append(Request(render(PROMPT_TASK, es.prompt_version, domain=domain,
+                                                   title=title), image))
+                rows = []
+                for item, reply in zip(ready, backend.generate(requests)):
+                    if reply.failure is not None:
+                        summary.fail(f"item {item['id']}", reply.failure)
+                        continue
+                    described = {**item, "image_description": clean(reply.text)}
+                    rows.append({**_text_row(described, True),
+                                 "image_description": described["image_description"]})
+                write_rows(graph, "enrich/set_item_descriptions", rows, dataset=settings.dataset,
+                           model=es.vlm_model, prompt=es.prompt_version)
+                summary.generated += len(rows)
+                summary.written += len(rows)
+                bar.update(len(batch))
+                if on_batch is not None:
+                    on_batch(summary)
+    finally:
+        backend.close()

@@ -1,0 +1,125 @@
+"""Stage "profile" (METHOD.md section 3): each user's behavioural list, built from TRAINING
+interactions only (oldest first, the most recent items that fit), and an LLM's paragraph on
+what the user prefers and why.
+
+With ``enrich.no_llm`` the user text is the behavioural list itself (title and category of
+each training item, within the encoder's window): the "without reasoning" ablation.
+Resumable: a user whose behavioural list, model and prompt version are unchanged is skipped;
+a user whose training history (or the items' texts) changed is profiled again.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from mllmrec.config import Settings
+from mllmrec.db import Graph, chunks
+from mllmrec.enrich.backends import Request, make_backend
+from mllmrec.enrich.common import dataset_domain, stage_params, write_rows
+from mllmrec.enrich.prompts import render
+from mllmrec.enrich.report import EMPTY_TEXT, EnrichSummary, ItemFailure
+from mllmrec.enrich.texts import behaviour_list, compact_entry, fuse_item_text, list_entry, text_hash
+from mllmrec.provenance import stage_run
+
+log = logging.getLogger(__name__)
+
+PROMPT_TASK = "profile_user"
+NO_LLM_MODEL = "none"
+NO_LLM_PROMPT = "behaviour-list"
+
+
+@dataclass
+class History:
+    """A user's behavioural list and what its current preference text was made from."""
+
+    user: str
+    items: list[str]
+    text: str
+    hash: str
+    stored_hash: str | None
+    stored_model: str | None
+    stored_prompt: str | None
+
+
+def build_histories(graph: Graph, settings: Settings) -> list[History]:
+    """Every user's behavioural list: training items only, oldest first, the most recent
+    that fit. With no_llm the entries are compact (title, category) and the budget is the
+    encoder's window; otherwise each entry is the item's fused text."""
+    es = settings.enrich
+    items = {r["id"]: r for r in graph.run("enrich/item_texts", dataset=settings.dataset)}
+    if es.no_llm:
+        entry = {i: compact_entry(r) for i, r in items.items()}
+        budget = es.user_text_max_chars
+    else:
+        entry = {i: list_entry(r["text"] or fuse_item_text(r)) for i, r in items.items()}
+        budget = es.history_max_chars
+    out = []
+    for row in graph.run("enrich/training_histories", dataset=settings.dataset):
+        text = behaviour_list([entry[i] for i in row["items"]], es.history_max_items, budget)
+        out.append(History(row["id"], row["items"], text, text_hash(text) if text else "",
+                           row["history_hash"], row["model"], row["prompt"]))
+    return out
+
+
+def profile_users(graph: Graph, settings: Settings,
+                  on_batch: Callable[[EnrichSummary], None] | None = None) -> EnrichSummary:
+    """Write each user's preference text (and history hash, provenance). Returns counts."""
+    es, dataset = settings.enrich, settings.dataset
+    domain = dataset_domain(graph, dataset, es)
+    model = NO_LLM_MODEL if es.no_llm else es.llm_model
+    prompt = NO_LLM_PROMPT if es.no_llm else es.prompt_version
+    params = stage_params(es, stage_model=model, stage_domain=domain)
+    with stage_run(graph, dataset, "profile", params) as rec:
+        histories = build_histories(graph, settings)
+        summary = EnrichSummary("profile", total=len(histories))
+        todo = []
+        for h in histories:
+            if not h.text:
+                summary.fail(f"user {h.user}", ItemFailure(EMPTY_TEXT, "no training interactions"))
+            elif (h.hash, model, prompt) == (h.stored_hash, h.stored_model, h.stored_prompt):
+                summary.skipped += 1
+            else:
+                todo.append(h)
+        if es.no_llm:
+            rows = [_row(h, h.text) for h in todo]
+            summary.written = summary.generated = write_rows(
+                graph, "enrich/set_user_preferences", rows, dataset=dataset, model=model, prompt=prompt)
+        elif todo:
+            _generate(graph, settings, todo, domain, summary, on_batch)
+        rec.counts = summary.finish().counts()
+    return summary
+
+
+def _row(h: History, preference: str) -> dict[str, Any]:
+    return {"id": h.user, "preference": preference, "preference_hash": text_hash(preference),
+            "history_hash": h.hash}
+
+
+def _generate(graph: Graph, settings: Settings, todo: list[History], domain: str,
+              summary: EnrichSummary, on_batch: Callable[[EnrichSummary], None] | None) -> None:
+    es = settings.enrich
+    backend = make_backend(es, es.llm_model)
+    try:
+        with tqdm(total=len(todo), desc="profile", unit="user") as bar:
+            for batch in chunks(todo, es.gen_batch_size):
+                requests = [Request(render(PROMPT_TASK, es.prompt_version, domain=domain,
+                                           history=h.text)) for h in batch]
+                rows = []
+                for h, reply in zip(batch, backend.generate(requests)):
+                    if reply.failure is not None:
+                        summary.fail(f"user {h.user}", reply.failure)
+                    else:
+                        rows.append(_row(h, reply.text or ""))
+                write_rows(graph, "enrich/set_user_preferences", rows, dataset=settings.dataset,
+                           model=es.llm_model, prompt=es.prompt_version)
+                summary.generated += len(rows)
+                summary.written += len(rows)
+                bar.update(len(batch))
+                if on_batch is not None:
+                    on_batch(summary)
+    finally:
+        backend.close()

@@ -1,0 +1,73 @@
+"""Fixtures for enrichment tests: a tiny Qwen2-VL built offline once per session, and small
+datasets cut from real MovieLens 100K data (with real posters) that tests ingest themselves.
+
+Import the fixtures into a test module with ``from tests.fixtures_models import ...``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from loaders.canonical import Catalogue
+from mllmrec.config import IngestSettings, Settings
+from mllmrec.db import Graph
+from tests.conftest import ML100K, POSTERS
+
+
+@pytest.fixture(scope="session")
+def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder of a tiny random Qwen2-VL (weights live in a temp dir, never in the repo)."""
+    from mllmrec.enrich.tiny import build_tiny_qwen2_vl
+
+    return build_tiny_qwen2_vl(tmp_path_factory.mktemp("tiny-qwen2-vl"))
+
+
+@pytest.fixture(scope="session")
+def ml100k_catalogue() -> Catalogue:
+    if not (ML100K / "u.data").is_file():
+        pytest.skip(f"MovieLens 100K not found at {ML100K}")
+    from loaders.movielens import load_movielens
+
+    return load_movielens(ML100K, POSTERS)
+
+
+def small_catalogue(cat: Catalogue, n_items: int = 20, n_users: int = 12,
+                    extra_items: list[dict] | None = None) -> Catalogue:
+    """Items 1..n_items of ML-100K (real titles, genres, posters) and the n_users users who
+    rated most of them, with their interactions on those items. ``extra_items`` (dicts with
+    item_id and fields) are added, each rated by the first user."""
+    keep_items = [str(i) for i in range(1, n_items + 1)]
+    inter = cat.interactions[cat.interactions["item_id"].isin(keep_items)]
+    top = inter["user_id"].value_counts()
+    users = sorted(top.index[:n_users], key=int)
+    inter = inter[inter["user_id"].isin(users)]
+    items = cat.items[cat.items["item_id"].isin(keep_items)]
+    if extra_items:
+        extra = pd.DataFrame(extra_items)
+        items = pd.concat([items, extra], ignore_index=True)
+        items = items.astype(object).where(items.notna(), None)
+        add = pd.DataFrame({"user_id": users[0], "item_id": extra["item_id"].astype(str),
+                            "rating": 4.0, "ts": 880000000})
+        add["ts"] = add["ts"].astype("Int64")
+        add["split"] = pd.array([pd.NA] * len(add), "Int8")
+        inter = pd.concat([inter, add], ignore_index=True)
+    return Catalogue(users=pd.DataFrame({"user_id": users}), items=items.reset_index(drop=True),
+                     interactions=inter.reset_index(drop=True), domain=cat.domain,
+                     source="ml-100k subset", meta={"format": "movielens"})
+
+
+def ingest(graph: Graph, dataset: str, cat: Catalogue) -> None:
+    from mllmrec.ingest import prepare, write
+
+    s = IngestSettings()
+    write(graph, dataset, prepare(cat, s), s, {"format": "test-subset"})
+
+
+def tiny_settings(settings: Settings, model: Path, **enrich: object) -> Settings:
+    """The test's settings with the tiny model for both stages, short outputs, CPU."""
+    return settings.with_overrides({
+        "enrich.vlm_model": str(model), "enrich.llm_model": str(model),
+        "enrich.max_new_tokens": 8, "enrich.gen_batch_size": 4, "enrich.device": "cpu",
+        **{f"enrich.{k}": v for k, v in enrich.items()}})
