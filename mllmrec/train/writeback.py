@@ -1,0 +1,113 @@
+"""Store a training run in Neo4j: the (:TrainingRun) node and the learned vectors.
+
+Vectors are written in two steps so a failed or interrupted run never touches what is served:
+
+1. :func:`stage_vectors` writes the run's 64-d vectors in UNWIND batches to staging
+   properties (``rec_stage_vector``, items also the MIPS key ``rec_stage_key``) tagged with the
+   run id; the serving properties (``rec_vector``, ``rec_key``, ``rec_run``) are untouched.
+2. :func:`promote_run` switches, in ONE transaction and only if every user and item of the run
+   is staged, the staged vectors to the serving properties and ``Dataset.serving_run`` to the
+   run.
+
+Old runs stay as history: their (:TrainingRun) nodes (parameters, metrics, checkpoint path)
+remain and their weights stay in the run folder; only the serving run's vectors live on the
+nodes, covered by the vector indexes ``item_rec_key`` and ``user_rec_vector``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import numpy as np
+
+from mllmrec.cypher import statements
+from mllmrec.db import Graph
+from mllmrec.errors import StageError
+from mllmrec.provenance import code_version
+
+log = logging.getLogger(__name__)
+
+
+def mips_keys(item_vectors: np.ndarray) -> np.ndarray:
+    """Append sqrt(M^2 - |h_i|^2) (M = the largest norm) to every item vector, so that the
+    Euclidean distance to a query [h_u, 0] orders items by the dot product h_u . h_i."""
+    sq = (item_vectors.astype(np.float64) ** 2).sum(axis=1)
+    extra = np.sqrt(np.maximum(sq.max() - sq, 0.0))
+    return np.hstack([item_vectors, extra[:, None]]).astype(np.float32)
+
+
+def ensure_indexes(graph: Graph, dim: int) -> None:
+    """Create the vector indexes of the learned vectors if missing."""
+    for text in statements("train/vector_indexes"):
+        graph.run_text(text, dims=dim, key_dims=dim + 1)
+
+
+def start_run(graph: Graph, run_id: str, dataset: str, model: str, params: dict[str, Any],
+              device: str, graph_build: str | None) -> None:
+    graph.run("train/run_start", id=run_id, dataset=dataset, model=model,
+              params=json.dumps(params, sort_keys=True, default=str), device=device,
+              code_version=code_version(), graph_build=graph_build)
+
+
+def finish_run(graph: Graph, run_id: str, status: str, props: dict[str, Any]) -> None:
+    """Set the run's outcome; ``props`` values must be Neo4j property types."""
+    graph.run("train/run_finish", id=run_id, status=status, props=props)
+
+
+def run_properties(metrics: dict[str, dict[str, float]], extra: dict[str, Any]) -> dict[str, Any]:
+    """Flatten metrics per split for the run node: ``metrics`` as JSON plus one number per
+    split and metric (``test_recall_20``) so runs can be compared in Cypher."""
+    props: dict[str, Any] = {"metrics": json.dumps(metrics, sort_keys=True)}
+    for split, values in metrics.items():
+        for name, value in values.items():
+            props[f"{split}_{name.replace('@', '_')}"] = value
+    props.update(extra)
+    return props
+
+
+def stage_vectors(graph: Graph, dataset: str, run_id: str, user_ids: list[str], users: np.ndarray,
+                  item_ids: list[str], items: np.ndarray, batch_size: int = 5000) -> None:
+    """Write the run's vectors to the staging properties in batches."""
+    keys = mips_keys(items)
+    graph.write_batches("train/stage_items",
+                        ({"id": i, "vector": v.tolist(), "key": k.tolist()}
+                         for i, v, k in zip(item_ids, items, keys)),
+                        batch_size, desc="stage item vectors", total=len(item_ids),
+                        dataset=dataset, run=run_id)
+    graph.write_batches("train/stage_users",
+                        ({"id": u, "vector": v.tolist()} for u, v in zip(user_ids, users)),
+                        batch_size, desc="stage user vectors", total=len(user_ids),
+                        dataset=dataset, run=run_id)
+
+
+def promote_run(graph: Graph, dataset: str, run_id: str, n_users: int, n_items: int) -> None:
+    """Serve a fully staged run (one transaction); raise if its staging is incomplete."""
+    rows = graph.run("train/promote_run", dataset=dataset, run=run_id, n_users=n_users, n_items=n_items)
+    if not rows:
+        raise StageError(f"run {run_id} is not completely staged in '{dataset}' "
+                         "(interrupted or overwritten by another run); the serving run is unchanged")
+    log.info("run %s now serves '%s'", run_id, dataset)
+
+
+def serving_run(graph: Graph, dataset: str) -> dict[str, Any]:
+    """The serving run of a dataset: ``{"run", "graph_build", "metrics", "model", "checkpoint"}``."""
+    rows = graph.run("train/serving_run", dataset=dataset)
+    if not rows:
+        raise StageError(f"no dataset named '{dataset}' in the database")
+    if rows[0]["run"] is None:
+        raise StageError(f"dataset '{dataset}' has no trained model yet; run 'mllmrec train'")
+    return rows[0]
+
+
+def stored_vectors(graph: Graph, dataset: str, run_id: str, user_ids: list[str], item_ids: list[str]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The vectors stored for ``run_id``, aligned to the given id orders (missing -> error)."""
+    def aligned(name: str, ids: list[str]) -> np.ndarray:
+        got = {r["id"]: r["vector"] for r in graph.run(name, dataset=dataset, run=run_id)}
+        missing = [x for x in ids if x not in got]
+        if missing:
+            raise StageError(f"{len(missing)} nodes have no vector of run {run_id} (e.g. {missing[:3]})")
+        return np.asarray([got[x] for x in ids], dtype=np.float32)
+
+    return aligned("train/user_vectors", user_ids), aligned("train/item_vectors", item_ids)

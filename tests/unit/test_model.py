@@ -1,0 +1,139 @@
+"""The model's graph maths against dense numpy references, and mini-batch == full graph."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from mllmrec.train.baselines import LightGCN
+from mllmrec.train.data import normalised_item_graph, user_item_graph
+from mllmrec.train.model import MLLMRec, propagate
+from mllmrec.train.sampler import BPRSampler
+
+
+def _random_item_graph(rng, n, n_edges):
+    src = rng.integers(0, n, n_edges)
+    dst = rng.integers(0, n, n_edges)
+    w = rng.random(n_edges)
+    # a few duplicated rows (an edge in both G_s and G_c) and self loops
+    src = np.concatenate([src, src[:5], np.arange(10)])
+    dst = np.concatenate([dst, dst[:5], np.arange(10)])
+    w = np.concatenate([w, np.ones(5), np.ones(10)])
+    return src, dst, w
+
+
+def test_item_propagation_matches_dense_reference():
+    rng = np.random.default_rng(1)
+    n, f = 40, 6
+    src, dst, w = _random_item_graph(rng, n, 150)
+    g = np.zeros((n, n))
+    np.add.at(g, (src, dst), w)
+    d = g.sum(axis=1)
+    inv = np.where(d > 0, 1 / np.sqrt(np.where(d > 0, d, 1)), 0)
+    a = inv[:, None] * g * inv[None, :]
+    e = rng.normal(size=(n, f))
+    expected = e + a @ e + a @ a @ e
+    got = propagate(normalised_item_graph(src, dst, w, n), torch.tensor(e, dtype=torch.float32), 2)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_lightgcn_matches_dense_reference():
+    rng = np.random.default_rng(2)
+    m, n, dim = 15, 12, 4
+    r = (rng.random((m, n)) < 0.3).astype(float)
+    r[0] = 0  # a user without training items
+    adj = np.block([[np.zeros((m, m)), r], [r.T, np.zeros((n, n))]])
+    deg = adj.sum(axis=1)
+    inv = np.where(deg > 0, 1 / np.sqrt(np.where(deg > 0, deg, 1)), 0)
+    a = inv[:, None] * adj * inv[None, :]
+    model = LightGCN(m, n, user_item_graph(sp.csr_matrix(r)), dim, n_layers=2)
+    x = torch.cat([model.user_emb.weight, model.item_emb.weight]).detach().numpy().astype(float)
+    expected = (x + a @ x + a @ a @ x) / 3
+    u, i = model.all_repr()
+    np.testing.assert_allclose(torch.cat([u, i]).detach().numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def _model_pair(minibatch_fanout, ui=None):
+    rng = np.random.default_rng(3)
+    n, m, f = 300, 50, 16
+    src, dst, w = _random_item_graph(rng, n, 2000)
+    g = normalised_item_graph(src, dst, w, n)
+    item_feat = torch.tensor(rng.normal(size=(n, f)), dtype=torch.float32)
+    user_feat = torch.tensor(rng.normal(size=(m, f)), dtype=torch.float32)
+    torch.manual_seed(0)
+    full = MLLMRec(item_feat, user_feat, m, dim=8, ii_graph=g, n_ii_layers=2, ui_graph=ui)
+    other = MLLMRec(item_feat, user_feat, m, dim=8, ii_graph=g, n_ii_layers=2,
+                    minibatch_fanout=minibatch_fanout)
+    other.load_state_dict(full.state_dict())
+    return full, other, n, m
+
+
+def test_minibatch_full_fanout_equals_full_graph():
+    full, mini, n, m = _model_pair(-1)
+    with torch.no_grad():
+        uf, if_ = full.all_repr()
+        um, im = mini.all_repr(chunk=64)  # several sampled chunks
+        np.testing.assert_allclose((um @ im.T).numpy(), (uf @ if_.T).numpy(), atol=1e-5)
+        users = torch.tensor([0, 3, 3, 49])
+        pos = torch.tensor([5, 5, 299, 17])
+        neg = torch.tensor([6, 100, 5, 250])
+        for a, b in zip(full(users, pos, neg), mini(users, pos, neg)):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+
+
+def test_minibatch_sampled_fanout_runs_and_differs():
+    full, mini, n, m = _model_pair(2)
+    with torch.no_grad():
+        items = torch.arange(n)
+        assert mini.item_repr(items).shape == (n, 8)
+        assert not torch.allclose(mini.item_repr(items), full.item_repr(items), atol=1e-5)
+
+
+def test_ui_gcn_variant_adds_normalised_propagation():
+    rng = np.random.default_rng(4)
+    r = (rng.random((50, 300)) < 0.05).astype(float)
+    ui = user_item_graph(sp.csr_matrix(r))
+    plain, _, n, m = _model_pair(-1)
+    with_ui, _, _, _ = _model_pair(-1, ui=ui)
+    with torch.no_grad():
+        hu, hi = plain.all_repr()
+        h = torch.cat([hu, hi]).numpy().astype(float)
+        x = h / np.linalg.norm(h, axis=1, keepdims=True)
+        adj = np.block([[np.zeros((m, m)), r], [r.T, np.zeros((n, n))]])
+        deg = adj.sum(axis=1)
+        inv = np.where(deg > 0, 1 / np.sqrt(np.where(deg > 0, deg, 1)), 0)
+        a = inv[:, None] * adj * inv[None, :]
+        expected = h + x + a @ x + a @ a @ x
+        u, i = with_ui.all_repr()
+        np.testing.assert_allclose(torch.cat([u, i]).numpy(), expected, atol=1e-5)
+
+
+def test_minibatch_refuses_ui_gcn():
+    g = normalised_item_graph(np.arange(5), np.arange(5), np.ones(5), 5)
+    ui = user_item_graph(sp.csr_matrix(np.eye(3, 5)))
+    with pytest.raises(ValueError):
+        MLLMRec(torch.zeros(5, 4), torch.zeros(3, 4), 3, 4, g, 1, ui_graph=ui, minibatch_fanout=-1)
+
+
+def test_bpr_negatives_are_never_training_items():
+    rng = np.random.default_rng(6)
+    dense = rng.random((30, 12)) < 0.6
+    dense[:, 0] = False  # every user has at least one allowed item
+    sampler = BPRSampler(sp.csr_matrix(dense), seed=0)
+    count = 0
+    for _ in range(5):
+        for u, p, q in sampler.epoch(64):
+            u, p, q = u.numpy(), p.numpy(), q.numpy()
+            assert dense[u, p].all()
+            assert not dense[u, q].any()
+            count += len(u)
+    assert count == 5 * dense.sum()
+    # uniform over the allowed items: 30,000 draws for one user, each allowed item ~ equally often
+    user = int(np.argmax(dense.sum(axis=1) < 8))
+    draws = sampler.negatives(np.full(30_000, user))
+    counts = np.bincount(draws, minlength=12)
+    allowed = ~dense[user]
+    assert (counts[~allowed] == 0).all()
+    expected = 30_000 / allowed.sum()
+    assert np.abs(counts[allowed] / expected - 1).max() < 0.1
