@@ -1,0 +1,186 @@
+"""``python -m bench``: run the benchmarks and regenerate ``bench/results/REPORT.md``.
+
+Sections (``--only`` picks some; the report borrows the others from the newest earlier run
+and says so):
+
+- ``stages``: every pipeline stage on the dataset (ingest, describe, profile, embed,
+  build-graph, train MLLMRec), time, throughput, peak memory;
+- ``quality``: MLLMRec, LightGCN and BPR-MF on the same split, Recall/NDCG@10/20 on valid
+  and test at the best validation epoch, training curves;
+- ``ablation``: the paper's ablation variants through the real trainer;
+- ``scaling``: ingest, graph build and one epoch on synthetic data of growing size;
+- ``components``: the per-stage scripts of the other issues (``bench/ingest.py``, ...).
+
+Runs against a temporary Neo4j it starts and deletes (or ``$NEO4J_URI``'s server, using only
+datasets named ``bench-*``). ``--quick`` uses smaller sizes and epoch caps.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("DGLBACKEND", "pytorch")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from bench import report  # noqa: E402
+from bench.common import REPO, environment, neo4j_for_bench  # noqa: E402
+from mllmrec.config import Settings, load_settings  # noqa: E402
+from mllmrec.db import connect  # noqa: E402
+
+log = logging.getLogger("bench")
+
+SECTIONS = ("stages", "quality", "ablation", "scaling", "components")
+RESULTS = REPO / "bench" / "results"
+DOCS = (REPO / "README.md", REPO / "docs" / "benchmarks.md")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", default="ml-100k", help="dataset of stages/quality/ablation")
+    p.add_argument("--quick", action="store_true",
+                   help="small scaling sizes (10k-100k) and low epoch caps: minutes, not an hour")
+    p.add_argument("--only", default=",".join(SECTIONS),
+                   help=f"comma-separated sections to run (default all: {','.join(SECTIONS)})")
+    p.add_argument("--seed", type=int, default=2025, help="split, sampling and init seed")
+    p.add_argument("--max-epochs", type=int, default=None,
+                   help="epoch cap per training run (default 300, or 40 with --quick); "
+                        "early stopping on validation Recall@20 still applies")
+    p.add_argument("--patience", type=int, default=None,
+                   help="early-stopping patience (default 20 as in METHOD.md, 5 with --quick)")
+    p.add_argument("--sizes", default=None,
+                   help="scaling sizes in interactions, comma-separated (default 10000,100000,"
+                        "1000000; 10000,30000,100000 with --quick)")
+    p.add_argument("--config", default=None, help="YAML configuration file (as for mllmrec)")
+    p.add_argument("--results-dir", type=Path, default=RESULTS)
+    p.add_argument("--no-docs", action="store_true",
+                   help="do not refresh the generated block in README.md / docs/benchmarks.md")
+    args = p.parse_args(argv)
+    args.only = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = sorted(set(args.only) - set(SECTIONS))
+    if unknown:
+        p.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    return args
+
+
+def base_settings(args: argparse.Namespace, neo4j: Any, runs_dir: Path) -> Settings:
+    """The configuration every benchmark starts from: the user's config, the bench server,
+    and the protocol caps. Without a configured generative model the no-LLM path is used."""
+    settings = load_settings(args.config)
+    overrides: dict[str, Any] = {
+        "dataset": f"bench-{args.dataset}",
+        "ingest.seed": args.seed,
+        "train.seed": args.seed,
+        "train.epochs": args.max_epochs or (40 if args.quick else 300),
+        "train.patience": args.patience or (5 if args.quick else 20),
+        "train.runs_dir": str(runs_dir),
+        "train.device": "cpu" if settings.train.device == "auto" else settings.train.device,
+    }
+    if not (settings.enrich.backend == "openai" and settings.enrich.openai_base_url):
+        overrides["enrich.no_llm"] = True
+    settings = settings.with_overrides(overrides)
+    settings.neo4j = neo4j
+    return settings
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> Path:
+    started = time.perf_counter()
+    run_doc: dict[str, Any] = {
+        "id": report.timestamp(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": "python -m bench " + " ".join(argv),
+        "environment": environment(),
+    }
+    sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else None
+    with tempfile.TemporaryDirectory(prefix="mllmrec-bench-runs-") as runs_dir, \
+            neo4j_for_bench() as neo4j:
+        settings = base_settings(args, neo4j, Path(runs_dir))
+        run_doc["parameters"] = {
+            "dataset": args.dataset, "quick": args.quick, "seed": args.seed,
+            "sections": ",".join(args.only), "max_epochs": settings.train.epochs,
+            "patience": settings.train.patience, "no_llm": settings.enrich.no_llm,
+            "graph": settings.graph.model_dump(), "device": settings.train.device,
+        }
+        graph = connect(neo4j)
+        try:
+            sections(args, settings, graph, run_doc, sizes)
+        finally:
+            graph.close()
+    run_doc["seconds"] = time.perf_counter() - started
+    docs = () if args.no_docs else DOCS
+    path = report.write_report(run_doc, args.results_dir, docs=docs)
+    log.info("report written to %s (%.0f s)", path, run_doc["seconds"])
+    return path
+
+
+def sections(args: argparse.Namespace, settings: Settings, graph: Any, run_doc: dict[str, Any],
+             sizes: tuple[int, ...] | None) -> None:
+    """Run the chosen sections in order, saving the JSON after each so a crash keeps what
+    was measured."""
+    from bench import ablation, scaling, stages
+
+    def save() -> None:
+        report.write_json(run_doc, args.results_dir)
+
+    mllmrec_result = None
+    needs_data = {"stages", "quality", "ablation"} & set(args.only)
+    if needs_data:
+        log.info("== stages on %s", args.dataset)
+        stage_rows, mllmrec_result = stages.run_stages(graph, settings, args.dataset)
+        if "stages" in args.only:
+            run_doc["stages"] = stage_rows
+        save()
+    if "quality" in args.only:
+        log.info("== quality: baselines")
+        models = [mllmrec_result]
+        for model in ("lightgcn", "bpr"):
+            models.append(stages.train(graph, settings.with_overrides({"train.model": model})))
+        run_doc["quality"] = {"dataset": args.dataset, "seed": args.seed,
+                              "patience": settings.train.patience,
+                              "max_epochs": settings.train.epochs, "models": models,
+                              "note": _enrich_note(settings)}
+        save()
+    if "ablation" in args.only:
+        log.info("== ablation")
+        run_doc["ablation"] = ablation.run_ablation(graph, settings, args.dataset, mllmrec_result)
+        save()
+    if "scaling" in args.only:
+        log.info("== scaling")
+        chosen = sizes or (scaling.QUICK_SIZES if args.quick else scaling.FULL_SIZES)
+        run_doc["scaling"] = scaling.run_scaling(graph, settings, chosen, args.seed)
+        save()
+    if "components" in args.only:
+        from bench import components
+
+        log.info("== components")
+        run_doc["components"] = components.run_components(graph, settings, quick=args.quick)
+        save()
+
+
+def _enrich_note(settings: Settings) -> str:
+    if settings.enrich.no_llm:
+        return ("Enrichment ran the --no-llm path (no generative model is available on this "
+                "machine): item text is the metadata, the user text is the behavioural list of "
+                "training items, both encoded with all-MiniLM-L6-v2.")
+    return f"Enrichment used {settings.enrich.vlm_model} / {settings.enrich.llm_model}."
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
+                        datefmt="%H:%M:%S")
+    args = parse_args(argv)
+    run(args, argv)
+
+
+if __name__ == "__main__":
+    main()
