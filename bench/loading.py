@@ -1,17 +1,20 @@
 """Put a benchmark catalogue into Neo4j the way the pipeline does: the real ingest stage
 (prepare + write), then, for synthetic data that has no texts to encode, the precomputed
-embeddings written with ``db.create.setNodeVectorProperty`` in UNWIND batches."""
+embeddings written with the embed stage's own queries and vector indexes."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
 
-from bench.synthetic import Synthetic, user_embeddings
+from bench.synthetic import DIM, Synthetic, user_embeddings
 from loaders.canonical import Catalogue
 from mllmrec.config import Settings
 from mllmrec.db import Graph
+from mllmrec.enrich.embed import ensure_vector_indexes
 from mllmrec.ingest import IngestReport, prepare, write
+
+VECTOR_BATCH = 2_000
 
 
 def ingest(graph: Graph, settings: Settings, cat: Catalogue,
@@ -24,17 +27,21 @@ def ingest(graph: Graph, settings: Settings, cat: Catalogue,
     return prepared, report
 
 
-def store_vectors(graph: Graph, dataset: str, label: str, ids: Sequence[str],
-                  vectors: np.ndarray, batch_size: int = 2000) -> int:
-    """Write one vector per node (``label`` is "item" or "user"); returns rows written."""
-    rows = [{"id": i, "vector": v} for i, v in zip(ids, vectors.astype(float).tolist())]
-    return graph.write_batches(f"bench/set_{label}_embeddings", rows, batch_size=batch_size,
-                               desc=f"{label} vectors", dataset=dataset)
+def store_vectors(graph: Graph, dataset: str, kind: str, ids: Sequence[str],
+                  vectors: np.ndarray, tag: str) -> int:
+    """Write one vector per node (``kind`` "item" or "user") through the embed stage's
+    queries; ``tag`` becomes the embedding hash. Returns rows written."""
+    rows = [{"id": i, "vector": v, "hash": tag}
+            for i, v in zip(ids, vectors.astype(float).tolist())]
+    return graph.write_batches(f"enrich/set_{kind}_embeddings", rows, batch_size=VECTOR_BATCH,
+                               desc=f"{kind} vectors", dataset=dataset)
 
 
 def store_synthetic_embeddings(graph: Graph, dataset: str, syn: Synthetic,
                                prepared: Catalogue) -> int:
     """Item vectors from the generator; user vectors from the users' TRAINING items."""
-    n = store_vectors(graph, dataset, "item", syn.item_ids, syn.item_embeddings)
+    ensure_vector_indexes(graph, DIM)
+    tag = f"synthetic:{syn.catalogue.source}"
+    n = store_vectors(graph, dataset, "item", syn.item_ids, syn.item_embeddings, tag)
     users, vectors = user_embeddings(prepared.interactions, syn.item_ids, syn.item_embeddings)
-    return n + store_vectors(graph, dataset, "user", users, vectors)
+    return n + store_vectors(graph, dataset, "user", users, vectors, tag)

@@ -37,18 +37,9 @@ def load_dataset(name: str) -> Catalogue:
     return load_movielens(folder, posters if posters.is_dir() else None)
 
 
-def _count(summary: Any, *names: str) -> int | None:
-    """The first of ``names`` a stage summary (dataclass or dict) reports."""
-    data = summary if isinstance(summary, dict) else getattr(summary, "__dict__", {})
-    for name in names:
-        if data.get(name) is not None:
-            return int(data[name])
-        counts = data.get("counts")
-        if callable(getattr(summary, "counts", None)):
-            counts = summary.counts()
-        if isinstance(counts, dict) and counts.get(name) is not None:
-            return int(counts[name])
-    return None
+def _edges(summary: Any) -> int | None:
+    """Edges written by a graph build, from its summary."""
+    return getattr(summary, "edges", None)
 
 
 def _row(stage: str, dataset: str, m: Any, count: int | None, unit: str) -> dict[str, Any]:
@@ -75,17 +66,17 @@ def run_stages(graph: Graph, settings: Settings, source: str) -> tuple[list[dict
     with measure() as m:
         s = describe_items(graph, settings)
     rows.append(_row("describe" + (" (no LLM: metadata text)" if settings.enrich.no_llm else ""),
-                     source, m, _count(s, "total", "items"), "items"))
+                     source, m, s.total, "items"))
     with measure() as m:
         s = profile_users(graph, settings)
     rows.append(_row("profile" + (" (no LLM: behavioural list)" if settings.enrich.no_llm else ""),
-                     source, m, _count(s, "total", "users"), "users"))
+                     source, m, s.total, "users"))
     with measure() as m:
         s = embed_texts(graph, settings)
-    rows.append(_row("embed", source, m, _count(s, "encoded", "texts", "total"), "texts"))
+    rows.append(_row("embed", source, m, s.generated, "texts"))
     with measure() as m:
         s = build_graph(graph, settings)
-    rows.append(_row("build-graph", source, m, _count(s, "edges", "total_edges"), "edges"))
+    rows.append(_row("build-graph", source, m, _edges(s), "edges"))
     result = train(graph, settings, label="MLLMRec")
     rows.append({"stage": "train (MLLMRec)", "dataset": source, "seconds": result["seconds"],
                  "count": result.get("epochs"), "unit": "epochs",

@@ -4,6 +4,7 @@ per-epoch curve."""
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from bench.common import measure
@@ -16,25 +17,31 @@ MODEL_NAMES = {"mllmrec": "MLLMRec", "lightgcn": "LightGCN", "bpr": "BPR-MF"}
 
 
 def train(graph: Graph, settings: Settings, label: str | None = None) -> dict[str, Any]:
-    """Train with ``settings`` (``settings.train.model`` picks the model) and return
-    ``{"model", "label", "valid", "test", "best_epoch", "epochs", "seconds",
-    "seconds_per_epoch", "peak_rss_mb", "curve"}``."""
+    """Train with ``settings`` (``settings.train.model`` picks the model) through
+    :func:`mllmrec.train.trainer.train_model` and return the report's view of the run."""
     from mllmrec.train.trainer import train_model
 
     with measure() as m:
-        result = train_model(graph, settings)
+        result = train_model(graph, settings, progress=sys.stderr.isatty())
     out = summarise(result)
     out.update(model=MODEL_NAMES.get(settings.train.model, settings.train.model),
-               label=label or settings.train.model, seconds=m.seconds, peak_rss_mb=m.peak_rss_mb)
-    log.info("trained %s: valid %s test %s in %.1fs", out["label"], out["valid"], out["test"],
-             m.seconds)
+               label=label or MODEL_NAMES.get(settings.train.model, settings.train.model),
+               seconds=m.seconds, peak_rss_mb=m.peak_rss_mb)
+    log.info("trained %s: %d epochs (best %s) in %.1fs, test recall@20 %.4f", out["label"],
+             out["epochs"], out["best_epoch"], m.seconds, out["test"].get("recall@20", float("nan")))
     return out
 
 
 def summarise(result: Any) -> dict[str, Any]:
-    """The report's view of a trainer result (filled in once the trainer's result type is
-    known)."""
-    data = result if isinstance(result, dict) else vars(result)
-    return {"valid": data.get("valid", {}), "test": data.get("test", {}),
-            "best_epoch": data.get("best_epoch"), "epochs": data.get("epochs"),
-            "seconds_per_epoch": data.get("seconds_per_epoch"), "curve": data.get("curve", [])}
+    """Metrics per split, epochs and per-epoch timings of a trainer ``RunSummary``."""
+    curve = [{"epoch": h.epoch, "loss": h.loss, "train_seconds": h.train_seconds,
+              "eval_seconds": h.eval_seconds,
+              **{f"valid_{k}": v for k, v in h.valid.items() if k != "users"}}
+             for h in result.history]
+    return {"run_id": result.run_id,
+            "valid": {k: v for k, v in result.metrics["valid"].items() if k != "users"},
+            "test": {k: v for k, v in result.metrics["test"].items() if k != "users"},
+            "best_epoch": result.best_epoch, "epochs": result.epochs,
+            "seconds_per_epoch": result.seconds_per_epoch,
+            "eval_seconds_per_epoch": result.eval_seconds_per_epoch,
+            "device": result.device, "curve": curve}

@@ -1,5 +1,0 @@
-// Stores precomputed 384-d vectors on a dataset's items (synthetic benchmark data only;
-// real data gets its vectors from the embed stage). $rows: [{id, vector}].
-UNWIND $rows AS row
-MATCH (n:Item {dataset: $dataset, id: row.id})
-CALL db.create.setNodeVectorProperty(n, 'embedding', row.vector)
