@@ -94,7 +94,7 @@ def embed_texts(graph: Graph, settings: Settings) -> EnrichSummary:
                                         f"(run {'describe-items' if kind == 'item' else 'profile-users'})")
                 log.warning(summary.messages[-1])
         encoder = load_encoder(es.encoder, es.device)
-        dims = encoder.get_sentence_embedding_dimension()
+        dims = encoder.get_embedding_dimension()
         ensure_vector_indexes(graph, dims)
         key = encoder_key(es.encoder)
         truncated = 0

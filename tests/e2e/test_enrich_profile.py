@@ -1,0 +1,98 @@
+"""profile-users: behavioural lists from TRAINING interactions only, LLM preference
+paragraphs with provenance (tiny Qwen2-VL, text-only generation), resumability, and
+re-profiling of users whose training history changed."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import pytest
+
+from mllmrec.enrich.describe import describe_items
+from mllmrec.enrich.profile import build_histories, profile_users
+from tests.fixtures_models import (ingest, ml100k_catalogue, small_catalogue,  # noqa: F401
+                                   tiny_settings, tiny_vlm)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def small(graph, settings, ml100k_catalogue):  # noqa: F811
+    ingest(graph, settings.dataset, small_catalogue(ml100k_catalogue, 20, 12))
+    return settings.dataset
+
+
+def _interactions(graph, dataset):
+    """(user -> [(ts, item id, title, split)]) read straight from the graph."""
+    rows = graph.run_text("MATCH (u:User {dataset: $d})-[x:INTERACTED]->(i:Item) RETURN u.id AS u,"
+                          " i.id AS i, i.title AS title, x.ts AS ts, x.split AS split", d=dataset)
+    out = defaultdict(list)
+    for r in rows:
+        out[r["u"]].append((r["ts"], r["i"], r["title"], r["split"]))
+    return out
+
+
+def _listed_titles(text: str) -> list[str]:
+    """Titles in a --no-llm list: lines 'N. Title (Year) (Genres)'."""
+    return [re.sub(r" \([^()]*\)$", "", re.sub(r"^\d+\. ", "", line)) for line in text.splitlines()]
+
+
+def test_no_held_out_item_reaches_a_behavioural_list(graph, settings, small):
+    inter = _interactions(graph, small)
+    assert sum(1 for v in inter.values() for x in v if x[3] != 0) > 0  # there is held-out data
+    # --no-llm lists (the user text itself), with room for every training item
+    s = settings.with_overrides({"enrich.no_llm": True, "enrich.history_max_items": 1000,
+                                 "enrich.user_text_max_chars": 100_000})
+    profile_users(graph, s)
+    stored = {r["id"]: r["p"] for r in graph.run_text(
+        "MATCH (u:User {dataset: $d}) RETURN u.id AS id, u.preference AS p", d=small)}
+    for user, rows in inter.items():
+        train = sorted((ts, i, title) for ts, i, title, split in rows if split == 0)
+        held = {title for _, _, title, split in rows if split != 0}
+        listed = _listed_titles(stored[user])
+        assert listed == [t for _, _, t in train], user  # all training items, oldest first
+        assert not held & set(listed), user
+    # the LLM's behavioural lists (fused item texts) never name a held-out item either
+    describe_items(graph, s)
+    for h in build_histories(graph, settings.with_overrides({"enrich.history_max_chars": 100_000})):
+        held = {title for _, _, title, split in inter[h.user] if split != 0}
+        titles = set(re.findall(r"Title: (.*?); ", h.text))
+        assert titles == {title for _, _, title, split in inter[h.user] if split == 0}
+        assert not held & titles
+
+
+def test_list_keeps_the_most_recent_items_that_fit(graph, settings, small):
+    inter = _interactions(graph, small)
+    s = settings.with_overrides({"enrich.no_llm": True, "enrich.history_max_items": 3})
+    for h in build_histories(graph, s):
+        train = sorted((ts, i, title) for ts, i, title, split in inter[h.user] if split == 0)
+        assert _listed_titles(h.text) == [t for _, _, t in train[-3:]]
+
+
+def test_llm_profiles_resume_and_follow_history_changes(graph, settings, small, tiny_vlm):  # noqa: F811
+    s = tiny_settings(settings, tiny_vlm)
+    first = profile_users(graph, s)
+    assert first.generated == first.total == 12 and first.failed == 0
+    rows = graph.run_text("MATCH (u:User {dataset: $d}) RETURN u.id AS id, u.preference AS p,"
+                          " u.preference_model AS m, u.preference_prompt AS v, u.history_hash AS h,"
+                          " u.profiled_at IS NOT NULL AS dated", d=small)
+    assert all(r["p"] and r["m"] == str(tiny_vlm) and r["v"] == "v1" and r["h"] and r["dated"]
+               for r in rows)
+    assert profile_users(graph, s).generated == 0  # nothing changed: no work
+    # one user's validation interaction becomes training: only that user is profiled again
+    moved = graph.run_text("MATCH (u:User {dataset: $d})-[x:INTERACTED {split: 1}]->() "
+                           "WITH u, x ORDER BY u.id LIMIT 1 SET x.split = 0 RETURN u.id AS id", d=small)
+    again = profile_users(graph, s)
+    assert (again.generated, again.skipped) == (1, 11)
+    new = {r["id"]: r["h"] for r in graph.run_text(
+        "MATCH (u:User {dataset: $d}) RETURN u.id AS id, u.history_hash AS h", d=small)}
+    old = {r["id"]: r["h"] for r in rows}
+    assert [u for u in new if new[u] != old[u]] == [moved[0]["id"]]
+
+
+def test_user_without_training_items_is_counted_not_fatal(graph, settings, small):
+    graph.run_text("MATCH (u:User {dataset: $d}) WITH u ORDER BY u.id LIMIT 1 "
+                   "MATCH (u)-[x:INTERACTED]->() SET x.split = 2", d=small)
+    summary = profile_users(graph, settings.with_overrides({"enrich.no_llm": True}))
+    assert summary.failures["empty_text"] == 1
+    assert summary.generated == 11
