@@ -129,6 +129,10 @@ def machine_line(env: dict[str, Any]) -> str:
             f"Neo4j {v['neo4j-server']} Community; commit {g['short']}{dirty}")
 
 
+def _slope(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
 # --------------------------------------------------------------------------- plots
 
 
@@ -174,7 +178,7 @@ def plot_scaling(scaling: dict[str, Any], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for stage, slope in scaling["slopes"].items():
         y = [r[f"{stage}_seconds"] for r in rows]
-        ax.loglog(x, y, "o-", label=f"{stage} (slope {slope:.2f})")
+        ax.loglog(x, y, "o-", label=f"{stage} (slope {_slope(slope)})")
     ax.set_xlabel("interactions")
     ax.set_ylabel("seconds")
     ax.set_title("Scaling on synthetic Sports-shaped data (log-log)")
@@ -259,7 +263,7 @@ def _scaling_md(run: dict[str, Any], out_dir: Path) -> list[str]:
     rows = [[r["interactions"], r["users"], r["items"],
              *(fmt(r[f"{st}_seconds"], 2) for st in stages)] for r in s["rows"]]
     plot_scaling(s, out_dir / "scaling.png")
-    slopes = ", ".join(f"{st} {v:.2f}" for st, v in s["slopes"].items())
+    slopes = ", ".join(f"{st} {_slope(v)}" for st, v in s["slopes"].items())
     return ["## Scaling", _source_note(run, "scaling"),
             "Synthetic catalogues shaped like Amazon Sports (users and items grow with "
             "interactions at Sports' ratios, Zipf-like popularity, topic structure, random unit "
@@ -324,7 +328,7 @@ def summary_block(run: dict[str, Any], report_link: str) -> str:
     if s:
         lines += ["Scaling slopes (log-log, synthetic data "
                   f"{fmt(s['rows'][0]['interactions'])} to {fmt(s['rows'][-1]['interactions'])} "
-                  "interactions): " + ", ".join(f"{k} {v:.2f}" for k, v in s["slopes"].items())
+                  "interactions): " + ", ".join(f"{k} {_slope(v)}" for k, v in s["slopes"].items())
                   + ".", ""]
     lines.append(END)
     return "\n".join(lines)
