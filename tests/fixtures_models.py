@@ -71,3 +71,91 @@ def tiny_settings(settings: Settings, model: Path, **enrich: object) -> Settings
         "enrich.vlm_model": str(model), "enrich.llm_model": str(model),
         "enrich.max_new_tokens": 8, "enrich.gen_batch_size": 4, "enrich.device": "cpu",
         **{f"enrich.{k}": v for k, v in enrich.items()}})
+
+
+class ChatServer:
+    """A small OpenAI-compatible ``/v1/chat/completions`` server on 127.0.0.1 that answers
+    with real generation from a local transformers model (images decoded from data URLs).
+    ``fail_next`` makes the next N requests answer 503, as an overloaded server would."""
+
+    def __init__(self, model: Path) -> None:
+        import threading
+        from http.server import ThreadingHTTPServer
+
+        from mllmrec.enrich.backends import TransformersBackend
+
+        self.backend = TransformersBackend(str(model), device="cpu")
+        self.lock = threading.Lock()
+        self.fail_next = 0
+        self.requests: list[dict] = []
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _answer(self, body: dict) -> tuple[int, dict]:
+        import base64
+        import io
+
+        from PIL import Image
+
+        from mllmrec.enrich.backends import Request
+
+        content = body["messages"][-1]["content"]
+        prompt, image = content, None
+        if not isinstance(content, str):
+            prompt = " ".join(p["text"] for p in content if p["type"] == "text")
+            for part in content:
+                if part["type"] == "image_url":
+                    data = part["image_url"]["url"].split(",", 1)[1]
+                    image = Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
+        with self.lock:
+            self.requests.append({"model": body["model"], "image": image is not None})
+            if self.fail_next > 0:
+                self.fail_next -= 1
+                return 503, {"error": {"message": "overloaded"}}
+            self.backend.max_new_tokens = int(body.get("max_tokens") or 16)
+            reply = self.backend.generate([Request(prompt, image)])[0]
+        if reply.failure is not None:
+            return 500, {"error": {"message": str(reply.failure)}}
+        return 200, {"object": "chat.completion", "model": body["model"], "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": reply.text},
+             "finish_reason": "length"}]}
+
+    def _handler(self):
+        import json
+        from http.server import BaseHTTPRequestHandler
+
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                if self.path != "/v1/chat/completions":
+                    status, payload = 404, {"error": {"message": f"no route {self.path}"}}
+                else:
+                    body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                    status, payload = server._answer(body)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def chat_server(tiny_vlm: Path):
+    server = ChatServer(tiny_vlm)
+    try:
+        yield server
+    finally:
+        server.close()
