@@ -1,0 +1,260 @@
+"""Operating commands: ``pipeline run``, ``retrain`` (once or ``--every``), ``status``,
+``explore``."""
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from rich.console import Console
+from rich.table import Table
+from tqdm.auto import tqdm
+
+from mllmrec.cli import cli
+from mllmrec.cli.common import AppContext, pass_app
+from mllmrec.errors import ConfigError
+
+_console = Console()
+
+
+def _setting_flags(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Flags shared by ``pipeline run`` and ``retrain`` that override the configuration."""
+    options = [
+        click.option("--no-llm", is_flag=True, default=None,
+                     help="Enrich without generative models: item text from metadata, user text "
+                          "= behavioural list (enrich.no_llm)."),
+        click.option("--epochs", type=int, help="Training epochs (train.epochs)."),
+        click.option("--model", type=click.Choice(["mllmrec", "lightgcn", "bpr"]),
+                     help="Model to train (train.model)."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
+                     help="Device for models and training (enrich.device and train.device)."),
+        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                     help="Any setting, e.g. --set graph.pure=0.6 --set train.patience=5."),
+        click.option("--force", multiple=True, metavar="STAGE",
+                     help="Run STAGE even if its inputs are unchanged ('all' for every stage)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _apply(app: AppContext, no_llm: bool | None, epochs: int | None, model: str | None,
+           device: str | None, sets: tuple[str, ...]) -> None:
+    import yaml
+
+    overrides: dict[str, Any] = {"enrich.no_llm": no_llm, "train.epochs": epochs,
+                                 "train.model": model, "enrich.device": device,
+                                 "train.device": device}
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects KEY=VALUE, got '{item}'")
+        overrides[key.strip()] = yaml.safe_load(value)
+    app.apply(overrides)
+
+
+def _print_step(step: Any) -> None:
+    colour = {"ran": "green", "skipped": "cyan", "failed": "red"}.get(step.status, "yellow")
+    counts = ", ".join(f"{k} {v}" for k, v in step.summary.items()
+                       if isinstance(v, (int, float, str)) and k != "seconds")
+    tail = f": {step.note}" if step.note else (f": {counts}" if counts else "")
+    line = f"[{colour}]{step.status:>17}[/] {step.stage:<12} {step.seconds:7.1f}s{tail}"
+    with tqdm.external_write_mode():
+        _console.print(line, highlight=False)
+
+
+def _summary_table(report: Any) -> Table:
+    table = Table(title=f"pipeline summary: dataset '{report.dataset}'")
+    for col in ("stage", "outcome", "seconds", "counts / note"):
+        table.add_column(col, justify="right" if col == "seconds" else "left")
+    for s in report.steps:
+        counts = ", ".join(f"{k}={v}" for k, v in s.summary.items()
+                           if isinstance(v, (int, float, str)) and k != "seconds")
+        table.add_row(s.stage, s.status, f"{s.seconds:.1f}", s.note or counts)
+    table.add_row("total", "", f"{report.seconds:.1f}", "")
+    return table
+
+
+def _show_results(app: AppContext, user: str | None, k: int) -> None:
+    """Dataset counts, the serving run's metrics and a few recommendations for one user."""
+    from mllmrec.ops.status import dataset_status, run_metrics
+    from mllmrec.ops.recommend import sample_recommendations
+
+    st = dataset_status(app.graph, app.settings.dataset)
+    _console.print("  ".join(st.stats.lines()[1:4]).replace("  ", " ").strip(), highlight=False)
+    if st.serving:
+        metrics = run_metrics(st.serving["props"])
+        shown = ", ".join(f"{key} {metrics[key]:.4f}" for key in sorted(metrics)
+                          if "recall" in key.lower() or "ndcg" in key.lower())
+        _console.print(f"serving run {st.serving['id']}: {shown}", highlight=False)
+    recs = sample_recommendations(app.graph, app.settings.dataset, user, k)
+    if recs is None:
+        _console.print("recommendations: not available yet (mllmrec.serve.recommend is missing)")
+        return
+    user_id, rows = recs
+    table = Table(title=f"top {k} for user {user_id}")
+    columns = list(rows[0]) if rows else ["(none)"]
+    for col in columns:
+        table.add_column(str(col))
+    for row in rows:
+        table.add_row(*(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row.values()))
+    _console.print(table)
+
+
+@cli.group("pipeline")
+def pipeline_group() -> None:
+    """Run every stage in order, skipping those whose inputs did not change."""
+
+
+@pipeline_group.command("run")
+@click.option("--source", nargs=2, metavar="FORMAT PATH",
+              help="Ingest this source first: movielens FOLDER, amazon RATINGS, mmrec FOLDER or "
+                   "csv INTERACTIONS.")
+@click.option("--posters", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="MovieLens posters folder (with ml100k_item_to_ml1m_poster.csv).")
+@click.option("--items", type=click.Path(exists=True, path_type=Path),
+              help="Item metadata file for amazon (meta JSON), csv or mmrec sources.")
+@_setting_flags
+@click.option("--user", help="User to show recommendations for [default: a sample user].")
+@click.option("-k", "k", default=10, show_default=True, help="Recommendations to show.")
+@pass_app
+def pipeline_run(app: AppContext, source: tuple[str, str] | None, posters: Path | None,
+                 items: Path | None, no_llm: bool | None, epochs: int | None, model: str | None,
+                 device: str | None, sets: tuple[str, ...], force: tuple[str, ...],
+                 user: str | None, k: int) -> None:
+    """Ingest (with --source), describe, profile, embed, build-graph, train.
+
+    Each stage is skipped when its parameters and the inputs it reads from Neo4j are unchanged
+    since its last successful run (fingerprints on its StageRun); --force STAGE runs it anyway.
+    Ends with a summary per stage, the serving run's metrics and a few recommendations.
+    """
+    from mllmrec.ops.pipeline import Source, run_pipeline
+
+    _apply(app, no_llm, epochs, model, device, sets)
+    src = None
+    if source:
+        path = Path(source[1])
+        if not path.exists():
+            raise click.BadParameter(f"{path} does not exist", param_hint="--source")
+        src = Source(source[0], path, posters, items)
+    s = app.settings
+    _console.print(f"dataset '{s.dataset}' on {s.neo4j.uri}", highlight=False)
+    _console.print(f"enrichment mode: {_mode(s)}", highlight=False)
+    try:
+        report = run_pipeline(app.graph, s, src, force=force, on_step=_print_step)
+    except Exception as exc:
+        report = getattr(exc, "report", None)
+        if report is not None:
+            _console.print(_summary_table(report))
+        raise
+    _console.print(_summary_table(report))
+    _show_results(app, user, k)
+
+
+def _mode(settings: Any) -> str:
+    from mllmrec.ops.pipeline import enrichment_mode
+
+    return enrichment_mode(settings)
+
+
+@cli.command("retrain")
+@click.option("--wait", default=0.0, show_default=True, type=float,
+              help="Seconds to wait for another retrain's lock before giving up.")
+@click.option("--every", metavar="INTERVAL",
+              help="Run forever, one cycle per INTERVAL (e.g. 6h, 30m, 1d); stop with SIGTERM.")
+@click.option("--lock-ttl", default=300.0, show_default=True, type=float,
+              help="Seconds a lock lives without renewal (a crashed retrain frees it after this).")
+@_setting_flags
+@pass_app
+def retrain_cmd(app: AppContext, wait: float, every: str | None, lock_ttl: float,
+                no_llm: bool | None, epochs: int | None, model: str | None, device: str | None,
+                sets: tuple[str, ...], force: tuple[str, ...]) -> None:
+    """Incremental cycle after new data: describe new items, re-profile users whose training
+    history changed, re-embed changed texts, rebuild the graph, retrain (warm start), and serve
+    the new run only if it finished (and, with train.max_recall_drop, only if its valid
+    Recall@20 did not drop by more than that). A lock in Neo4j keeps one retrain per dataset.
+    """
+    from mllmrec.ops.retrain import retrain
+    from mllmrec.ops.scheduler import Scheduler, parse_interval
+
+    _apply(app, no_llm, epochs, model, device, sets)
+    interval = parse_interval(every) if every else None
+    s = app.settings
+
+    def cycle(progress: bool = True, on_step: Any = _print_step) -> str:
+        report = retrain(app.graph, s, wait=wait, ttl=lock_ttl, force=force,
+                         on_step=on_step, progress=progress)
+        return "; ".join(report.lines())
+
+    if interval is None:
+        _console.print(f"enrichment mode: {_mode(s)}", highlight=False)
+        for line in cycle().split("; "):
+            _console.print(line, highlight=False)
+        return
+    logging.getLogger("mllmrec.ops.scheduler").setLevel(logging.INFO)
+    logging.getLogger("mllmrec.ops.scheduler").info(
+        "retraining dataset '%s' every %s (%s)", s.dataset, every, _mode(s))
+    Scheduler(functools.partial(cycle, False, None), interval).run()
+
+
+@cli.command("status")
+@pass_app
+@click.pass_context
+def status_cmd(ctx: click.Context, app: AppContext) -> None:
+    """Per dataset: contents, each stage's newest run (parameters, outcome), the serving run
+    and its metrics, and whether a retrain holds the lock. All datasets unless --dataset."""
+    from mllmrec.ops.status import dataset_status, datasets, render
+
+    chosen = ctx.find_root().params.get("dataset")
+    names = [chosen] if chosen else datasets(app.graph)
+    if not names:
+        _console.print("no datasets yet: run 'mllmrec pipeline run --source ...'")
+    for name in names:
+        render(dataset_status(app.graph, name), _console)
+
+
+@cli.command("explore")
+@click.argument("name", required=False)
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Query parameter (the dataset comes from --dataset).")
+@click.option("--show", is_flag=True, help="Print the query text to paste into Neo4j Browser.")
+@pass_app
+def explore_cmd(app: AppContext, name: str | None, params: tuple[str, ...], show: bool) -> None:
+    """Without NAME: list the Neo4j Browser queries in cypher/explore/. With NAME: run it and
+    print its rows (or, with --show, print the text to paste into Browser)."""
+    from mllmrec.ops.explore import get_query, list_queries, run_explore
+
+    if name is None:
+        table = Table(title="cypher/explore queries (mllmrec explore NAME --param k=v)")
+        table.add_column("name")
+        table.add_column("what it shows")
+        table.add_column("parameters")
+        for q in list_queries():
+            table.add_row(q.name, q.summary, ", ".join(f"{k}={v}" for k, v in q.defaults.items()))
+        _console.print(table)
+        return
+    if show:
+        click.echo(get_query(name).text)
+        return
+    overrides = {}
+    for p in params:
+        key, sep, value = p.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected NAME=VALUE, got '{p}'", param_hint="--param")
+        overrides[key] = value
+    rows = run_explore(app.graph, name, app.settings.dataset, overrides)
+    table = Table(title=f"{name}: {len(rows)} rows")
+    for col in (rows[0] if rows else {"(no rows)": None}):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*(_cell(v) for v in row.values()))
+    _console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    text = str(value)
+    return text if len(text) <= 80 else text[:79] + "…"

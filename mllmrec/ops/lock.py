@@ -1,0 +1,105 @@
+"""A per-dataset lock held in Neo4j, so two retrains never run on one dataset at once.
+
+The lock is a ``(:Lock {dataset, owner, purpose, acquired_at, expires_at})`` node taken
+atomically (MERGE, then a conditional SET under the node's write lock). The holder renews the
+expiry from a background thread while it works; a holder that crashes stops renewing and the
+lock expires after ``ttl`` seconds, so the next retrain can take it without manual cleanup.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from mllmrec.db import Graph
+from mllmrec.errors import StageError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TTL = 300.0
+
+
+class LockBusy(StageError):
+    """Another process holds the dataset's lock and did not release it in time."""
+
+
+@dataclass
+class HeldLock:
+    """A lock this process holds; ``lost`` turns true if a renewal found it gone."""
+
+    dataset: str
+    owner: str
+    lost: threading.Event
+
+
+def default_owner() -> str:
+    """host:pid:random, so a lock names who holds it and two holders never collide."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def lock_info(graph: Graph, dataset: str) -> dict[str, Any] | None:
+    """The dataset's lock as stored (owner, purpose, times, live), or None."""
+    rows = graph.run("ops/lock_show", dataset=dataset)
+    return rows[0] if rows else None
+
+
+def try_acquire(graph: Graph, dataset: str, owner: str, ttl: float = DEFAULT_TTL,
+                purpose: str = "retrain") -> dict[str, Any]:
+    """One atomic attempt; the returned row says ``acquired`` and who holds the lock."""
+    graph.run("ops/lock_schema")
+    return graph.run("ops/lock_acquire", dataset=dataset, owner=owner, ttl=float(ttl),
+                     purpose=purpose)[0]
+
+
+@contextmanager
+def dataset_lock(graph: Graph, dataset: str, *, wait: float = 0.0, ttl: float = DEFAULT_TTL,
+                 owner: str | None = None, purpose: str = "retrain",
+                 poll: float = 1.0) -> Iterator[HeldLock]:
+    """Hold the dataset's lock for the block, renewing it every ttl/3 seconds.
+
+    Waits up to ``wait`` seconds for a busy lock, then raises :class:`LockBusy` naming the
+    holder. The lock is released on exit, also when the block raises.
+    """
+    owner = owner or default_owner()
+    deadline = time.monotonic() + wait
+    while True:
+        row = try_acquire(graph, dataset, owner, ttl, purpose)
+        if row["acquired"]:
+            break
+        if time.monotonic() >= deadline:
+            raise LockBusy(
+                f"another {row['purpose'] or 'run'} holds the lock on dataset '{dataset}' "
+                f"(owner {row['owner']}, since {row['acquired_at']}, expires {row['expires_at']} "
+                f"unless renewed); waited {wait:.0f}s. Try again later or pass --wait SECONDS")
+        time.sleep(max(0.0, min(poll, deadline - time.monotonic())))
+    log.info("lock on dataset '%s' taken by %s", dataset, owner)
+    held = HeldLock(dataset, owner, threading.Event())
+    stop = threading.Event()
+    renewer = threading.Thread(target=_renew, args=(graph, held, ttl, stop), daemon=True,
+                               name=f"lock-renew-{dataset}")
+    renewer.start()
+    try:
+        yield held
+    finally:
+        stop.set()
+        renewer.join(timeout=10)
+        graph.run("ops/lock_release", dataset=dataset, owner=owner)
+        log.info("lock on dataset '%s' released by %s", dataset, owner)
+
+
+def _renew(graph: Graph, held: HeldLock, ttl: float, stop: threading.Event) -> None:
+    while not stop.wait(ttl / 3):
+        try:
+            if not graph.run("ops/lock_renew", dataset=held.dataset, owner=held.owner, ttl=float(ttl)):
+                log.error("lock on dataset '%s' was lost (expired and taken over)", held.dataset)
+                held.lost.set()
+                return
+        except Exception as exc:  # a transient network error must not kill the renewer
+            log.warning("could not renew the lock on '%s': %s", held.dataset, exc)

@@ -1,0 +1,125 @@
+"""``mllmrec status``: per dataset, what is in the database, when each stage last ran (with
+what parameters and outcome), which training run serves and its metrics, and whether a
+retrain holds the dataset's lock."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from mllmrec.dataset import DatasetStats, dataset_stats
+from mllmrec.db import Graph
+from mllmrec.ops.lock import lock_info
+
+
+@dataclass
+class DatasetStatus:
+    stats: DatasetStats
+    stages: list[dict[str, Any]]
+    serving: dict[str, Any] | None
+    runs: int
+    lock: dict[str, Any] | None
+    extra_counts: dict[str, int] = field(default_factory=dict)
+
+
+def decode(value: Any) -> Any:
+    """Stage and run properties may be stored as JSON text (maps of maps cannot be node
+    properties); decode those for display, pass anything else through."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def run_metrics(props: dict[str, Any] | None) -> dict[str, float]:
+    """Flat ``split/metric -> value`` from a TrainingRun's ``metrics`` property (JSON text or
+    map, ``{"valid": {"recall@20": ...}, "test": {...}}``)."""
+    metrics = decode((props or {}).get("metrics"))
+    if not isinstance(metrics, dict):
+        return {}
+    out: dict[str, float] = {}
+    for split, values in metrics.items():
+        values = decode(values)
+        if isinstance(values, dict):
+            out.update({f"{split}/{k}": float(v) for k, v in values.items()
+                        if isinstance(v, (int, float))})
+    return out
+
+
+def valid_recall20(props: dict[str, Any] | None) -> float | None:
+    """Validation Recall@20 of a run, if recorded."""
+    return run_metrics(props).get("valid/recall@20")
+
+
+def dataset_status(graph: Graph, dataset: str) -> DatasetStatus:
+    stats = dataset_stats(graph, dataset)
+    stages = graph.run("ops/stage_history", dataset=dataset)
+    serving = graph.run("ops/serving_run", dataset=dataset)
+    runs = graph.run("ops/training_runs", dataset=dataset)
+    extra = graph.run("ops/enrich_counts", dataset=dataset)[0]
+    return DatasetStatus(stats, stages, serving[0] if serving and serving[0]["id"] else None,
+                         len(runs), lock_info(graph, dataset), extra)
+
+
+def datasets(graph: Graph) -> list[str]:
+    return [r["name"] for r in graph.run("ops/datasets")]
+
+
+def _short(value: Any, width: int = 60) -> str:
+    value = decode(value)
+    if isinstance(value, dict):
+        value = ", ".join(f"{k}={v}" for k, v in value.items())
+    text = "" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render(status: DatasetStatus, console: Console) -> None:
+    st = status.stats
+    console.rule(f"[bold]{st.dataset}[/] ({st.domain}, {st.status})")
+    counts = Table(title="contents", show_header=False)
+    counts.add_column("what")
+    counts.add_column("n", justify="right")
+    for line in st.lines()[1:]:
+        name, _, value = line.strip().partition(" ")
+        counts.add_row(name, value.strip())
+    for name, value in status.extra_counts.items():
+        counts.add_row(name.replace("_", " "), f"{value:,}")
+    console.print(counts)
+
+    stages = Table(title="stages (newest run of each)")
+    for col in ("stage", "outcome", "started", "seconds", "parameters", "counts / error"):
+        stages.add_column(col)
+    for s in status.stages:
+        outcome = {"ok": "[green]ok[/]", "failed": "[red]failed[/]"}.get(s["status"], s["status"])
+        if s["status"] != "ok" and s["last_ok_at"]:
+            outcome += f" (last ok {s['last_ok_at'][:19]})"
+        stages.add_row(s["stage"], outcome, (s["started_at"] or "")[:16].replace("T", " "),
+                       f"{s['seconds']}" if s["seconds"] is not None else "",
+                       _short(s["params"]), _short(s["error"] or s["counts"]))
+    console.print(stages)
+
+    if status.serving:
+        metrics = run_metrics(status.serving["props"])
+        table = Table(title=f"serving run {status.serving['id']} ({status.runs} runs kept)")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key in sorted(metrics):
+            table.add_row(key, f"{metrics[key]:.4f}")
+        console.print(table)
+    else:
+        console.print(f"serving run: none yet ({status.runs} training runs)")
+
+    lock = status.lock
+    if lock and lock["live"]:
+        console.print(f"[yellow]a {lock['purpose']} is running[/]: owner {lock['owner']} since "
+                      f"{lock['acquired_at'][:19]}, lock expires {lock['expires_at'][:19]}")
+    elif lock:
+        console.print(f"no retrain running (a stale lock by {lock['owner']} expired "
+                      f"{lock['expires_at'][:19]}; the next retrain takes it over)")
+    else:
+        console.print("no retrain running")
