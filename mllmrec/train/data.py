@@ -136,7 +136,7 @@ def _split_matrices(rows: list[dict], users: dict[str, int], items: dict[str, in
 def load_item_graph(graph: Graph, dataset: str, item_index: dict[str, int]
                     ) -> tuple[dgl.DGLGraph, str]:
     """The normalised item-item graph of the latest build of the dataset, and that build's id."""
-    builds = graph.run("train/latest_build", dataset=dataset)
+    builds = graph.run("graph/active_build", dataset=dataset)
     if not builds:
         raise StageError(f"dataset '{dataset}' has no item-item graph; run 'mllmrec build-graph' first")
     build = builds[0]["id"]

@@ -171,5 +171,9 @@ class MLLMRec(Recommender):
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if self.ui_graph is not None:
             return super().forward(users, pos, neg)
-        items = self.item_repr(torch.cat([pos, neg]))
-        return self.user_repr(users), items[: len(pos)], items[len(pos):]
+        # Each distinct user/item goes through its MLP once per batch (same gradients, fewer FLOPs).
+        uniq_u, inv_u = torch.unique(users, return_inverse=True)
+        uniq_i, inv_i = torch.unique(torch.cat([pos, neg]), return_inverse=True)
+        h_u = self.user_repr(uniq_u)[inv_u]
+        h_i = self.item_repr(uniq_i)[inv_i]
+        return h_u, h_i[: len(pos)], h_i[len(pos):]

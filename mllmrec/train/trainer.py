@@ -308,3 +308,15 @@ def _peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def evaluate_stored(graph: Graph, dataset: str, ks: list[int], batch_size: int = 1024
+                    ) -> tuple[str, dict[str, dict[str, float]]]:
+    """Metrics of the serving run computed from the vectors stored in Neo4j (what
+    recommendations use), per split. Returns the run id and ``{"valid": ..., "test": ...}``."""
+    run = writeback.serving_run(graph, dataset)["run"]
+    data = load_train_data(graph, dataset, features=False, item_graph=False)
+    users, items = writeback.stored_vectors(graph, dataset, run, data.user_ids, data.item_ids)
+    u, i = torch.from_numpy(users), torch.from_numpy(items)
+    return run, {name: evaluate(u, i, data.train, data.splits[split], ks, batch_size)
+                 for name, split in (("valid", VALID), ("test", TEST))}

@@ -1,0 +1,125 @@
+"""Training commands: ``train``, ``evaluate``, ``recommend``, ``runs``."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from mllmrec.cli import cli
+from mllmrec.cli.common import AppContext, pass_app
+
+
+def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
+    """Rows: metric@K; columns: splits."""
+    splits = list(metrics)
+    names = [k for k in next(iter(metrics.values())) if "@" in k]
+    names.sort(key=lambda n: (n.split("@")[0], int(n.split("@")[1])))
+    lines = [f"{'metric':<14}" + "".join(f"{s:>10}" for s in splits)]
+    lines += [f"{n:<14}" + "".join(f"{metrics[s][n]:>10.4f}" for s in splits) for n in names]
+    return lines
+
+
+@cli.command("train")
+@click.option("--model", type=click.Choice(["mllmrec", "lightgcn", "bpr"]), help="Model [default: mllmrec].")
+@click.option("--epochs", type=int, help="Maximum epochs [default: 1000].")
+@click.option("--patience", type=int, help="Early-stop after this many epochs without a better valid Recall@20 [default: 20].")
+@click.option("--dim", type=int, help="Output dimension d [default: 64].")
+@click.option("--lr", type=float, help="Adam learning rate [default: 0.001].")
+@click.option("--batch-size", type=int, help="BPR triples per step [default: 2048].")
+@click.option("--seed", type=int, help="Random seed [default: 2025].")
+@click.option("--n-ii-layers", type=int, help="Item-item propagation layers L [default: 1].")
+@click.option("--ui-gcn/--no-ui-gcn", default=None, help="MLLMRec variant with a user-item LightGCN [default: off].")
+@click.option("--n-ui-layers", type=int, help="User-item layers (UI-GCN variant, LightGCN) [default: 2].")
+@click.option("--user-pref/--no-user-pref", default=None,
+              help="User side from preference embeddings, or free ID embeddings [default: on].")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="[default: auto].")
+@click.option("--minibatch/--full-graph", default=None,
+              help="Propagate items on sampled DGL blocks per batch instead of once [default: full-graph].")
+@click.option("--fanout", type=int, help="Mini-batch: neighbours sampled per item and hop, -1 = all [default: -1].")
+@click.option("--topk", "topks", type=int, multiple=True, help="Cut-offs K (repeatable) [default: 10 20].")
+@click.option("--eval-batch-size", type=int, help="Users ranked per evaluation step [default: 1024].")
+@click.option("--runs-dir", type=click.Path(file_okay=False), help="Checkpoints and plots [default: .mllmrec/runs].")
+@click.option("--init-run", help="Warm-start from this run's checkpoint.")
+@click.option("--no-serve", is_flag=True, help="Store the vectors but keep the current serving run.")
+@pass_app
+def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, seed, n_ii_layers,
+              ui_gcn, n_ui_layers, user_pref, device, minibatch, fanout, topks, eval_batch_size,
+              runs_dir, init_run, no_serve) -> None:
+    """Train on the dataset (METHOD.md sections 6-7), evaluate, and write the run back.
+
+    Pulls embeddings, interactions and the item-item graph from Neo4j; trains with BPR and
+    early stopping on validation Recall@20; reports validation and test metrics at the best
+    validation epoch; stores the 64-d vectors and a (:TrainingRun) node; saves the checkpoint
+    (safetensors) and a training-curve PNG under --runs-dir. The new run serves
+    recommendations only once all its vectors are written.
+    """
+    from mllmrec.train.trainer import train_model
+
+    s = app.apply({"train.model": model, "train.epochs": epochs, "train.patience": patience,
+                   "train.dim": dim, "train.lr": lr, "train.batch_size": batch_size,
+                   "train.seed": seed, "train.n_ii_layers": n_ii_layers, "train.ui_gcn": ui_gcn,
+                   "train.n_ui_layers": n_ui_layers, "train.use_user_pref": user_pref,
+                   "train.device": device, "train.minibatch": minibatch, "train.fanout": fanout,
+                   "train.topks": list(topks) or None, "train.eval_batch_size": eval_batch_size,
+                   "train.runs_dir": runs_dir})
+    r = train_model(app.graph, s, init_run=init_run, serve=not no_serve)
+    click.echo(f"run {r.run_id} ({r.model}, {r.device}): best epoch {r.best_epoch} of {r.epochs}, "
+               f"{r.seconds_per_epoch:.2f}s/epoch, {r.seconds:.1f}s total, peak {r.peak_memory_mb:.0f} MB")
+    for line in metrics_table({k: v for k, v in r.metrics.items()}):
+        click.echo(line)
+    click.echo(f"checkpoint and curve: {r.run_dir}" + ("" if r.served else " (not serving)"))
+
+
+@cli.command("evaluate")
+@click.option("--topk", "topks", type=int, multiple=True, help="Cut-offs K (repeatable) [default: 10 20].")
+@click.option("--eval-batch-size", type=int, help="Users ranked per step [default: 1024].")
+@pass_app
+def evaluate_cmd(app: AppContext, topks, eval_batch_size) -> None:
+    """Metrics of the serving run computed from the vectors stored in Neo4j (full ranking,
+    training items masked), next to the numbers the run recorded when it was trained."""
+    from mllmrec.train.trainer import evaluate_stored
+
+    s = app.apply({"train.topks": list(topks) or None, "train.eval_batch_size": eval_batch_size})
+    run, metrics = evaluate_stored(app.graph, s.dataset, s.train.topks, s.train.eval_batch_size)
+    click.echo(f"serving run {run} of '{s.dataset}', from stored vectors:")
+    for line in metrics_table(metrics):
+        click.echo(line)
+
+
+@cli.command("recommend")
+@click.option("--user", "-u", required=True, help="User id.")
+@click.option("-k", "k", type=int, default=10, show_default=True, help="How many items.")
+@click.option("--exact", is_flag=True, help="Scan every item instead of using the vector index.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_app
+def recommend_cmd(app: AppContext, user: str, k: int, exact: bool, as_json: bool) -> None:
+    """Top-k items for a user from the serving run's vectors in Neo4j, excluding the items the
+    user already has, each with a reason from the item-item graph."""
+    from dataclasses import asdict
+
+    from mllmrec.serve import recommend
+
+    recs = recommend(app.graph, app.settings.dataset, user, k, exact=exact)
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in recs], indent=1))
+        return
+    for n, r in enumerate(recs, 1):
+        click.echo(f"{n:>3}. {r.title or r.item_id}  [{r.item_id}]  score {r.score:.3f}")
+        click.echo(f"     because: {r.because}")
+
+
+@cli.command("runs")
+@click.option("--limit", type=int, default=10, show_default=True)
+@pass_app
+def runs_cmd(app: AppContext, limit: int) -> None:
+    """Training runs of the dataset, newest first (the serving one marked *)."""
+    rows = app.graph.run("train/runs", dataset=app.settings.dataset, limit=limit)
+    if not rows:
+        click.echo(f"no training runs for '{app.settings.dataset}'")
+    for r in rows:
+        m = json.loads(r["metrics"]) if r["metrics"] else {}
+        test = m.get("test", {})
+        mark = "*" if r["serving"] else " "
+        click.echo(f"{mark} {r['id']}  {r['model']:<9} {r['status']:<8} {r['started_at'][:19]}  "
+                   f"test R@20 {test.get('recall@20', float('nan')):.4f}  "
+                   f"N@20 {test.get('ndcg@20', float('nan')):.4f}")

@@ -1,0 +1,102 @@
+"""A trainable MovieLens 100K dataset for the trainer tests, built once per module.
+
+Ingest (real loader), item texts and user behavioural lists (--no-llm), MiniLM embeddings
+(the real ``embed`` stage), and an item-item graph written with UNWIND from a scipy/numpy
+computation of METHOD.md section 5 (independent of the project's graph builder), tagged with
+a (:GraphBuild) node as the builder would.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from mllmrec.config import Settings
+from mllmrec.db import Graph
+
+
+def reference_item_graph(emb: np.ndarray, train: sp.csr_matrix, knn_k: int, knn_jac: int,
+                         pure: float) -> tuple[list[dict], list[dict]]:
+    """SIMILAR rows (top knn_k by cosine incl. self, kept if cosine >= pure) and CO_OCCURS rows
+    (top knn_jac other items by training Jaccard, Jaccard > 0), as item positions."""
+    e = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    cos = e @ e.T
+    similar = []
+    for i in range(len(e)):
+        for j in np.argsort(-cos[i], kind="stable")[:knn_k]:
+            if cos[i, j] >= pure:
+                similar.append({"a": i, "b": int(j), "cosine": float(cos[i, j])})
+    b = (train > 0).astype(np.float64)
+    inter = (b.T @ b).toarray()
+    counts = np.asarray(b.sum(axis=0)).ravel()
+    union = counts[:, None] + counts[None, :] - inter
+    jac = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    np.fill_diagonal(jac, 0.0)
+    co = []
+    for i in range(len(jac)):
+        for j in np.argsort(-jac[i], kind="stable")[:knn_jac]:
+            if jac[i, j] > 0:
+                co.append({"a": i, "b": int(j), "jaccard": float(jac[i, j])})
+    return similar, co
+
+
+def write_item_graph(graph: Graph, dataset: str, knn_k: int = 10, knn_jac: int = 10,
+                     pure: float = 0.7) -> str:
+    """Compute the reference graph from the stored embeddings and training split, write it."""
+    items = graph.run_text("MATCH (i:Item {dataset: $d}) RETURN i.id AS id, i.embedding AS e "
+                           "ORDER BY id", d=dataset)
+    ids = [r["id"] for r in items]
+    pos = {x: k for k, x in enumerate(ids)}
+    users = {}
+    rows = graph.run_text("MATCH (u:User {dataset: $d})-[x:INTERACTED {split: 0}]->(i:Item) "
+                          "RETURN u.id AS u, i.id AS i", d=dataset)
+    for r in rows:
+        users.setdefault(r["u"], len(users))
+    train = sp.csr_matrix((np.ones(len(rows)), ([users[r["u"]] for r in rows], [pos[r["i"]] for r in rows])),
+                          shape=(len(users), len(ids)))
+    similar, co = reference_item_graph(np.array([r["e"] for r in items]), train, knn_k, knn_jac, pure)
+    build = f"build-{uuid.uuid4().hex[:8]}"
+    graph.run_text("CREATE (:GraphBuild {id: $id, dataset: $d, status: 'ok', active: true, "
+                   "created_at: datetime(), finished_at: datetime(), knn_k: $k, knn_jac: $kj, "
+                   "pure: $pure})", id=build, d=dataset, k=knn_k, kj=knn_jac, pure=pure)
+    for rel, rows_ in (("SIMILAR", similar), ("CO_OCCURS", co)):
+        prop = "cosine" if rel == "SIMILAR" else "jaccard"
+        graph.run_text(
+            "UNWIND $rows AS row MATCH (a:Item {dataset: $d, id: row.a}) "
+            "MATCH (b:Item {dataset: $d, id: row.b}) "
+            f"CREATE (a)-[:{rel} {{{prop}: row.w, build: $build}}]->(b)",
+            rows=[{"a": ids[r["a"]], "b": ids[r["b"]], "w": r[prop]} for r in rows_],
+            d=dataset, build=build)
+    return build
+
+
+@pytest.fixture(scope="module")
+def trainable(graph: Graph, neo4j_settings, tmp_path_factory) -> Iterator[Settings]:
+    """Settings of a fresh, fully enriched ML-100K dataset with an item-item graph."""
+    from loaders.movielens import load_movielens
+    from mllmrec.dataset import drop_dataset
+    from mllmrec.enrich.describe import describe_items
+    from mllmrec.enrich.embed import embed_texts
+    from mllmrec.enrich.profile import profile_users
+    from tests.conftest import ML100K, POSTERS
+    from tests.fixtures_models import ingest
+
+    if not (ML100K / "u.data").is_file():
+        pytest.skip(f"MovieLens 100K not found at {ML100K}")
+    name = f"t-train-{uuid.uuid4().hex[:8]}"
+    s = Settings(dataset=name, neo4j=neo4j_settings)
+    s.train.runs_dir = Path(tmp_path_factory.mktemp("runs"))
+    s = s.with_overrides({"enrich.no_llm": True, "enrich.device": "cpu", "train.device": "cpu"})
+    try:
+        ingest(graph, name, load_movielens(ML100K, POSTERS))
+        describe_items(graph, s)
+        profile_users(graph, s)
+        embed_texts(graph, s)
+        write_item_graph(graph, name, s.graph.knn_k, s.graph.knn_jac, s.graph.pure)
+        yield s
+    finally:
+        drop_dataset(graph, name)
