@@ -84,6 +84,10 @@ class GraphSettings(_Section):
     pure: float = Field(0.7, ge=-1.0, le=1.0)
     approximate: bool = False
     batch_items: int = Field(500, ge=1)
+    index_candidates: int = Field(
+        50, ge=1, description="approximate mode: dataset items asked from the vector index per item")
+    recall_sample: int = Field(
+        300, ge=0, description="approximate mode: source items whose exact kNN measures recall")
 
 
 class TrainSettings(_Section):

@@ -1,0 +1,101 @@
+"""The ``build-graph`` stage: co-occurrence and semantic item-item graphs of one dataset as
+one ``(:GraphBuild)``.
+
+Build policy: one active build per dataset. A build writes its edges tagged with its own
+id next to the previous build's, and only once both graphs are complete deletes every other
+build's edges and marks itself ``active``. A failed build removes its partial edges, so the
+previous active build stays intact. GraphBuild nodes are kept as history (parameters,
+timings, counts, status). Re-running with the same parameters therefore replaces the
+edges, never duplicates them; readers use the edges of the active build
+(``cypher/graph/active_build`` then ``cypher/graph/build_edges``).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from mllmrec.config import Settings
+from mllmrec.dataset import dataset_stats
+from mllmrec.db import Graph
+from mllmrec.errors import StageError
+from mllmrec.graph.cooccurrence import build_cooccurrence
+from mllmrec.graph.semantic import build_semantic, embedded_items
+from mllmrec.provenance import stage_run
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GraphBuildSummary:
+    """What a build did: its id, parameters, seconds per phase and counts."""
+
+    build_id: str
+    dataset: str
+    params: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, float] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        c, t = self.counts, self.timings
+        out = [f"graph build {self.build_id} of '{self.dataset}' ({_params_text(self.params)})",
+               f"  CO_OCCURS  {c['co_occurs_edges']:,} edges in {t['cooccurrence_s']:.1f}s",
+               f"  SIMILAR    {c['similar_edges']:,} edges ({c['similar_loops']:,} self-loops, "
+               f"{c['similar_below_pure']:,} neighbours below pure) in {t['semantic_s']:.1f}s"]
+        if "approximate_recall" in c:
+            out.append(f"  approximate recall vs exact: {c['approximate_recall']:.4f} "
+                       f"on {c['recall_sample']} items")
+        out.append(f"  total {t['total_s']:.1f}s")
+        return out
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    keys = ("knn_k", "knn_jac", "pure", "approximate")
+    return ", ".join(f"{k}={params[k]}" for k in keys)
+
+
+def build_graph(graph: Graph, settings: Settings) -> GraphBuildSummary:
+    """Build both item-item graphs of ``settings.dataset`` with ``settings.graph`` and make
+    them the dataset's active build. Raises StageError before writing anything when the
+    dataset is missing or no item has an embedding."""
+    dataset, gs = settings.dataset, settings.graph
+    dataset_stats(graph, dataset)  # raises StageError if the dataset does not exist
+    cat = embedded_items(graph, dataset)
+    if not cat.ids:
+        raise StageError(f"no item of dataset '{dataset}' has an embedding; run "
+                         "'mllmrec embed' before 'mllmrec build-graph'")
+    params = gs.model_dump()
+    summary = GraphBuildSummary(build_id=str(uuid.uuid4()), dataset=dataset, params=params)
+    with stage_run(graph, dataset, "build-graph", params) as rec:
+        graph.run("graph/start_build", id=summary.build_id, dataset=dataset, knn_k=gs.knn_k,
+                  knn_jac=gs.knn_jac, pure=gs.pure, approximate=gs.approximate,
+                  params=json.dumps(params, sort_keys=True))
+        try:
+            _run_phases(graph, summary, settings, cat)
+        except BaseException as exc:
+            graph.run_implicit("graph/drop_build_edges", dataset=dataset, build=summary.build_id)
+            graph.run("graph/fail_build", id=summary.build_id, error=f"{type(exc).__name__}: {exc}"[:2000])
+            raise
+        rec.counts = {"build": summary.build_id, **summary.counts, **summary.timings}
+    return summary
+
+
+def _run_phases(graph: Graph, summary: GraphBuildSummary, settings: Settings, cat) -> None:
+    dataset, gs, t = summary.dataset, settings.graph, summary.timings
+    start = time.perf_counter()
+    summary.counts.update(build_cooccurrence(graph, dataset, summary.build_id, gs.knn_jac,
+                                             gs.batch_items))
+    t["cooccurrence_s"] = time.perf_counter() - start
+    mark = time.perf_counter()
+    summary.counts.update(build_semantic(graph, dataset, summary.build_id, gs, cat))
+    t["semantic_s"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    graph.run_implicit("graph/drop_other_edges", dataset=dataset, build=summary.build_id)
+    t["replace_s"] = time.perf_counter() - mark
+    t["total_s"] = time.perf_counter() - start
+    graph.run("graph/finish_build", id=summary.build_id, timings=json.dumps(t),
+              counts=json.dumps(summary.counts))
+    log.info("%s: graph build %s done in %.1fs", dataset, summary.build_id, t["total_s"])

@@ -1,0 +1,136 @@
+"""Semantic graph G_s: each item's top ``knn_k`` items by cosine of ``Item.embedding`` (the
+item itself included, as its own top match), kept only where cosine >= ``pure``.
+
+Neighbours are found in Cypher, per batch of source items, either exactly (brute force with
+``vector.similarity.cosine`` over the dataset's items) or approximately through the HNSW
+vector index ``item_embedding``. Both re-score their final candidates in float64, so stored
+weights are the real cosine (not Neo4j's (1 + cos) / 2 score) to ~1e-15. Kept neighbours are
+written as ``(:Item)-[:SIMILAR {cosine, build}]->(:Item)``, self-loops included: row i of G_s
+holds i itself whenever cos(i, i) = 1 >= pure, so the edge set *is* G_s.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import random
+from dataclasses import dataclass
+
+from tqdm.auto import tqdm
+
+from mllmrec.config import GraphSettings
+from mllmrec.db import Graph, chunks
+from mllmrec.enrich.embed import ensure_vector_indexes
+from mllmrec.errors import StageError
+
+log = logging.getLogger(__name__)
+
+INDEX = "item_embedding"  # created by the embed stage (mllmrec.enrich.embed.INDEXES)
+# Candidates re-scored in float64 beyond knn_k: float32 scoring noise (~1e-7) cannot move
+# an item across this many ranks except among exact ties, which the id order settles.
+RERANK_MARGIN = 10
+
+Neighbours = dict[str, list[tuple[str, float]]]
+
+
+@dataclass
+class Catalogue:
+    """The dataset's items with an embedding, and the vector index's total population."""
+
+    ids: list[str]
+    items: int
+    dimensions: int | None
+    indexed: int
+
+
+def embedded_items(graph: Graph, dataset: str) -> Catalogue:
+    """The dataset's embedded items; StageError if their embeddings differ in dimension
+    (e.g. vectors from two encoders), before anything is written."""
+    row = graph.run("graph/embedded_items", dataset=dataset)[0]
+    dims = sorted(row["dimensions"], key=lambda d: -d["items"])
+    if len(dims) > 1:
+        odd = ", ".join(f"{d['items']} of dimension {d['dimension']} (e.g. item '{d['example']}')"
+                        for d in dims[1:])
+        raise StageError(f"dataset '{dataset}': item embeddings differ in dimension: "
+                         f"{dims[0]['items']} of dimension {dims[0]['dimension']}, {odd}; "
+                         "re-run 'mllmrec embed' with one encoder")
+    return Catalogue(sorted(row["ids"]), int(row["items"]),
+                     dims[0]["dimension"] if dims else None, int(row["indexed"]))
+
+
+def neighbours(graph: Graph, dataset: str, sources: list[str], knn_k: int,
+               approximate: bool = False, fetch: int = 0) -> Neighbours:
+    """Top ``knn_k`` (target id, cosine) of each source, before the threshold."""
+    name = "graph/similar_approximate" if approximate else "graph/similar_exact"
+    rows = graph.run(name, dataset=dataset, sources=sources, knn_k=knn_k,
+                     candidates=knn_k + RERANK_MARGIN, index=INDEX, fetch=fetch)
+    return {r["source"]: [(n["target"], n["cosine"]) for n in r["neighbours"]] for r in rows}
+
+
+def kept(found: Neighbours, pure: float) -> set[tuple[str, str]]:
+    """The (source, target) pairs that pass the threshold."""
+    return {(s, t) for s, nbrs in found.items() for t, c in nbrs if c >= pure}
+
+
+def index_fetch(cat: Catalogue, index_candidates: int) -> int:
+    """How many neighbours to ask the shared index for so that about ``index_candidates``
+    of them belong to this dataset (the index holds every dataset's items)."""
+    share = cat.indexed / max(len(cat.ids), 1)
+    return min(cat.indexed, math.ceil(index_candidates * share))
+
+
+def build_semantic(graph: Graph, dataset: str, build_id: str, settings: GraphSettings,
+                   cat: Catalogue) -> dict[str, float]:
+    """Write the ``SIMILAR`` edges of ``build_id``; return counts (and, in approximate mode,
+    recall against the exact edge set on a sample of source items)."""
+    fetch = 0
+    if settings.approximate:
+        ensure_vector_indexes(graph, int(cat.dimensions or 0))  # made by `embed`; no-op then
+        fetch = index_fetch(cat, settings.index_candidates)
+    sample = _recall_sample(cat.ids, settings) if settings.approximate else set()
+    approx_sample: Neighbours = {}
+    written = considered = loops = 0
+    with tqdm(total=len(cat.ids), desc="semantic kNN", unit="item", leave=False) as bar:
+        for batch in chunks(cat.ids, settings.batch_items):
+            found = neighbours(graph, dataset, batch, settings.knn_k, settings.approximate, fetch)
+            rows = [{"source": s, "target": t, "cosine": c}
+                    for s, nbrs in found.items() for t, c in nbrs if c >= settings.pure]
+            graph.write_batches("graph/write_similar", rows, desc=False, dataset=dataset,
+                                build=build_id)
+            written += len(rows)
+            loops += sum(r["source"] == r["target"] for r in rows)
+            considered += sum(len(n) for n in found.values())
+            approx_sample.update({s: found[s] for s in sample.intersection(found)})
+            bar.update(len(batch))
+    counts: dict[str, float] = {
+        "similar_sources": len(cat.ids),
+        "similar_edges": written,
+        "similar_loops": loops,
+        "similar_below_pure": considered - written,
+        "items_without_embedding": cat.items - len(cat.ids),
+    }
+    if settings.approximate:
+        counts["approximate_recall"] = approximate_recall(
+            graph, dataset, approx_sample, settings.knn_k, settings.pure)
+        counts["recall_sample"] = len(sample)
+        counts["index_fetch"] = fetch
+    log.info("%s: %d SIMILAR edges (%d below pure=%.3f)", dataset, written,
+             considered - written, settings.pure)
+    return counts
+
+
+def _recall_sample(ids: list[str], settings: GraphSettings) -> set[str]:
+    n = min(settings.recall_sample, len(ids))
+    return set(random.Random(0).sample(ids, n))
+
+
+def approximate_recall(graph: Graph, dataset: str, approx: Neighbours, knn_k: int,
+                       pure: float, batch: int = 200) -> float:
+    """Share of the exact kept edges of the sampled sources that the approximate build also
+    kept (1.0 when the exact set is empty)."""
+    exact: Neighbours = {}
+    for part in chunks(sorted(approx), batch):
+        exact.update(neighbours(graph, dataset, part, knn_k))
+    truth = kept(exact, pure)
+    if not truth:
+        return 1.0
+    return len(truth & kept(approx, pure)) / len(truth)
