@@ -1,8 +1,12 @@
 """Reading delimited text files strictly, keeping file and line for error messages."""
 from __future__ import annotations
 
+import gzip
+import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 
@@ -18,6 +22,23 @@ def require_file(path: str | Path) -> Path:
     return path
 
 
+def is_gzip(path: Path) -> bool:
+    """Whether the file starts with the gzip magic bytes (whatever its name says)."""
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def open_text(path: str | Path, encoding: str = "utf-8", errors: str = "strict") -> TextIO:
+    """Open a plain or gzip-compressed text file for reading."""
+    path = Path(path)
+    if is_gzip(path):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding=encoding, errors=errors)
+    return open(path, encoding=encoding, errors=errors)
+
+
+_PANDAS_LINE = re.compile(r"line (\d+)")
+
+
 def read_table(
     path: str | Path,
     sep: str,
@@ -29,9 +50,9 @@ def read_table(
 ) -> pd.DataFrame:
     """Read every field as text, with ``_file`` and ``_line`` (1-based line in the file).
 
-    With ``names`` (headerless files), a line with fewer fields than ``names`` is an error
-    naming the first missing field; with more, pandas' own line count is reported.
-    With ``header``, ``required`` columns must be present.
+    A line with fewer fields than the columns (``names``, or the header) is an error naming
+    the first missing field; a line with more names the line pandas reports. With
+    ``header``, ``required`` columns must be present. Gzip files are read transparently.
     """
     path = require_file(path)
     try:
@@ -40,11 +61,16 @@ def read_table(
             dtype=str, keep_default_na=False, na_values=[], encoding=encoding,
             engine="c" if len(sep) == 1 else "python", quoting=3 if not header else 0,
             skip_blank_lines=True, index_col=False,
+            compression="gzip" if is_gzip(path) else None,
         )
     except pd.errors.EmptyDataError:
         raise InputDataError(path, "file has no rows") from None
     except pd.errors.ParserError as exc:
-        raise InputDataError(path, f"malformed row: {exc}") from None
+        found = _PANDAS_LINE.search(str(exc))
+        raise InputDataError(path, f"malformed row: {str(exc).strip()}",
+                             line=int(found.group(1)) if found else None) from None
+    except (EOFError, gzip.BadGzipFile, OSError) as exc:
+        raise InputDataError(path, f"cannot read the file ({exc})") from None
     except UnicodeDecodeError as exc:
         raise InputDataError(path, f"not {encoding} text ({exc.reason} at byte {exc.start})") from None
     if df.empty:
@@ -54,27 +80,33 @@ def read_table(
     if missing:
         raise InputDataError(path, f"missing column(s) {', '.join(missing)}; found {', '.join(df.columns)}",
                              line=1, field=missing[0])
+    columns = list(names) if names else [c for c in df.columns]
+    lines, widths = _scan_lines(path, sep, header, encoding)
     df["_file"] = str(path)
-    df["_line"] = _line_numbers(path, len(df), header, encoding)
-    if names and strict_width:
-        for col in names:
-            empty = df[col].isna()
-            if empty.any():
-                raise InputDataError(path, "line has too few fields (truncated?)",
-                                     line=int(df.loc[empty, "_line"].iloc[0]), field=col)
+    if len(lines) == len(df):
+        df["_line"] = lines
+        short = [k for k, w in enumerate(widths) if w < len(columns)] if strict_width and len(sep) == 1 else []
+        if short:
+            k = short[0]
+            raise InputDataError(path, f"line has {widths[k]} field(s), expected {len(columns)} "
+                                 "(truncated?)", line=lines[k], field=columns[widths[k]])
+    else:  # quoted fields spanning lines: row numbers are the best we can say
+        df["_line"] = list(range(2 if header else 1, len(df) + (2 if header else 1)))
     return df
 
 
-def _line_numbers(path: Path, n_rows: int, header: bool, encoding: str) -> list[int]:
-    """1-based file line of each data row (blank lines are skipped by the reader)."""
+def _scan_lines(path: Path, sep: str, header: bool, encoding: str) -> tuple[list[int], list[int]]:
+    """1-based file line and field count (separators + 1) of each non-blank data line."""
     lines: list[int] = []
-    with open(path, encoding=encoding, errors="replace") as f:
+    widths: list[int] = []
+    with open_text(path, encoding=encoding, errors="replace") as f:
         for number, text in enumerate(f, start=1):
             if text.strip():
                 lines.append(number)
+                widths.append(text.count(sep) + 1)
     if header:
-        lines = lines[1:]
-    return lines[:n_rows] if len(lines) >= n_rows else list(range(1, n_rows + 1))
+        lines, widths = lines[1:], widths[1:]
+    return lines, widths
 
 
 def to_number(df: pd.DataFrame, col: str, kind: str = "float", optional: bool = False) -> pd.Series:
