@@ -1,0 +1,98 @@
+"""k-core filtering against a plain Counter loop, and the per-user split (METHOD.md section 1)
+against hand-computed sizes, seeds and stability when other users are added."""
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mllmrec.preprocess import kcore, split_per_user
+
+
+def _random_interactions(seed: int, n: int = 3000, users: int = 300, items: int = 150) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    u = rng.zipf(1.6, n) % users  # skewed, as real data: many users and items near the cut
+    i = rng.zipf(1.4, n) % items
+    df = pd.DataFrame({"user_id": [f"u{x}" for x in u], "item_id": [f"i{x}" for x in i]})
+    return df.drop_duplicates().reset_index(drop=True)
+
+
+def _kcore_reference(pairs: list[tuple[str, str]], k: int) -> set[tuple[str, str]]:
+    """Drop pairs whose user or item has fewer than k pairs, until nothing changes."""
+    kept = set(pairs)
+    while True:
+        users = collections.Counter(u for u, _ in kept)
+        items = collections.Counter(i for _, i in kept)
+        nxt = {(u, i) for u, i in kept if users[u] >= k and items[i] >= k}
+        if nxt == kept:
+            return kept
+        kept = nxt
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_kcore_matches_reference(seed, k):
+    df = _random_interactions(seed)
+    got = kcore(df, k)
+    want = _kcore_reference(list(zip(df["user_id"], df["item_id"])), k)
+    assert set(zip(got["user_id"], got["item_id"])) == want
+    assert len(got) == len(want) and 0 < len(want) < len(df)  # the filter did something
+    assert got["user_id"].value_counts().min() >= k and got["item_id"].value_counts().min() >= k
+
+
+def test_kcore_off_and_empty_result():
+    df = _random_interactions(3)
+    assert kcore(df, 0).equals(df) and kcore(df, 1).equals(df)
+    assert len(kcore(df, 10_000)) == 0
+
+
+def _expected_sizes(n: int) -> tuple[int, int, int]:
+    if n < 3:
+        return n, 0, 0  # too few to hold anything out: all training
+    if n < 10:
+        return n - 2, 1, 1
+    held = (2 * n) // 10  # floor(0.2 n) in integers
+    return n - held, held // 2, held - held // 2
+
+
+def _per_user(df: pd.DataFrame, labels: pd.Series) -> dict[str, tuple[int, int, int]]:
+    out: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
+    for u, s in zip(df["user_id"], labels):
+        out[u][int(s)] += 1
+    return {u: tuple(v) for u, v in out.items()}
+
+
+def _users_with_sizes(sizes: list[int]) -> pd.DataFrame:
+    return pd.DataFrame([(f"user{k}", f"item{j}") for k, n in enumerate(sizes) for j in range(n)],
+                        columns=["user_id", "item_id"])
+
+
+def test_split_sizes_per_user():
+    sizes = [1, 2, 3, 4, 9, 10, 11, 14, 15, 19, 20, 37, 100]
+    df = _users_with_sizes(sizes)
+    got = _per_user(df, split_per_user(df, seed=7))
+    assert got == {f"user{k}": _expected_sizes(n) for k, n in enumerate(sizes)}
+    # hand-checked corners of the rule
+    assert got["user2"] == (1, 1, 1) and got["user5"] == (8, 1, 1)
+    assert got["user8"] == (12, 1, 2) and got["user11"] == (30, 3, 4)
+
+
+def test_split_is_deterministic_per_seed_and_seed_matters():
+    df = _random_interactions(5, n=5000, users=100, items=400)
+    a, b = split_per_user(df, seed=1), split_per_user(df, seed=1)
+    assert a.equals(b)
+    c = split_per_user(df, seed=2)
+    assert (a != c).mean() > 0.05
+    assert _per_user(df, a) == _per_user(df, c)  # sizes depend on n only
+
+
+def test_user_split_stable_when_other_users_are_added_or_rows_reordered():
+    base = _random_interactions(8, n=4000, users=80, items=500)
+    few = base[base["user_id"].isin(["u1", "u2", "u3"])].reset_index(drop=True)
+    labels_few = dict(zip(zip(few["user_id"], few["item_id"]), split_per_user(few, 11)))
+    shuffled = base.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    labels_all = dict(zip(zip(shuffled["user_id"], shuffled["item_id"]), split_per_user(shuffled, 11)))
+    assert {key: labels_all[key] for key in labels_few} == labels_few
+    assert len(labels_few) > 30
