@@ -3,8 +3,12 @@
 CREATE CONSTRAINT dataset_name IF NOT EXISTS FOR (d:Dataset) REQUIRE d.name IS UNIQUE;
 CREATE CONSTRAINT user_key IF NOT EXISTS FOR (u:User) REQUIRE (u.dataset, u.id) IS UNIQUE;
 CREATE CONSTRAINT item_key IF NOT EXISTS FOR (i:Item) REQUIRE (i.dataset, i.id) IS UNIQUE;
-CREATE INDEX user_dataset IF NOT EXISTS FOR (u:User) ON (u.dataset);
-CREATE INDEX item_dataset IF NOT EXISTS FOR (i:Item) ON (i.dataset);
+// No single-property (dataset) indexes on User/Item: with them the planner answers
+// `MATCH (u:User {dataset: $d, id: row.id})` by seeking every node of the dataset and
+// filtering on id (O(n) per row, measured 57M db hits for 34k rows). Whole-dataset scans
+// use the label index instead. Older databases get them removed here.
+DROP INDEX user_dataset IF EXISTS;
+DROP INDEX item_dataset IF EXISTS;
 CREATE INDEX interacted_split IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.split);
 CREATE CONSTRAINT stage_run_id IF NOT EXISTS FOR (s:StageRun) REQUIRE s.id IS UNIQUE;
 CREATE INDEX stage_run_lookup IF NOT EXISTS FOR (s:StageRun) ON (s.dataset, s.stage);
