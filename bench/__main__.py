@@ -178,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
                         datefmt="%H:%M:%S")
+    logging.getLogger("neo4j").setLevel(logging.ERROR)  # schema/property notifications
     args = parse_args(argv)
     run(args, argv)
 

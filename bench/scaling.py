@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 FULL_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (10_000, 30_000, 100_000)
-STAGES = ("ingest", "graph", "epoch")
+STAGES = ("ingest", "graph", "cooccurrence", "semantic", "epoch")
 
 
 def fit_slope(x: list[float], y: list[float]) -> float | None:
@@ -52,7 +52,7 @@ def scale_one(graph: Graph, base: Settings, n: int, seed: int, epochs: int = 1) 
         from mllmrec.graph.build import build_graph
 
         with measure() as m_graph:
-            build_graph(graph, settings)
+            built = build_graph(graph, settings)
         run = train(graph, settings, label=f"scale-{n}")
     finally:
         drop_dataset(graph, settings.dataset)
@@ -61,6 +61,10 @@ def scale_one(graph: Graph, base: Settings, n: int, seed: int, epochs: int = 1) 
         "ingest_seconds": m_ingest.seconds, "ingest_peak_rss_mb": m_ingest.peak_rss_mb,
         "vectors_seconds": m_vec.seconds,
         "graph_seconds": m_graph.seconds, "graph_peak_rss_mb": m_graph.peak_rss_mb,
+        "cooccurrence_seconds": built.timings["cooccurrence_s"],
+        "semantic_seconds": built.timings["semantic_s"],
+        "co_occurs_edges": int(built.counts["co_occurs_edges"]),
+        "similar_edges": int(built.counts["similar_edges"]),
         # The epoch alone (BPR steps), without pulling data, evaluating or writing back.
         "epoch_seconds": run["seconds_per_epoch"],
         "train_run_seconds": run["seconds"], "train_peak_rss_mb": run.get("peak_rss_mb"),

@@ -37,9 +37,9 @@ def load_dataset(name: str) -> Catalogue:
     return load_movielens(folder, posters if posters.is_dir() else None)
 
 
-def _edges(summary: Any) -> int | None:
+def _edges(summary: Any) -> int:
     """Edges written by a graph build, from its summary."""
-    return getattr(summary, "edges", None)
+    return int(summary.counts["co_occurs_edges"] + summary.counts["similar_edges"])
 
 
 def _row(stage: str, dataset: str, m: Any, count: int | None, unit: str) -> dict[str, Any]:
@@ -77,6 +77,13 @@ def run_stages(graph: Graph, settings: Settings, source: str) -> tuple[list[dict
     with measure() as m:
         s = build_graph(graph, settings)
     rows.append(_row("build-graph", source, m, _edges(s), "edges"))
+    for phase, key, unit in (("co-occurrence", "co_occurs_edges", "CO_OCCURS edges"),
+                             ("semantic kNN", "similar_edges", "SIMILAR edges")):
+        seconds = s.timings["cooccurrence_s" if key == "co_occurs_edges" else "semantic_s"]
+        rows.append({"stage": f"  build-graph: {phase}", "dataset": source, "seconds": seconds,
+                     "count": int(s.counts[key]), "unit": unit,
+                     "throughput": s.counts[key] / seconds if seconds else None,
+                     "peak_rss_mb": None})
     result = train(graph, settings, label="MLLMRec")
     rows.append({"stage": "train (MLLMRec)", "dataset": source, "seconds": result["seconds"],
                  "count": result.get("epochs"), "unit": "epochs",
