@@ -32,7 +32,7 @@ os.environ.setdefault("DGLBACKEND", "pytorch")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench import report  # noqa: E402
-from bench.common import REPO, environment, neo4j_for_bench  # noqa: E402
+from bench.common import REPO, environment, load_average, neo4j_for_bench  # noqa: E402
 from mllmrec.config import Settings, load_settings  # noqa: E402
 from mllmrec.db import connect  # noqa: E402
 
@@ -116,6 +116,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> Path:
         finally:
             graph.close()
     run_doc["seconds"] = time.perf_counter() - started
+    run_doc["load_average_end"] = load_average()
     docs = () if args.no_docs else DOCS
     path = report.write_report(run_doc, args.results_dir, docs=docs)
     log.info("report written to %s (%.0f s)", path, run_doc["seconds"])

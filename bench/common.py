@@ -52,14 +52,20 @@ def _ram_gb() -> float | None:
     return None
 
 
+def load_average() -> list[float]:
+    """1, 5 and 15 minute load averages: on a shared machine, how busy it was."""
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
+
+
 def machine() -> dict[str, Any]:
-    """CPU model, logical cores usable by this process, RAM and OS."""
+    """CPU model, logical cores usable by this process, RAM, OS and the current load."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "cpu": _cpu_model(),
         "cores": cores,
         "ram_gb": _ram_gb(),
         "os": f"{platform.system()} {platform.release()}",
+        "load_average": load_average(),
     }
 
 

@@ -124,7 +124,9 @@ def table(header: list[str], rows: list[list[Any]]) -> str:
 def machine_line(env: dict[str, Any]) -> str:
     m, v, g = env["machine"], env["versions"], env["git"]
     dirty = " (with uncommitted changes)" if g.get("dirty") else ""
-    return (f"{m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}; "
+    load = (f" (shared; 1-min load average {m['load_average'][0]} at the start)"
+            if m.get("load_average") else "")
+    return (f"{m['cpu']}, {m['cores']} cores{load}, {m['ram_gb']} GB RAM, {m['os']}; "
             f"Python {v['python']}, torch {v['torch']}, DGL {v['dgl']}, "
             f"Neo4j {v['neo4j-server']} Community; commit {g['short']}{dirty}")
 
@@ -215,14 +217,13 @@ def _components_md(run: dict[str, Any]) -> list[str]:
     comps = run.get("components") or []
     if not comps:
         return []
-    keys: list[str] = []
-    for c in comps:
-        keys += [k for k in c if k not in keys and k != "name"]
-    rows = [[c["name"], *(c.get(k) for k in keys)] for c in comps]
+    rows = [[c.get("script", ""), c["name"],
+             ", ".join(f"{k}={fmt(v) if isinstance(v, float) else v}" for k, v in c.items()
+                       if k not in ("script", "name"))] for c in comps]
     return ["## Stage micro-benchmarks", _source_note(run, "components"),
-            "Results of the per-stage scripts (`bench/ingest.py`, `bench/enrich.py`, "
-            "`bench/graph.py`, `bench/train.py`) as run by `python -m bench`.", "",
-            table(["benchmark", *keys], rows), ""]
+            "The per-stage scripts of the other issues, run by `python -m bench` through their "
+            "public functions; each compares against a reference computed in the same run.", "",
+            table(["script", "benchmark", "numbers"], rows), ""]
 
 
 def _quality_md(run: dict[str, Any], out_dir: Path) -> list[str]:
