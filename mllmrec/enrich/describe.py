@@ -46,7 +46,7 @@ def describe_items(graph: Graph, settings: Settings,
     es, dataset = settings.enrich, settings.dataset
     domain = dataset_domain(graph, dataset, es)
     model, prompt = es.vlm_model, es.prompt_version
-    params = stage_params(es, stage_model=None if es.no_llm else model, stage_domain=domain)
+    params = stage_params(es, domain=domain)
     with stage_run(graph, dataset, "describe", params) as rec:
         items = graph.run("enrich/items_to_describe", dataset=dataset)
         summary = EnrichSummary("describe", total=len(items))

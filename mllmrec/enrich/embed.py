@@ -130,5 +130,5 @@ def _embed_rows(graph: Graph, dataset: str, kind: str, rows: list[dict[str, Any]
 def count_truncated(encoder: Any, texts: list[str]) -> int:
     """How many texts have more tokens than the encoder reads."""
     lengths = encoder.tokenizer(texts, add_special_tokens=True, truncation=False,
-                                return_length=True)["length"]
+                                return_length=True, verbose=False)["length"]
     return int(sum(1 for n in lengths if n > encoder.max_seq_length))

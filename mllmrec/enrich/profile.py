@@ -72,7 +72,7 @@ def profile_users(graph: Graph, settings: Settings,
     domain = dataset_domain(graph, dataset, es)
     model = NO_LLM_MODEL if es.no_llm else es.llm_model
     prompt = NO_LLM_PROMPT if es.no_llm else es.prompt_version
-    params = stage_params(es, stage_model=model, stage_domain=domain)
+    params = stage_params(es, domain=domain)
     with stage_run(graph, dataset, "profile", params) as rec:
         histories = build_histories(graph, settings)
         summary = EnrichSummary("profile", total=len(histories))

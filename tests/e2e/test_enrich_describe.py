@@ -37,7 +37,7 @@ def _items(graph, dataset):
     return {r["id"]: r for r in rows}
 
 
-def test_describe_writes_descriptions_with_provenance(graph, settings, broken_dataset, tiny_vlm):  # noqa: F811
+def test_describe_writes_descriptions_with_provenance_once(graph, settings, broken_dataset, tiny_vlm):  # noqa: F811
     s = tiny_settings(settings, tiny_vlm)
     summary = describe_items(graph, s)
     assert summary.total == N_ITEMS + 3
@@ -63,17 +63,11 @@ def test_describe_writes_descriptions_with_provenance(graph, settings, broken_da
     assert items["blank"]["text"] is None
     run = graph.run("stage/last_success", dataset=broken_dataset, stage="describe")[0]
     assert '"generated": 10' in run["counts"]
-
-
-def test_second_run_does_no_work(graph, settings, broken_dataset, tiny_vlm):  # noqa: F811
-    s = tiny_settings(settings, tiny_vlm)
-    describe_items(graph, s)
-    before = _items(graph, broken_dataset)
+    # a second run does no work: nothing generated, nothing written, nothing changed
     again = describe_items(graph, s)
     assert (again.generated, again.written) == (0, 0)
     assert again.skipped == N_ITEMS + 1  # the described ones and the blank item (no image)
-    after = _items(graph, broken_dataset)
-    assert after == before
+    assert _items(graph, broken_dataset) == items
 
 
 def test_interrupted_run_completes_on_rerun(graph, settings, broken_dataset, tiny_vlm):  # noqa: F811

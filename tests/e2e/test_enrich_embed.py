@@ -38,7 +38,7 @@ def _vectors(graph, dataset, label):
     return {r["id"]: r for r in graph.run_text(q, d=dataset)}
 
 
-def test_vectors_are_stored_exactly_and_indexed(graph, enriched, minilm):
+def test_vectors_stored_exactly_indexed_and_encoded_once(graph, enriched, minilm):
     summary = embed_texts(graph, enriched)
     assert summary.extra["items_encoded"] == 20 and summary.extra["users_encoded"] == 12
     assert summary.failures["empty_text"] == 1  # the blank item
@@ -66,10 +66,7 @@ def test_vectors_are_stored_exactly_and_indexed(graph, enriched, minilm):
     assert {n: (idx[n]["dimensions"], idx[n]["similarity"].lower()) for n in idx} == {
         "item_embedding": (384, "cosine"), "user_embedding": (384, "cosine")}
     assert all(r["state"] == "ONLINE" for r in idx.values())
-
-
-def test_only_changed_texts_are_encoded_again(graph, enriched):
-    embed_texts(graph, enriched)
+    # a second run encodes nothing; a changed item text is the only one encoded again
     again = embed_texts(graph, enriched)
     assert (again.generated, again.extra["items_encoded"], again.extra["users_encoded"]) == (0, 0, 0)
     graph.run_text("MATCH (i:Item {dataset: $d, id: '1'}) SET i.title = 'Toy Story, renamed'",
