@@ -4,6 +4,7 @@ graph, the no-LLM variant re-profiles and re-embeds the users), trained by the r
 with the same split, seed and protocol as the full method."""
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,11 +35,19 @@ VARIANTS = (
     Variant("w/o co-occurrence graph", {"graph.knn_jac": 0}),
     Variant("w/o semantic graph", {"graph.knn_k": 1, "graph.pure": 1.0},
             "the graph settings have no switch to drop G_s: knn_k=1 with pure=1.0 keeps at "
-            "most each item's self-match, i.e. G = I + G_c"),
+            "most each item's self-match (cosine 1), so G is G_c plus at most self-loops"),
     Variant("w/o threshold", {"graph.pure": -1.0}),
     Variant("with UI-GCN", {"train.ui_gcn": True}),
     Variant("w/o LLM reasoning", {"enrich.no_llm": True}),
 )
+
+
+def active_edges(graph: Graph, dataset: str) -> dict[str, int]:
+    """CO_OCCURS and SIMILAR edge counts of the dataset's active graph build."""
+    rows = graph.run("graph/active_build", dataset=dataset)
+    counts = json.loads(rows[0]["counts"]) if rows and rows[0]["counts"] else {}
+    return {"co_occurs": int(counts.get("co_occurs_edges", 0)),
+            "similar": int(counts.get("similar_edges", 0))}
 
 
 def _rebuild(graph: Graph, settings: Settings) -> None:
@@ -63,6 +72,7 @@ def run_ablation(graph: Graph, base: Settings, source: str,
     full method instead of training it again."""
     rows = []
     graph_is_base = True
+    base_edges = active_edges(graph, base.dataset) if graph is not None else None
     for v in variants:
         settings = base.with_overrides(v.overrides)
         note = v.note
@@ -70,10 +80,10 @@ def run_ablation(graph: Graph, base: Settings, source: str,
                                        for k, val in v.overrides.items()):
             rows.append(_row(v, full_result, "same as the full method here: no generative model "
                              "was configured, so the full method already used the --no-llm "
-                             "behavioural list as the user text"))
+                             "behavioural list as the user text", base_edges))
             continue
         if not v.overrides and full_result is not None:
-            rows.append(_row(v, full_result, "the MLLMRec run of the quality table"))
+            rows.append(_row(v, full_result, "the MLLMRec run of the quality table", base_edges))
             continue
         if v.touches("graph"):
             _rebuild(graph, settings)
@@ -84,14 +94,17 @@ def run_ablation(graph: Graph, base: Settings, source: str,
         if v.touches("enrich"):
             _reprofile(graph, settings)
         log.info("ablation: %s (%s)", v.name, v.change)
-        rows.append(_row(v, train(graph, settings, label=v.name), note))
+        rows.append(_row(v, train(graph, settings, label=v.name), note,
+                         active_edges(graph, settings.dataset)))
     return {"dataset": source, "rows": rows,
             "note": "The full method on this machine uses the enrichment the configuration "
                     "allows (see the stage table)."}
 
 
-def _row(v: Variant, result: dict[str, Any] | None, note: str) -> dict[str, Any]:
+def _row(v: Variant, result: dict[str, Any] | None, note: str,
+         edges: dict[str, int] | None) -> dict[str, Any]:
     result = result or {}
     return {"variant": v.name, "change": v.change, "valid": result.get("valid", {}),
             "test": result.get("test", {}), "best_epoch": result.get("best_epoch"),
-            "epochs": result.get("epochs"), "seconds": result.get("seconds"), "note": note}
+            "epochs": result.get("epochs"), "seconds": result.get("seconds"),
+            "graph_edges": edges, "note": note}

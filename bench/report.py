@@ -275,15 +275,20 @@ def _scaling_md(run: dict[str, Any], out_dir: Path) -> list[str]:
             "", "![scaling](scaling.png)", ""]
 
 
+def _edges_text(edges: dict[str, int] | None) -> str:
+    return f"{edges['co_occurs']:,} / {edges['similar']:,}" if edges else "-"
+
+
 def _ablation_md(run: dict[str, Any]) -> list[str]:
     a = run.get("ablation")
     if not a:
         return []
-    rows = [[r["variant"], r["change"], *(r["valid"].get(k) for k in METRIC_COLUMNS[2:]),
+    rows = [[r["variant"], r["change"], _edges_text(r.get("graph_edges")),
+             *(r["valid"].get(k) for k in METRIC_COLUMNS[2:]),
              *(r["test"].get(k) for k in METRIC_COLUMNS), r.get("best_epoch"),
              r.get("note", "")] for r in a["rows"]]
-    header = ["variant", "change", "valid recall@20", "valid ndcg@20",
-              *[f"test {m}" for m in METRIC_COLUMNS], "best epoch", "note"]
+    header = ["variant", "change", "item-item edges (co-occurs / similar)", "valid recall@20",
+              "valid ndcg@20", *[f"test {m}" for m in METRIC_COLUMNS], "best epoch", "note"]
     return ["## Ablation", _source_note(run, "ablation"),
             f"Dataset **{a['dataset']}**; every variant is the real trainer with one setting "
             "changed, same split, seed and protocol. " + a.get("note", ""), "",
