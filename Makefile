@@ -21,9 +21,11 @@ $(VENV)/.installed: pyproject.toml
 test: setup
 	$(PY) -m pytest -q
 
+# --no-llm: this CPU-only machine has no real vision-language model; the pipeline prints the
+# enrichment mode it used. Drop the flag (and configure enrich.*) to describe posters with a VLM.
 demo: setup
 	$(MLLMREC) neo4j start
-	$(MLLMREC) pipeline run --source movielens $(DATA)/ml-100k --posters $(DATA)/movielens-posters
+	$(MLLMREC) pipeline run --source movielens $(DATA)/ml-100k --posters $(DATA)/movielens-posters --no-llm
 
 bench: setup
 	$(PY) -m bench

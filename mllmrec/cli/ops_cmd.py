@@ -19,6 +19,12 @@ from mllmrec.errors import ConfigError
 _console = Console()
 
 
+def _quiet_driver() -> None:
+    """Neo4j warns about property keys no run has written yet (e.g. before the first
+    training); expected here, so only driver errors are shown."""
+    logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
+
+
 def _setting_flags(func: Callable[..., Any]) -> Callable[..., Any]:
     """Flags shared by ``pipeline run`` and ``retrain`` that override the configuration."""
     options = [
@@ -56,13 +62,23 @@ def _apply(app: AppContext, no_llm: bool | None, epochs: int | None, model: str 
 
 
 def _print_step(step: Any) -> None:
-    colour = {"ran": "green", "skipped": "cyan", "failed": "red"}.get(step.status, "yellow")
-    counts = ", ".join(f"{k} {v}" for k, v in step.summary.items()
-                       if isinstance(v, (int, float, str)) and k != "seconds")
-    tail = f": {step.note}" if step.note else (f": {counts}" if counts else "")
-    line = f"[{colour}]{step.status:>17}[/] {step.stage:<12} {step.seconds:7.1f}s{tail}"
-    with tqdm.external_write_mode():
-        _console.print(line, highlight=False)
+    """One line per stage, printed above the pipeline's progress bar."""
+    counts = ", ".join(f"{k} {v}" for k, v in _scalars(step.summary).items())
+    tail = step.note or counts
+    tqdm.write(f"{step.status:>9} {step.stage:<12} {step.seconds:7.1f}s  {tail}")
+
+
+def _scalars(summary: dict[str, Any]) -> dict[str, Any]:
+    """The short, printable part of a stage's summary."""
+    out = {}
+    for key, value in summary.items():
+        if key in ("seconds", "dataset") or isinstance(value, (dict, list)):
+            continue
+        if isinstance(value, float):
+            value = round(value, 4)
+        if isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= 40):
+            out[key] = value
+    return out
 
 
 def _summary_table(report: Any) -> Table:
@@ -70,8 +86,7 @@ def _summary_table(report: Any) -> Table:
     for col in ("stage", "outcome", "seconds", "counts / note"):
         table.add_column(col, justify="right" if col == "seconds" else "left")
     for s in report.steps:
-        counts = ", ".join(f"{k}={v}" for k, v in s.summary.items()
-                           if isinstance(v, (int, float, str)) and k != "seconds")
+        counts = ", ".join(f"{k}={v}" for k, v in _scalars(s.summary).items())
         table.add_row(s.stage, s.status, f"{s.seconds:.1f}", s.note or counts)
     table.add_row("total", "", f"{report.seconds:.1f}", "")
     return table
@@ -130,6 +145,7 @@ def pipeline_run(app: AppContext, source: tuple[str, str] | None, posters: Path 
     since its last successful run (fingerprints on its StageRun); --force STAGE runs it anyway.
     Ends with a summary per stage, the serving run's metrics and a few recommendations.
     """
+    _quiet_driver()
     from mllmrec.ops.pipeline import Source, run_pipeline
 
     _apply(app, no_llm, epochs, model, device, sets)
@@ -176,6 +192,7 @@ def retrain_cmd(app: AppContext, wait: float, every: str | None, lock_ttl: float
     the new run only if it finished (and, with train.max_recall_drop, only if its valid
     Recall@20 did not drop by more than that). A lock in Neo4j keeps one retrain per dataset.
     """
+    _quiet_driver()
     from mllmrec.ops.retrain import retrain
     from mllmrec.ops.scheduler import Scheduler, parse_interval
 
@@ -205,6 +222,7 @@ def retrain_cmd(app: AppContext, wait: float, every: str | None, lock_ttl: float
 def status_cmd(ctx: click.Context, app: AppContext) -> None:
     """Per dataset: contents, each stage's newest run (parameters, outcome), the serving run
     and its metrics, and whether a retrain holds the lock. All datasets unless --dataset."""
+    _quiet_driver()
     from mllmrec.ops.status import dataset_status, datasets, render
 
     chosen = ctx.find_root().params.get("dataset")
@@ -224,11 +242,12 @@ def status_cmd(ctx: click.Context, app: AppContext) -> None:
 def explore_cmd(app: AppContext, name: str | None, params: tuple[str, ...], show: bool) -> None:
     """Without NAME: list the Neo4j Browser queries in cypher/explore/. With NAME: run it and
     print its rows (or, with --show, print the text to paste into Browser)."""
+    _quiet_driver()
     from mllmrec.ops.explore import get_query, list_queries, run_explore
 
     if name is None:
         table = Table(title="cypher/explore queries (mllmrec explore NAME --param k=v)")
-        table.add_column("name")
+        table.add_column("name", no_wrap=True)
         table.add_column("what it shows")
         table.add_column("parameters")
         for q in list_queries():
