@@ -53,7 +53,7 @@ def _row(name: str, count: int, seconds: float, unit: str, ref: float | None = N
          **extra: Any) -> dict[str, Any]:
     rate = count / seconds if seconds else float("inf")
     out = {"name": name, "count": count, "seconds": round(seconds, 2), "unit": unit,
-           "per_second": round(rate, 1), **extra}
+           "per_second": round(rate, 1), "load_average": round(os.getloadavg()[0], 1), **extra}
     if ref:
         out["reference_per_second"] = round(ref, 1)
         out["ratio_to_reference"] = round(rate / ref, 3)

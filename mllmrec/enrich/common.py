@@ -31,3 +31,11 @@ def write_rows(graph: Graph, name: str, rows: list[dict[str, Any]], **params: An
     if not rows:
         return 0
     return graph.write_batches(name, rows, batch_size=WRITE_BATCH, desc=False, **params)
+
+
+def generation_batch(settings: EnrichSettings) -> int:
+    """Requests per generation batch: enrich.gen_batch_size, but never fewer than the
+    endpoint's concurrency so the openai thread pool is kept full."""
+    if settings.backend == "openai":
+        return max(settings.gen_batch_size, settings.openai_concurrency)
+    return settings.gen_batch_size

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from mllmrec.config import Settings
 from mllmrec.db import Graph, chunks
 from mllmrec.enrich.backends import Request, make_backend
-from mllmrec.enrich.common import dataset_domain, stage_params, write_rows
+from mllmrec.enrich.common import dataset_domain, generation_batch, stage_params, write_rows
 from mllmrec.enrich.images import load_image
 from mllmrec.enrich.prompts import render
 from mllmrec.enrich.report import EMPTY_TEXT, EnrichSummary, ItemFailure
@@ -79,7 +79,7 @@ def _generate(graph: Graph, settings: Settings, todo: list[dict[str, Any]], doma
     backend = make_backend(es, es.vlm_model)
     try:
         with tqdm(total=len(todo), desc="describe", unit="item") as bar:
-            for batch in chunks(todo, es.gen_batch_size):
+            for batch in chunks(todo, generation_batch(es)):
                 ready, requests = [], []
                 for item in batch:
                     try:

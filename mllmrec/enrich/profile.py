@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from mllmrec.config import Settings
 from mllmrec.db import Graph, chunks
 from mllmrec.enrich.backends import Request, make_backend
-from mllmrec.enrich.common import dataset_domain, stage_params, write_rows
+from mllmrec.enrich.common import dataset_domain, generation_batch, stage_params, write_rows
 from mllmrec.enrich.prompts import render
 from mllmrec.enrich.report import EMPTY_TEXT, EnrichSummary, ItemFailure
 from mllmrec.enrich.texts import behaviour_list, compact_entry, fuse_item_text, list_entry, text_hash
@@ -105,7 +105,7 @@ def _generate(graph: Graph, settings: Settings, todo: list[History], domain: str
     backend = make_backend(es, es.llm_model)
     try:
         with tqdm(total=len(todo), desc="profile", unit="user") as bar:
-            for batch in chunks(todo, es.gen_batch_size):
+            for batch in chunks(todo, generation_batch(es)):
                 requests = [Request(render(PROMPT_TASK, es.prompt_version, domain=domain,
                                            history=h.text)) for h in batch]
                 rows = []
