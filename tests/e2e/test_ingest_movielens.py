@@ -43,3 +43,53 @@ def test_split_sizes_follow_per_user_rule(graph, ml100k_dataset):
         held = n // 5  # floor(0.2 n) for n >= 10 (every ML-100K user has >= 20)
         assert got[user] == [n - held, held // 2, held - held // 2], user
         assert tuple(got[user]) == split_sizes(n)
+
+
+class _Crash(RuntimeError):
+    """The simulated failure of an interrupted ingest."""
+
+
+def test_interrupted_ingest_reruns_to_completion_and_rerun_changes_nothing(
+        graph, neo4j_settings, dataset_name, monkeypatch):
+    import mllmrec.db
+    from tests.conftest import run_cli
+
+    users, items, per_user = _raw_counts()
+    real_run_batch = mllmrec.db._run_batch
+    sent = {"interaction batches": 0}
+
+    def crash_after_three(tx, text, batch, params):
+        if "INTERACTED" in text:
+            if sent["interaction batches"] == 3:
+                raise _Crash("simulated crash in the middle of the interactions")
+            sent["interaction batches"] += 1
+        return real_run_batch(tx, text, batch, params)
+
+    args = ["--dataset", dataset_name, "ingest", "--batch-size", "10000", "movielens", str(ML100K)]
+    monkeypatch.setattr(mllmrec.db, "_run_batch", crash_after_three)
+    crashed = run_cli(args, neo4j_settings)
+    assert isinstance(crashed.exception, _Crash)
+    partial = dataset_stats(graph, dataset_name)
+    assert partial.status == "ingesting"  # the Dataset node says the ingest did not finish
+    assert 0 < partial.interactions < 100_000
+    monkeypatch.setattr(mllmrec.db, "_run_batch", real_run_batch)
+
+    def complete_and_check():
+        result = run_cli(args, neo4j_settings)
+        assert result.exit_code == 0, result.output + repr(result.exception)
+        st = dataset_stats(graph, dataset_name)
+        assert st.status == "ready"
+        assert (st.users, st.items, st.interactions) == (len(users), len(items), 100_000)
+        want = [0, 0, 0]
+        for n in per_user.values():
+            for k, size in enumerate((n - n // 5, (n // 5) // 2, n // 5 - (n // 5) // 2)):
+                want[k] += size
+        assert [st.splits[k] for k in range(3)] == want
+        return graph.run_text(
+            "MATCH (u:User {dataset: $d})-[x:INTERACTED]->(i) "
+            "RETURN x.split AS split, count(*) AS n, sum(x.rating) AS ratings, sum(x.ts) AS ts, "
+            "count(DISTINCT [u.id, i.id]) AS pairs ORDER BY split", d=dataset_name)
+
+    completed = complete_and_check()
+    assert sum(r["pairs"] for r in completed) == 100_000
+    assert complete_and_check() == completed  # re-ingesting changes nothing
