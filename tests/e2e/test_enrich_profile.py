@@ -71,8 +71,14 @@ def test_list_keeps_the_most_recent_items_that_fit(graph, settings, small):
 
 def test_llm_profiles_resume_and_follow_history_changes(graph, settings, small, tiny_vlm):  # noqa: F811
     s = tiny_settings(settings, tiny_vlm)
-    first = profile_users(graph, s)
-    assert first.generated == first.total == 12 and first.failed == 0
+
+    def crash(summary):
+        raise KeyboardInterrupt("killed after the first batch")
+
+    with pytest.raises(KeyboardInterrupt):
+        profile_users(graph, s, on_batch=crash)
+    first = profile_users(graph, s)  # the interrupted run is completed: 4 done, 8 to go
+    assert (first.generated, first.skipped, first.failed) == (8, 4, 0)
     rows = graph.run_text("MATCH (u:User {dataset: $d}) RETURN u.id AS id, u.preference AS p,"
                           " u.preference_model AS m, u.preference_prompt AS v, u.history_hash AS h,"
                           " u.profiled_at IS NOT NULL AS dated", d=small)
