@@ -100,7 +100,7 @@ def bench_text_stages(graph: Graph, base: Settings, cat: Catalogue) -> list[dict
     texts, then profile --no-llm."""
     from mllmrec.dataset import drop_dataset
     from mllmrec.enrich.describe import describe_items
-    from mllmrec.enrich.embed import embed_texts, encode, load_encoder
+    from mllmrec.enrich.embed import embed_texts, encode, encoder_key, load_encoder
     from mllmrec.enrich.profile import profile_users
 
     name = f"bench-embed-{uuid.uuid4().hex[:6]}"
@@ -111,8 +111,8 @@ def bench_text_stages(graph: Graph, base: Settings, cat: Catalogue) -> list[dict
         with measure() as m:
             d = describe_items(graph, s)
         rows.append(_row("describe --no-llm (metadata text)", d.total, m.seconds, "items"))
-        texts = [r["t"] for r in graph.run_text(
-            "MATCH (i:Item {dataset: $d}) WHERE i.text IS NOT NULL RETURN i.text AS t", d=name)]
+        texts = [r["text"] for r in graph.run("enrich/items_to_embed", dataset=name,
+                                              encoder_key=encoder_key(s.enrich.encoder))]
         encoder = load_encoder(s.enrich.encoder, "cpu")
         encode(encoder, texts[:256], s.enrich.embed_batch_size)  # warm-up
         t0 = time.perf_counter()
