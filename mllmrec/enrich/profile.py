@@ -76,14 +76,19 @@ def profile_users(graph: Graph, settings: Settings,
     with stage_run(graph, dataset, "profile", params) as rec:
         histories = build_histories(graph, settings)
         summary = EnrichSummary("profile", total=len(histories))
-        todo = []
+        todo, stale = [], []
         for h in histories:
             if not h.text:
                 summary.fail(f"user {h.user}", ItemFailure(EMPTY_TEXT, "no training interactions"))
+                if h.stored_hash:
+                    stale.append(h.user)
             elif (h.hash, model, prompt) == (h.stored_hash, h.stored_model, h.stored_prompt):
                 summary.skipped += 1
             else:
                 todo.append(h)
+        if stale:
+            graph.run("enrich/clear_user_preferences", dataset=dataset, ids=stale)
+            summary.extra["cleared"] = len(stale)
         if es.no_llm:
             rows = [_row(h, h.text) for h in todo]
             summary.written = summary.generated = write_rows(

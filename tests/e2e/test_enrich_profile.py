@@ -97,8 +97,15 @@ def test_llm_profiles_resume_and_follow_history_changes(graph, settings, small, 
 
 
 def test_user_without_training_items_is_counted_not_fatal(graph, settings, small):
-    graph.run_text("MATCH (u:User {dataset: $d}) WITH u ORDER BY u.id LIMIT 1 "
-                   "MATCH (u)-[x:INTERACTED]->() SET x.split = 2", d=small)
-    summary = profile_users(graph, settings.with_overrides({"enrich.no_llm": True}))
-    assert summary.failures["empty_text"] == 1
-    assert summary.generated == 11
+    s = settings.with_overrides({"enrich.no_llm": True})
+    profile_users(graph, s)
+    user = graph.run_text("MATCH (u:User {dataset: $d}) WITH u ORDER BY u.id LIMIT 1 "
+                          "MATCH (u)-[x:INTERACTED]->() SET x.split = 2 RETURN DISTINCT u.id AS id",
+                          d=small)[0]["id"]
+    summary = profile_users(graph, s)
+    assert summary.failures["empty_text"] == 1 and summary.extra["cleared"] == 1
+    assert summary.skipped == 11
+    # the old text, built from items that are now held out, is gone
+    left = graph.run_text("MATCH (u:User {dataset: $d, id: $u}) RETURN u.preference AS p, "
+                          "u.history_hash AS h", d=small, u=user)[0]
+    assert left == {"p": None, "h": None}
