@@ -53,6 +53,8 @@ def describe_items(graph: Graph, settings: Settings,
         todo = [] if es.no_llm else [it for it in items if _needs_description(it, model, prompt)]
         summary.skipped = len(items) - len(todo)
         summary.extra["without_image"] = sum(1 for it in items if not it["image"])
+        log.info("describe %s: %d items, %d to describe with %s (prompt %s, domain '%s')",
+                 dataset, len(items), len(todo), "no model" if es.no_llm else model, prompt, domain)
         _write_texts(graph, dataset, items, not es.no_llm, summary)
         if todo:
             _generate(graph, settings, todo, domain, summary, on_batch)

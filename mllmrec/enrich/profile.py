@@ -86,6 +86,8 @@ def profile_users(graph: Graph, settings: Settings,
                 summary.skipped += 1
             else:
                 todo.append(h)
+        log.info("profile %s: %d users, %d to profile with %s (prompt %s), %d up to date",
+                 dataset, len(histories), len(todo), model, prompt, summary.skipped)
         if stale:
             graph.run("enrich/clear_user_preferences", dataset=dataset, ids=stale)
             summary.extra["cleared"] = len(stale)
