@@ -7,4 +7,4 @@ RETURN i.id AS item, i.title AS title, i.image IS NOT NULL AS has_image,
        i.text IS NOT NULL AS has_text, i.described_by AS described_by,
        COUNT { (i)<-[:INTERACTED]-() } AS interactions
 ORDER BY interactions DESC, item
-LIMIT $limit
+LIMIT toInteger($limit)

@@ -6,4 +6,4 @@ RETURN s.stage AS stage, s.status AS status, toString(s.started_at) AS started,
        s.seconds AS seconds, s.counts AS counts, s.error AS error,
        s.input_fingerprint IS NOT NULL AS run_by_pipeline
 ORDER BY s.started_at DESC
-LIMIT $limit
+LIMIT toInteger($limit)

@@ -87,10 +87,6 @@ class PipelineReport:
         return next((s for s in self.steps if s.stage == stage), None)
 
     @property
-    def ok(self) -> bool:
-        return all(s.status not in (FAILED,) for s in self.steps)
-
-    @property
     def seconds(self) -> float:
         return sum(s.seconds for s in self.steps)
 

@@ -19,7 +19,6 @@ promoted stay as history.
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,9 +30,6 @@ from mllmrec.ops.lock import DEFAULT_TTL, dataset_lock
 from mllmrec.ops.pipeline import RAN, PipelineReport, StepResult, run_pipeline
 from mllmrec.ops.stages import STAGES
 from mllmrec.ops.status import decode, valid_recall20
-
-log = logging.getLogger(__name__)
-
 
 @dataclass
 class RetrainReport:

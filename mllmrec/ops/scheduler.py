@@ -47,11 +47,9 @@ class Scheduler:
     """Calls ``cycle()`` every ``interval`` seconds (measured start to start; a cycle longer
     than the interval is followed at once by the next) until stopped."""
 
-    def __init__(self, cycle: Callable[[], str], interval: float,
-                 max_cycles: int | None = None) -> None:
+    def __init__(self, cycle: Callable[[], str], interval: float) -> None:
         self.cycle = cycle
         self.interval = interval
-        self.max_cycles = max_cycles
         self.stopping = threading.Event()
         self._in_cycle = False
 
@@ -63,7 +61,7 @@ class Scheduler:
             raise Shutdown()
 
     def run(self) -> int:
-        """Loop until a signal (or ``max_cycles``); returns the number of cycles run."""
+        """Loop until SIGTERM/SIGINT; returns the number of cycles run."""
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         n = 0
         try:
@@ -71,8 +69,6 @@ class Scheduler:
                 started = time.monotonic()
                 n += 1
                 self._run_one(n)
-                if self.max_cycles is not None and n >= self.max_cycles:
-                    break
                 self.stopping.wait(max(0.0, self.interval - (time.monotonic() - started)))
         except Shutdown:
             pass
