@@ -132,20 +132,24 @@ def pipeline_group() -> None:
 @click.option("--items", type=click.Path(exists=True, path_type=Path),
               help="Item metadata file for amazon (meta JSON), csv or mmrec sources.")
 @_setting_flags
+@click.option("--wait", default=0.0, show_default=True, type=float,
+              help="Seconds to wait while a retrain holds the dataset's lock.")
 @click.option("--user", help="User to show recommendations for [default: a sample user].")
 @click.option("-k", "k", default=10, show_default=True, help="Recommendations to show.")
 @pass_app
 def pipeline_run(app: AppContext, source: tuple[str, str] | None, posters: Path | None,
                  items: Path | None, no_llm: bool | None, epochs: int | None, model: str | None,
                  device: str | None, sets: tuple[str, ...], force: tuple[str, ...],
-                 user: str | None, k: int) -> None:
+                 wait: float, user: str | None, k: int) -> None:
     """Ingest (with --source), describe, profile, embed, build-graph, train.
 
     Each stage is skipped when its parameters and the inputs it reads from Neo4j are unchanged
     since its last successful run (fingerprints on its StageRun); --force STAGE runs it anyway.
+    Holds the dataset's lock, so it never overlaps a retrain.
     Ends with a summary per stage, the serving run's metrics and a few recommendations.
     """
     _quiet_driver()
+    from mllmrec.ops.lock import dataset_lock
     from mllmrec.ops.pipeline import Source, run_pipeline
 
     _apply(app, no_llm, epochs, model, device, sets)
@@ -159,7 +163,8 @@ def pipeline_run(app: AppContext, source: tuple[str, str] | None, posters: Path 
     _console.print(f"dataset '{s.dataset}' on {s.neo4j.uri}", highlight=False)
     _console.print(f"enrichment mode: {_mode(s)}", highlight=False)
     try:
-        report = run_pipeline(app.graph, s, src, force=force, on_step=_print_step)
+        with dataset_lock(app.graph, s.dataset, wait=wait, purpose="pipeline run"):
+            report = run_pipeline(app.graph, s, src, force=force, on_step=_print_step)
     except Exception as exc:
         report = getattr(exc, "report", None)
         if report is not None:
