@@ -26,6 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 SECTIONS = ("stages", "components", "quality", "scaling", "ablation")
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+SUB = "↳"  # marks a stage row that details part of the row above it
 METRIC_COLUMNS = ("recall@10", "ndcg@10", "recall@20", "ndcg@20")
 
 # METHOD.md section 8: Recall@20 / NDCG@20 as published (Amazon 2014, 5-core). The MLLMRec
@@ -139,6 +140,8 @@ def _slope(value: float | None) -> str:
 
 
 def plot_stage_times(stages: list[dict[str, Any]], path: Path) -> Path:
+    """Bars of the top-level stages (rows starting with SUB are parts of the row above)."""
+    stages = [s for s in stages if not s["stage"].startswith(SUB)]
     names = [f"{s['stage']} ({s['dataset']})" for s in stages]
     secs = [s["seconds"] for s in stages]
     fig, ax = plt.subplots(figsize=(7, 0.5 * len(stages) + 1.2))
@@ -328,8 +331,9 @@ def summary_block(run: dict[str, Any], report_link: str) -> str:
     if stages:
         lines += [table(["stage", "dataset", "seconds", "per second"],
                         [[s["stage"], s["dataset"], fmt(s["seconds"], 2),
-                          f"{fmt(s.get('throughput'))} {s.get('unit') or ''}".strip()]
-                         for s in stages]), ""]
+                          f"{fmt(s.get('throughput'))} {s.get('unit') or ''}".strip()
+                          if s.get("throughput") else "-"]
+                         for s in stages if not s["stage"].startswith(SUB)]), ""]
     s = run.get("scaling")
     if s:
         lines += ["Scaling slopes (log-log, synthetic data "
