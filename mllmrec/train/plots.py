@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def plot_curves(epochs: list[int], loss: list[float], valid: list[float], best_epoch: int,
@@ -15,6 +16,7 @@ def plot_curves(epochs: list[int], loss: list[float], valid: list[float], best_e
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
     ax.plot(epochs, loss, color="tab:blue", label="BPR loss")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("BPR loss", color="tab:blue")
     ax2 = ax.twinx()
     ax2.plot(epochs, valid, color="tab:orange", label=f"valid {metric}")
