@@ -10,7 +10,7 @@ MLLMRec's features come from the real stages: ``describe-items``/``profile-users
 (all-MiniLM-L6-v2) and ``build-graph`` (default knn_k/knn_jac/pure).
 
 Run: ``python -m bench.train [--max-epochs 300] [--patience 20] [--dataset NAME --reuse]
-[--out bench-train.json]``. Uses the server NEO4J_URI names, else starts a temporary one.
+[--models mllmrec lightgcn bpr] [--out bench-train.json]``. Uses the server NEO4J_URI names, else starts a temporary one.
 """
 from __future__ import annotations
 
@@ -37,8 +37,10 @@ MODELS = ("mllmrec", "lightgcn", "bpr")
 COLUMNS = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
 
 
-def prepare(graph: Graph, settings: Settings) -> None:
-    """ML-100K as ``settings.dataset`` (replaced), enriched --no-llm, embedded, graph built."""
+def prepare(graph: Graph, settings: Settings, features: bool = True) -> None:
+    """ML-100K as ``settings.dataset`` (replaced) and, with ``features``, enriched --no-llm,
+    embedded and its item-item graph built (the baselines need only the interactions; the
+    seeded split is the same either way)."""
     from bench.loading import ingest
     from bench.stages import load_dataset
     from mllmrec.dataset import drop_dataset
@@ -49,19 +51,20 @@ def prepare(graph: Graph, settings: Settings) -> None:
 
     drop_dataset(graph, settings.dataset)
     ingest(graph, settings, load_dataset("ml-100k"), {"format": "movielens"})
-    for stage in (describe_items, profile_users, embed_texts, build_graph):
+    for stage in (describe_items, profile_users, embed_texts, build_graph) if features else ():
         log.info("stage %s", stage.__name__)
         stage(graph, settings)
 
 
-def run(graph: Graph, settings: Settings, reuse: bool = False) -> list[dict[str, Any]]:
-    """Train every model on ``settings.dataset`` (prepared first unless ``reuse``); one row
+def run(graph: Graph, settings: Settings, reuse: bool = False,
+        models: tuple[str, ...] = MODELS) -> list[dict[str, Any]]:
+    """Train ``models`` on ``settings.dataset`` (prepared first unless ``reuse``); one row
     per model. Also the entry point of ``python -m bench`` components."""
     settings = settings.with_overrides({"enrich.no_llm": True})
     if not reuse:
-        prepare(graph, settings)
+        prepare(graph, settings, features="mllmrec" in models)
     rows = []
-    for model in MODELS:
+    for model in models:
         log.info("training %s", model)
         r = train(graph, settings.with_overrides({"train.model": model}))
         rows.append({"name": f"train ML-100K: {MODEL_NAMES[model]}", "model": MODEL_NAMES[model],
@@ -92,6 +95,7 @@ def main() -> None:
     p.add_argument("--max-epochs", type=int, default=300)
     p.add_argument("--patience", type=int, default=20)
     p.add_argument("--seed", type=int, default=2025)
+    p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     p.add_argument("--out", type=Path, help="also write the rows as JSON here")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
@@ -102,7 +106,7 @@ def main() -> None:
             "train.device": "cpu", "enrich.device": "cpu",
             "train.runs_dir": tempfile.mkdtemp(prefix="mllmrec-bench-runs-")})
         with connect(neo4j) as graph:
-            rows = run(graph, settings, reuse=args.reuse)
+            rows = run(graph, settings, reuse=args.reuse, models=tuple(args.models))
     print(table(rows))
     if args.out:
         args.out.write_text(json.dumps({"environment": environment(), "rows": rows}, indent=1, default=str))
