@@ -4,7 +4,7 @@
 // candidates: the top $candidates (knn_k plus a margin far wider than float32 noise) are
 // re-scored in float64 as dot / (|q| |e|), re-ranked (cosine desc, id asc) and cut to
 // $knn_k. The item itself is a candidate (its own top match). Read-only: returns the
-// top-k rows before the threshold; the caller keeps cosine >= pure and writes them.
+// top-k before the threshold; the caller keeps cosine >= pure and writes them.
 MATCH (j:Item {dataset: $dataset}) WHERE j.embedding IS NOT NULL
 WITH collect(j.embedding) AS vectors, collect(j.id) AS ids
 UNWIND $sources AS source
@@ -15,10 +15,12 @@ CALL (i, vectors, ids) {
   WITH q, x, vector.similarity.cosine(q, vectors[x]) AS score
   ORDER BY score DESC, ids[x] ASC
   LIMIT $candidates
-  WITH q, x, vectors[x] AS e, range(0, size(q) - 1) AS dims
+  WITH q, range(0, size(q) - 1) AS dims, collect(x) AS candidates
+  WITH dims, q, candidates, sqrt(reduce(s = 0.0, d IN dims | s + q[d] * q[d])) AS norm_q
+  UNWIND candidates AS x
+  WITH x, dims, q, norm_q, vectors[x] AS e
   WITH x, reduce(s = 0.0, d IN dims | s + q[d] * e[d])
-          / sqrt(reduce(s = 0.0, d IN dims | s + q[d] * q[d])
-                 * reduce(s = 0.0, d IN dims | s + e[d] * e[d])) AS cosine
+          / (norm_q * sqrt(reduce(s = 0.0, d IN dims | s + e[d] * e[d]))) AS cosine
   ORDER BY cosine DESC, ids[x] ASC
   LIMIT $knn_k
   RETURN collect({target: ids[x], cosine: cosine}) AS neighbours

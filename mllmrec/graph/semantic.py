@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import time
 from dataclasses import dataclass
 
 from tqdm.auto import tqdm
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 INDEX = "item_embedding"  # created by the embed stage (mllmrec.enrich.embed.INDEXES)
 # Candidates re-scored in float64 beyond knn_k: float32 scoring noise (~1e-7) cannot move
 # an item across this many ranks except among exact ties, which the id order settles.
-RERANK_MARGIN = 10
+RERANK_MARGIN = 5
 
 Neighbours = dict[str, list[tuple[str, float]]]
 
@@ -79,9 +80,10 @@ def index_fetch(cat: Catalogue, index_candidates: int) -> int:
 
 
 def build_semantic(graph: Graph, dataset: str, build_id: str, settings: GraphSettings,
-                   cat: Catalogue) -> dict[str, float]:
+                   cat: Catalogue) -> tuple[dict[str, float], dict[str, float]]:
     """Write the ``SIMILAR`` edges of ``build_id``; return counts (and, in approximate mode,
-    recall against the exact edge set on a sample of source items)."""
+    recall against the exact edge set on a sample of source items) and seconds per step."""
+    start = time.perf_counter()
     fetch = 0
     if settings.approximate:
         ensure_vector_indexes(graph, int(cat.dimensions or 0))  # made by `embed`; no-op then
@@ -108,14 +110,18 @@ def build_semantic(graph: Graph, dataset: str, build_id: str, settings: GraphSet
         "similar_below_pure": considered - written,
         "items_without_embedding": cat.items - len(cat.ids),
     }
-    if settings.approximate:
+    timings = {"semantic_s": time.perf_counter() - start}
+    if settings.approximate and sample:
+        start = time.perf_counter()
         counts["approximate_recall"] = approximate_recall(
             graph, dataset, approx_sample, settings.knn_k, settings.pure)
+        timings["recall_s"] = time.perf_counter() - start
         counts["recall_sample"] = len(sample)
+    if settings.approximate:
         counts["index_fetch"] = fetch
     log.info("%s: %d SIMILAR edges (%d below pure=%.3f)", dataset, written,
              considered - written, settings.pure)
-    return counts
+    return counts, timings
 
 
 def _recall_sample(ids: list[str], settings: GraphSettings) -> set[str]:

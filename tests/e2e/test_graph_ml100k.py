@@ -87,6 +87,8 @@ def test_semantic_equals_numpy_exact_knn(ml, exact):
 def test_approximate_recall_and_replacement(graph, neo4j_settings, ml, exact):
     settings = Settings(dataset=ml["name"], neo4j=neo4j_settings)
     settings.graph.approximate = True
+    settings.graph.knn_jac = 0  # co-occurrence re-runs are covered by test_graph_policy
+    settings.graph.recall_sample = 100
     summary = build_graph(graph, settings)
     approx = _edges(graph, ml["name"], summary.build_id, "SIMILAR")
     truth = set(exact["sim"])
@@ -95,13 +97,12 @@ def test_approximate_recall_and_replacement(graph, neo4j_settings, ml, exact):
     assert summary.counts["approximate_recall"] >= 0.95
     for key in set(approx) & truth:  # kept edges carry the exact cosine
         assert abs(approx[key] - exact["sim"][key]) <= 1e-9
-    # The exact build's edges were replaced: only the new build's edges remain, and the
-    # co-occurrence part (same parameters) is identical.
+    # The exact build's edges were replaced: only the new build's edges remain (and no
+    # CO_OCCURS edge, since this build asked for none).
     rows = graph.run_text(
         "MATCH (:Item {dataset: $d})-[r:CO_OCCURS|SIMILAR]->() "
-        "RETURN r.build AS build, count(*) AS n", d=ml["name"])
-    assert [r["build"] for r in rows] == [summary.build_id]
-    assert _edges(graph, ml["name"], summary.build_id, "CO_OCCURS") == exact["co"]
+        "RETURN r.build AS build, type(r) AS type, count(*) AS n", d=ml["name"])
+    assert [(r["build"], r["type"]) for r in rows] == [(summary.build_id, "SIMILAR")]
     builds = graph.run_text("MATCH (b:GraphBuild {dataset: $d}) RETURN b.id AS id, "
                             "b.active AS active, b.status AS status, b.timings AS timings",
                             d=ml["name"])
@@ -117,6 +118,7 @@ def test_graph_stats_cli(graph, neo4j_settings, ml, exact):
     active = graph.run("graph/active_build", dataset=ml["name"])[0]
     counts = json.loads(active["counts"])
     assert f"CO_OCCURS  {counts['co_occurs_edges']:,} edges" in out
+    assert f"items {len(ml['ids']):,}; with no edge of any type:" in out
     assert f"SIMILAR    {counts['similar_edges']:,} edges ({len(ml['ids']):,} self-loops)" in out
     assert f"removed by pure=0.7: {counts['similar_below_pure']:,}" in out
     assert ("approximate recall vs exact" in out) == active["approximate"]
