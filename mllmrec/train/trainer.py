@@ -168,11 +168,11 @@ def warm_start(model: Recommender, folder: Path, data: TrainData, model_name: st
     state = load_file(str(folder / "model.safetensors"))
     ids = json.loads((folder / "ids.json").read_text())
     own = model.state_dict()
+    keyed = {"user_emb.weight": ("users", data.user_ids), "item_emb.weight": ("items", data.item_ids)}
     loaded = 0
     for name, old in state.items():
         if name not in own:
             continue
-        keyed = {"user_emb.weight": ("users", data.user_ids), "item_emb.weight": ("items", data.item_ids)}
         if name in keyed:
             kind, new_ids = keyed[name]
             old_pos = {x: k for k, x in enumerate(ids[kind])}
