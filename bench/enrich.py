@@ -123,6 +123,8 @@ def bench_text_stages(graph: Graph, base: Settings, cat: Catalogue) -> list[dict
         rows.append(_row("embed stage, ML-100K item texts (incl. encoder load, DB I/O)",
                          e.extra["items_encoded"], m.seconds, "sentences", direct,
                          batch=s.enrich.embed_batch_size, truncated=e.extra["truncated"]))
+        rows.append(_row("  of which inside the encoder", e.extra["items_encoded"],
+                         e.extra["encode_seconds"], "sentences", direct))
         rows.append(_row("encoder alone on the same texts (reference)", len(texts),
                          len(texts) / direct, "sentences"))
         with measure() as m:

@@ -12,6 +12,7 @@ that were longer than the encoder's window.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import numpy as np
@@ -97,34 +98,40 @@ def embed_texts(graph: Graph, settings: Settings) -> EnrichSummary:
         dims = encoder.get_embedding_dimension()
         ensure_vector_indexes(graph, dims)
         key = encoder_key(es.encoder)
-        truncated = 0
+        truncated, encode_seconds = 0, 0.0
         for kind in ("item", "user"):
             rows = graph.run(f"enrich/{kind}s_to_embed", dataset=dataset, encoder_key=key)
-            truncated += _embed_rows(graph, dataset, kind, rows, encoder, es.embed_batch_size, key)
+            n_long, seconds = _embed_rows(graph, dataset, kind, rows, encoder, es.embed_batch_size, key)
+            truncated += n_long
+            encode_seconds += seconds
             summary.generated += len(rows)
             summary.extra[f"{kind}s_encoded"] = len(rows)
         summary.written = summary.generated
         summary.skipped = summary.total - summary.generated - summary.failures[EMPTY_TEXT]
         summary.extra.update(dimensions=dims, truncated=truncated,
-                             max_tokens=int(encoder.max_seq_length))
+                             max_tokens=int(encoder.max_seq_length),
+                             encode_seconds=round(encode_seconds, 3))
         rec.counts = summary.finish().counts()
     return summary
 
 
 def _embed_rows(graph: Graph, dataset: str, kind: str, rows: list[dict[str, Any]], encoder: Any,
-                batch_size: int, key: str) -> int:
-    """Encode and write ``rows`` chunk by chunk; return how many exceeded the window."""
-    truncated = 0
+                batch_size: int, key: str) -> tuple[int, float]:
+    """Encode and write ``rows`` chunk by chunk; return how many exceeded the window and
+    the seconds spent in the encoder."""
+    truncated, seconds = 0, 0.0
     with tqdm(total=len(rows), desc=f"embed {kind}s", unit="text") as bar:
         for chunk in chunks(rows, ENCODE_CHUNK):
             texts = [r["text"] for r in chunk]
             truncated += count_truncated(encoder, texts)
+            t0 = time.perf_counter()
             vectors = encode(encoder, texts, batch_size)
+            seconds += time.perf_counter() - t0
             out = [{"id": r["id"], "vector": v.tolist(), "hash": f"{key}:{r['text_hash']}"}
                    for r, v in zip(chunk, vectors)]
             write_rows(graph, f"enrich/set_{kind}_embeddings", out, dataset=dataset)
             bar.update(len(chunk))
-    return truncated
+    return truncated, seconds
 
 
 def count_truncated(encoder: Any, texts: list[str]) -> int:
