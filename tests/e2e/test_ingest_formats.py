@@ -3,7 +3,6 @@ exactly the users, items, properties and split labels of the tiny source files."
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 
 import pytest
 
