@@ -138,11 +138,10 @@ def read_review_lines(path: Path, flavour: str) -> pd.DataFrame:
 
 def read_ratings_csv(path: Path) -> pd.DataFrame:
     """Headerless 4-column ratings CSV: 2014 ``user,item,...`` or 2018 ``item,user,...``."""
-    df = read_table(path, sep=",", names=["a", "b", "rating", "ts"])
+    df = read_table(path, sep=",", names=["user_id", "item_id", "rating", "ts"])
     sample = df.head(1000)
-    asin_a = sample["a"].str.strip().str.fullmatch(_ASIN).mean()
-    asin_b = sample["b"].str.strip().str.fullmatch(_ASIN).mean()
-    user, item = ("b", "a") if asin_a > asin_b else ("a", "b")
+    asins = [sample[c].str.strip().str.fullmatch(_ASIN).mean() for c in ("user_id", "item_id")]
+    user, item = ("item_id", "user_id") if asins[0] > asins[1] else ("user_id", "item_id")
     out = pd.DataFrame({"user_id": df[user].str.strip(), "item_id": df[item].str.strip(),
                         "rating": to_number(df, "rating"), "ts": to_number(df, "ts", "int"),
                         "_file": df["_file"], "_line": df["_line"]})
