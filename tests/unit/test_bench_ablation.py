@@ -34,3 +34,15 @@ def test_variants_equal_to_full_reuse_its_run():
     assert all(r["test"] == FULL["test"] and r["best_epoch"] == 7 for r in out["rows"])
     assert "same as the full method" in out["rows"][1]["note"]
     assert out["rows"][1]["change"] == "enrich.no_llm=True"
+
+
+def test_training_stage_rows_split_epochs_and_evaluation():
+    from bench.stages import train_rows
+
+    result = {"model": "MLLMRec", "seconds": 30.0, "epochs": 2, "peak_rss_mb": 900.0,
+              "curve": [{"epoch": 1, "train_seconds": 2.0, "eval_seconds": 0.5},
+                        {"epoch": 2, "train_seconds": 3.0, "eval_seconds": 0.5}]}
+    whole, fit, evaluation = train_rows(result, "ml-100k", train_interactions=1000)
+    assert whole["seconds"] == 30.0 and whole["count"] == 2
+    assert fit["count"] == 2000 and fit["seconds"] == 5.0 and fit["throughput"] == 400.0
+    assert evaluation["seconds"] == 1.0 and evaluation["throughput"] == 2.0
