@@ -67,6 +67,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "1000000; 10000,30000,100000 with --quick)")
     p.add_argument("--config", default=None, help="YAML configuration file (as for mllmrec)")
     p.add_argument("--results-dir", type=Path, default=RESULTS)
+    p.add_argument("--render", action="store_true",
+                   help="run nothing: rebuild REPORT.md (and the doc blocks) from the newest "
+                        "JSON in --results-dir, e.g. after an interrupted run")
     p.add_argument("--no-docs", action="store_true",
                    help="do not refresh the generated block in README.md / docs/benchmarks.md")
     args = p.parse_args(argv)
@@ -187,6 +190,10 @@ def main(argv: list[str] | None = None) -> None:
                         datefmt="%H:%M:%S")
     logging.getLogger("neo4j").setLevel(logging.ERROR)  # schema/property notifications
     args = parse_args(argv)
+    if args.render:
+        path = report.rerender(args.results_dir, docs=() if args.no_docs else DOCS)
+        log.info("report rebuilt: %s", path)
+        return
     # SIGTERM unwinds like Ctrl-C, so the temporary Neo4j is stopped and deleted.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     run(args, argv)

@@ -85,17 +85,21 @@ def run_ablation(graph: Graph, base: Settings, source: str,
         if not v.overrides and full_result is not None:
             rows.append(_row(v, full_result, "the MLLMRec run of the quality table", base_edges))
             continue
-        if v.touches("graph"):
-            _rebuild(graph, settings)
-            graph_is_base = False
-        elif not graph_is_base:
-            _rebuild(graph, base)
-            graph_is_base = True
-        if v.touches("enrich"):
-            _reprofile(graph, settings)
         log.info("ablation: %s (%s)", v.name, v.change)
-        rows.append(_row(v, train(graph, settings, label=v.name), note,
-                         active_edges(graph, settings.dataset)))
+        try:
+            if v.touches("graph"):
+                graph_is_base = False
+                _rebuild(graph, settings)
+            elif not graph_is_base:
+                _rebuild(graph, base)
+                graph_is_base = True
+            if v.touches("enrich"):
+                _reprofile(graph, settings)
+            rows.append(_row(v, train(graph, settings, label=v.name), note,
+                             active_edges(graph, settings.dataset)))
+        except Exception as exc:  # noqa: BLE001 - one failed variant must not sink the table
+            log.exception("ablation variant %s failed", v.name)
+            rows.append(_row(v, None, f"failed: {type(exc).__name__}: {exc}"[:300], None))
     return {"dataset": source, "rows": rows,
             "note": "The full method on this machine uses the enrichment the configuration "
                     "allows (see the stage table)."}

@@ -261,9 +261,11 @@ def _quality_md(run: dict[str, Any], out_dir: Path) -> list[str]:
 
 def _scaling_md(run: dict[str, Any], out_dir: Path) -> list[str]:
     s = run.get("scaling")
-    if not s:
+    if not s or not s.get("rows"):
         return []
     stages = list(s["slopes"])
+    failed = "".join(f" The run at {f['interactions']:,} interactions failed: {f['error']}."
+                     for f in s.get("failures", []))
     rows = [[r["interactions"], r["users"], r["items"],
              *(fmt(r[f"{st}_seconds"], 2) for st in stages)] for r in s["rows"]]
     plot_scaling(s, out_dir / "scaling.png")
@@ -273,7 +275,7 @@ def _scaling_md(run: dict[str, Any], out_dir: Path) -> list[str]:
             "interactions at Sports' ratios, Zipf-like popularity, topic structure, random unit "
             f"384-d embeddings; `bench/synthetic.py`, seed {s.get('seed')}). Fitted log-log slopes "
             f"(`numpy.polyfit` of log seconds on log interactions): {slopes}. A slope of 1 is "
-            "linear growth. " + s.get("note", ""), "",
+            "linear growth. " + s.get("note", "") + failed, "",
             table(["interactions", "users", "items", *[f"{st} s" for st in stages]], rows),
             "", "![scaling](scaling.png)", ""]
 
@@ -365,6 +367,14 @@ def write_report(run: dict[str, Any], results_dir: Path,
             link = Path(_relpath(report, doc.parent))
             doc.write_text(replace_block(doc.read_text(), summary_block(full, str(link))))
     return report
+
+
+def rerender(results_dir: Path, docs: tuple[Path, ...] = ()) -> Path:
+    """Rebuild REPORT.md and the doc blocks from the newest run JSON, measuring nothing."""
+    runs = previous_runs(results_dir)
+    if not runs:
+        raise FileNotFoundError(f"no run JSON in {results_dir}; run 'python -m bench' first")
+    return write_report(runs[0][1], results_dir, docs)
 
 
 def _relpath(target: Path, start: Path) -> str:

@@ -77,10 +77,17 @@ def scale_one(graph: Graph, base: Settings, n: int, seed: int, epochs: int = 1) 
 
 def run_scaling(graph: Graph, base: Settings, sizes: tuple[int, ...], seed: int) -> dict[str, Any]:
     """The scaling section of the report: one row per size and the fitted slopes."""
-    rows = [scale_one(graph, base, n, seed) for n in sizes]
+    rows, failures = [], []
+    for n in sizes:
+        try:
+            rows.append(scale_one(graph, base, n, seed))
+        except Exception as exc:  # noqa: BLE001 - keep the sizes that worked
+            log.exception("scaling at %s interactions failed", n)
+            failures.append({"interactions": n, "error": f"{type(exc).__name__}: {exc}"[:300]})
     x = [r["interactions"] for r in rows]
     slopes = {st: fit_slope(x, [r[f"{st}_seconds"] for r in rows]) for st in STAGES}
     return {"seed": seed, "sizes": list(sizes), "rows": rows, "slopes": slopes,
+            "failures": failures,
             "note": "'epoch' is one BPR training epoch of MLLMRec (batches of 2048, one "
                     "negative each), without the data pull, the evaluation and the write-back, "
                     "which the JSON lists separately (train_run_seconds)."}
