@@ -25,6 +25,7 @@ import os
 import random
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -34,21 +35,43 @@ import scipy.sparse as sp  # noqa: E402
 
 from bench.common import neo4j_for_bench  # noqa: E402
 from bench.synthetic import make_synthetic  # noqa: E402
-from mllmrec.config import IngestSettings, Settings  # noqa: E402
+from mllmrec.config import IngestSettings, Neo4jSettings, Settings  # noqa: E402
 from mllmrec.dataset import drop_dataset  # noqa: E402
 from mllmrec.db import Graph, connect  # noqa: E402
 from mllmrec.graph.build import build_graph  # noqa: E402
+from mllmrec.graph.cooccurrence import build_cooccurrence  # noqa: E402
 from mllmrec.graph.semantic import neighbours  # noqa: E402
 from mllmrec.ingest import prepare, write  # noqa: E402
+from mllmrec.neo4j_server import ServerPaths, read_pid  # noqa: E402
 from tests.e2e.graph_reference import cooccurrence_edges, semantic_edges  # noqa: E402
 
 log = logging.getLogger("bench.graph")
 
 
-def _timed(fn, *args, **kwargs) -> tuple[Any, float]:
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - start
+class Clock:
+    """Wall time plus CPU seconds of this process (numpy) and of the Neo4j server process
+    (when it is a local server whose pid file is known). On a shared machine the CPU
+    seconds are the fairer comparison: wall time includes waiting for other people's work."""
+
+    def __init__(self, neo4j: Neo4jSettings) -> None:
+        self.pid = read_pid(ServerPaths(Path(neo4j.home)))
+
+    def _server_cpu(self) -> float | None:
+        if self.pid is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def run(self, fn, *args, **kwargs) -> tuple[Any, dict[str, float | None]]:
+        wall, cpu, server = time.perf_counter(), time.process_time(), self._server_cpu()
+        out = fn(*args, **kwargs)
+        after = self._server_cpu()
+        return out, {"wall_s": round(time.perf_counter() - wall, 2),
+                     "python_cpu_s": round(time.process_time() - cpu, 2),
+                     "neo4j_cpu_s": None if server is None or after is None else round(after - server, 2)}
 
 
 def _edges(graph: Graph, dataset: str, build: str, edge_type: str) -> dict[tuple[str, str], float]:
@@ -59,59 +82,71 @@ def _edges(graph: Graph, dataset: str, build: str, edge_type: str) -> dict[tuple
 def run_graph_bench(graph: Graph, settings: Settings, n_interactions: int = 300_000,
                     seed: int = 2025, exact_sample: int = 200) -> list[dict[str, Any]]:
     """Build both graphs of a synthetic catalogue in Neo4j and with numpy; one row per graph."""
+    clock = Clock(settings.neo4j)
     syn = make_synthetic(n_interactions, seed=seed)
     name = f"bench-graph-{uuid.uuid4().hex[:8]}"
     ing = IngestSettings()
     cat = prepare(syn.catalogue, ing)
+    gs = settings.graph
     try:
-        _, ingest_s = _timed(write, graph, name, cat, ing, {"format": "synthetic"})
+        write(graph, name, cat, ing, {"format": "synthetic"})
         ids = syn.item_ids
         rows = [{"id": i, "vector": v.tolist(), "hash": "bench"} for i, v in zip(ids, syn.item_embeddings)]
         graph.write_batches("enrich/set_item_embeddings", rows, batch_size=1000, desc="embeddings",
                             dataset=name)
-        log.info("ingested %s: %d users, %d items, %d interactions in %.1fs", name,
-                 len(cat.users), len(ids), len(cat.interactions), ingest_s)
-        s = settings.model_copy(update={"dataset": name}, deep=True)
-        s.graph.approximate = True
-        summary = build_graph(graph, s)
-        t, c = summary.timings, summary.counts
-
         train = cat.interactions[cat.interactions["split"] == 0]
+        log.info("ingested %s: %d users, %d items, %d interactions (%d training)", name,
+                 len(cat.users), len(ids), len(cat.interactions), len(train))
+
+        # Co-occurrence: the stage's own Cypher pass, alone, vs scipy.
+        counts, neo_co = clock.run(build_cooccurrence, graph, name, "bench-co", gs.knn_jac,
+                                   gs.batch_items)
         users, items = train["user_id"].to_numpy(str), train["item_id"].to_numpy(str)
-        want_co, numpy_co_s = _timed(cooccurrence_edges, users, items, ids, s.graph.knn_jac)
-        got_co = _edges(graph, name, summary.build_id, "CO_OCCURS")
+        want_co, np_co = clock.run(cooccurrence_edges, users, items, ids, gs.knn_jac)
+        got_co = _edges(graph, name, "bench-co", "CO_OCCURS")
         co_equal = set(got_co) == set(want_co) and all(
             abs(got_co[k] - want_co[k]) <= 1e-6 for k in want_co)
-        pairs = _cooccurring_pairs(users, items)
 
-        (want_sim, _), numpy_sim_s = _timed(semantic_edges, ids, syn.item_embeddings,
-                                            s.graph.knn_k, s.graph.pure)
+        # Semantic, approximate: a real build (knn_jac=0 so it times the semantic part).
+        s = settings.model_copy(update={"dataset": name}, deep=True)
+        s.graph.approximate, s.graph.knn_jac = True, 0
+        summary, neo_sim = clock.run(build_graph, graph, s)
+        (want_sim, _), np_sim = clock.run(semantic_edges, ids, syn.item_embeddings, gs.knn_k, gs.pure)
         got_sim = _edges(graph, name, summary.build_id, "SIMILAR")
         recall = len(set(got_sim) & set(want_sim)) / max(len(want_sim), 1)
 
+        # Semantic, exact: brute force on a sample of sources, extrapolated.
         sample = random.Random(seed).sample(ids, min(exact_sample, len(ids)))
-        _, exact_sample_s = _timed(neighbours, graph, name, sample, s.graph.knn_k)
-        exact_s = exact_sample_s * len(ids) / len(sample)
+        _, neo_exact = clock.run(neighbours, graph, name, sample, gs.knn_k)
     finally:
         drop_dataset(graph, name)
-    co_s = t["cooccurrence_s"]
+    scale = len(ids) / len(sample)
+    t, c = summary.timings, summary.counts
     return [
-        {"name": "graph co-occurrence (Cypher vs scipy.sparse)", "items": len(ids),
-         "train_interactions": len(train), "cooccurring_pairs": pairs,
-         "items_squared": len(ids) ** 2, "edges": c["co_occurs_edges"],
-         "neo4j_s": round(co_s, 2), "numpy_s": round(numpy_co_s, 2),
-         "ratio": round(co_s / numpy_co_s, 1), "edges_equal": co_equal},
-        {"name": "graph semantic approximate (vector index vs numpy exact)", "items": len(ids),
-         "edges": c["similar_edges"], "neo4j_s": round(t["semantic_s"], 2),
-         "numpy_s": round(numpy_sim_s, 2), "ratio": round(t["semantic_s"] / numpy_sim_s, 1),
-         "recall_vs_numpy_exact": round(recall, 4),
-         "build_recall_estimate": c.get("approximate_recall"),
-         "recall_estimate_s": round(t.get("recall_s", 0.0), 2)},
-        {"name": "graph semantic exact (brute-force Cypher, extrapolated)", "items": len(ids),
-         "sample_sources": len(sample), "sample_s": round(exact_sample_s, 2),
-         "neo4j_s": round(exact_s, 1), "numpy_s": round(numpy_sim_s, 2),
-         "ratio": round(exact_s / numpy_sim_s, 1)},
+        {"name": "graph co-occurrence: Cypher pass vs scipy.sparse X^T X + top-k",
+         "items": len(ids), "train_interactions": len(train),
+         "cooccurring_pairs": _cooccurring_pairs(users, items), "items_squared": len(ids) ** 2,
+         "edges": counts["co_occurs_edges"], "edges_equal_to_numpy": co_equal,
+         **_pair(neo_co, np_co)},
+        {"name": "graph semantic approximate (vector index) vs numpy exact blockwise",
+         "edges": c["similar_edges"], "recall_vs_numpy_exact": round(recall, 4),
+         "build_recall_estimate": round(c["approximate_recall"], 4),
+         "kNN_s": round(t["semantic_s"], 1), "recall_estimate_s": round(t["recall_s"], 1),
+         **_pair(neo_sim, np_sim)},
+        {"name": f"graph semantic exact (brute-force Cypher), {len(sample)} sources x{scale:.0f}",
+         "sample_wall_s": neo_exact["wall_s"], "sample_neo4j_cpu_s": neo_exact["neo4j_cpu_s"],
+         **_pair({k: v * scale if v is not None else None for k, v in neo_exact.items()}, np_sim)},
     ]
+
+
+def _pair(neo: dict[str, float | None], ref: dict[str, float | None]) -> dict[str, Any]:
+    """Neo4j vs numpy: wall seconds and CPU seconds (server CPU for Neo4j) and their ratios."""
+    out: dict[str, Any] = {"neo4j_wall_s": round(neo["wall_s"], 1), "numpy_wall_s": ref["wall_s"],
+                           "wall_ratio": round(neo["wall_s"] / ref["wall_s"], 1)}
+    if neo["neo4j_cpu_s"] is not None:
+        out.update({"neo4j_cpu_s": round(neo["neo4j_cpu_s"], 1), "numpy_cpu_s": ref["python_cpu_s"],
+                    "cpu_ratio": round(neo["neo4j_cpu_s"] / max(ref["python_cpu_s"], 1e-3), 1)})
+    return out
 
 
 def _cooccurring_pairs(users: np.ndarray, items: np.ndarray) -> int:

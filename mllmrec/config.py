@@ -85,7 +85,7 @@ class GraphSettings(_Section):
     approximate: bool = False
     batch_items: int = Field(500, ge=1)
     index_candidates: int = Field(
-        50, ge=1, description="approximate mode: dataset items asked from the vector index per item")
+        30, ge=1, description="approximate mode: dataset items asked from the vector index per item")
     recall_sample: int = Field(
         300, ge=0, description="approximate mode: source items whose exact kNN measures recall")
 

@@ -16,7 +16,7 @@ from mllmrec.cli.common import AppContext, pass_app
                    "[default: exact]. Approximate builds report recall against exact on a sample.")
 @click.option("--batch-items", type=int, help="Source items per transaction [default: 500].")
 @click.option("--index-candidates", type=int,
-              help="Approximate mode: dataset items asked from the vector index per item [default: 50].")
+              help="Approximate mode: dataset items asked from the vector index per item [default: 30].")
 @click.option("--recall-sample", type=int,
               help="Approximate mode: items whose exact kNN measures recall (0 = skip) [default: 300].")
 @pass_app

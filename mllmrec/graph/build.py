@@ -23,7 +23,7 @@ from mllmrec.dataset import dataset_stats
 from mllmrec.db import Graph
 from mllmrec.errors import StageError
 from mllmrec.graph.cooccurrence import build_cooccurrence
-from mllmrec.graph.semantic import build_semantic, embedded_items
+from mllmrec.graph.semantic import EmbeddedItems, build_semantic, embedded_items
 from mllmrec.provenance import stage_run
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,8 @@ def build_graph(graph: Graph, settings: Settings) -> GraphBuildSummary:
     return summary
 
 
-def _run_phases(graph: Graph, summary: GraphBuildSummary, settings: Settings, cat) -> None:
+def _run_phases(graph: Graph, summary: GraphBuildSummary, settings: Settings,
+                cat: EmbeddedItems) -> None:
     dataset, gs, t = summary.dataset, settings.graph, summary.timings
     start = time.perf_counter()
     summary.counts.update(build_cooccurrence(graph, dataset, summary.build_id, gs.knn_jac,

@@ -20,12 +20,12 @@ from tqdm.auto import tqdm
 
 from mllmrec.config import GraphSettings
 from mllmrec.db import Graph, chunks
-from mllmrec.enrich.embed import ensure_vector_indexes
+from mllmrec.enrich.embed import INDEXES, ensure_vector_indexes
 from mllmrec.errors import StageError
 
 log = logging.getLogger(__name__)
 
-INDEX = "item_embedding"  # created by the embed stage (mllmrec.enrich.embed.INDEXES)
+INDEX = INDEXES["item"]  # the vector index the embed stage creates
 # Candidates re-scored in float64 beyond knn_k: float32 scoring noise (~1e-7) cannot move
 # an item across this many ranks except among exact ties, which the id order settles.
 RERANK_MARGIN = 5
@@ -34,7 +34,7 @@ Neighbours = dict[str, list[tuple[str, float]]]
 
 
 @dataclass
-class Catalogue:
+class EmbeddedItems:
     """The dataset's items with an embedding, and the vector index's total population."""
 
     ids: list[str]
@@ -43,7 +43,7 @@ class Catalogue:
     indexed: int
 
 
-def embedded_items(graph: Graph, dataset: str) -> Catalogue:
+def embedded_items(graph: Graph, dataset: str) -> EmbeddedItems:
     """The dataset's embedded items; StageError if their embeddings differ in dimension
     (e.g. vectors from two encoders), before anything is written."""
     row = graph.run("graph/embedded_items", dataset=dataset)[0]
@@ -54,7 +54,7 @@ def embedded_items(graph: Graph, dataset: str) -> Catalogue:
         raise StageError(f"dataset '{dataset}': item embeddings differ in dimension: "
                          f"{dims[0]['items']} of dimension {dims[0]['dimension']}, {odd}; "
                          "re-run 'mllmrec embed' with one encoder")
-    return Catalogue(sorted(row["ids"]), int(row["items"]),
+    return EmbeddedItems(sorted(row["ids"]), int(row["items"]),
                      dims[0]["dimension"] if dims else None, int(row["indexed"]))
 
 
@@ -72,7 +72,7 @@ def kept(found: Neighbours, pure: float) -> set[tuple[str, str]]:
     return {(s, t) for s, nbrs in found.items() for t, c in nbrs if c >= pure}
 
 
-def index_fetch(cat: Catalogue, index_candidates: int) -> int:
+def index_fetch(cat: EmbeddedItems, index_candidates: int) -> int:
     """How many neighbours to ask the shared index for so that about ``index_candidates``
     of them belong to this dataset (the index holds every dataset's items)."""
     share = cat.indexed / max(len(cat.ids), 1)
@@ -80,7 +80,7 @@ def index_fetch(cat: Catalogue, index_candidates: int) -> int:
 
 
 def build_semantic(graph: Graph, dataset: str, build_id: str, settings: GraphSettings,
-                   cat: Catalogue) -> tuple[dict[str, float], dict[str, float]]:
+                   cat: EmbeddedItems) -> tuple[dict[str, float], dict[str, float]]:
     """Write the ``SIMILAR`` edges of ``build_id``; return counts (and, in approximate mode,
     recall against the exact edge set on a sample of source items) and seconds per step."""
     start = time.perf_counter()

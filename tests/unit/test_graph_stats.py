@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mllmrec.graph.build import GraphBuildSummary
-from mllmrec.graph.semantic import Catalogue, index_fetch, kept
+from mllmrec.graph.semantic import EmbeddedItems, index_fetch, kept
 from mllmrec.graph.stats import DegreeStats, _histogram
 
 
@@ -26,9 +26,9 @@ def test_histogram_lists_each_degree_or_ranges():
 
 
 def test_index_fetch_scales_with_other_datasets_in_the_shared_index():
-    alone = Catalogue(ids=[str(k) for k in range(100)], items=100, dimensions=4, indexed=100)
+    alone = EmbeddedItems(ids=[str(k) for k in range(100)], items=100, dimensions=4, indexed=100)
     assert index_fetch(alone, 50) == 50
-    shared = Catalogue(ids=alone.ids, items=100, dimensions=4, indexed=300)
+    shared = EmbeddedItems(ids=alone.ids, items=100, dimensions=4, indexed=300)
     assert index_fetch(shared, 50) == 150
     assert index_fetch(shared, 500) == 300  # never more than the index holds
 
