@@ -229,6 +229,13 @@ def _components_md(run: dict[str, Any]) -> list[str]:
             table(["script", "benchmark", "numbers"], rows), ""]
 
 
+def _capped(m: dict[str, Any], cap: int | None) -> str:
+    """A mark for runs stopped by the epoch cap while validation was still improving."""
+    if cap and m.get("epochs") == cap and m.get("best_epoch", 0) > cap - 5:
+        return " (still improving at the epoch cap)"
+    return ""
+
+
 def _quality_md(run: dict[str, Any], out_dir: Path) -> list[str]:
     q = run.get("quality")
     if not q:
@@ -236,7 +243,7 @@ def _quality_md(run: dict[str, Any], out_dir: Path) -> list[str]:
     header = ["model", *[f"valid {m}" for m in METRIC_COLUMNS],
               *[f"test {m}" for m in METRIC_COLUMNS], "best epoch", "epochs", "s/epoch",
               "peak RSS MiB"]
-    rows = [[m["model"], *(m["valid"].get(k) for k in METRIC_COLUMNS),
+    rows = [[m["model"] + _capped(m, q.get("max_epochs")), *(m["valid"].get(k) for k in METRIC_COLUMNS),
              *(m["test"].get(k) for k in METRIC_COLUMNS), m.get("best_epoch"), m.get("epochs"),
              fmt(m.get("seconds_per_epoch"), 2), fmt(m.get("peak_rss_mb"), 0)] for m in q["models"]]
     pub = [[name, *(f"{r:.4f} / {n:.4f}" for r, n in vals.values())]

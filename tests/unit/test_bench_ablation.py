@@ -20,7 +20,8 @@ def test_every_variant_is_a_valid_override():
         for key, value in v.overrides.items():
             section, name = key.split(".")
             assert getattr(getattr(changed, section), name) == value
-    assert base.with_overrides(dict(VARIANTS[1].overrides)).graph.knn_jac == 0
+    by_name = {v.name: v for v in VARIANTS}
+    assert base.with_overrides(by_name["w/o co-occurrence graph"].overrides).graph.knn_jac == 0
     with pytest.raises(ConfigError):
         base.with_overrides({"graph.no_such_switch": True})
 
