@@ -114,6 +114,10 @@ class TrainSettings(_Section):
     max_recall_drop: float | None = Field(
         None, ge=0, description="retrain serves the new run only if valid Recall@20 drops less"
     )
+    threads: int | None = Field(
+        None, ge=1, description="CPU threads of torch and DGL kernels while training; None = "
+        "library defaults (1 is much faster on an overloaded shared machine)"
+    )
 
     @field_validator("topks")
     @classmethod

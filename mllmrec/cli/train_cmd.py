@@ -38,13 +38,14 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
 @click.option("--fanout", type=int, help="Mini-batch: neighbours sampled per item and hop, -1 = all [default: -1].")
 @click.option("--topk", "topks", type=int, multiple=True, help="Cut-offs K (repeatable) [default: 10 20].")
 @click.option("--eval-batch-size", type=int, help="Users ranked per evaluation step [default: 1024].")
+@click.option("--threads", type=int, help="CPU threads of torch/DGL kernels [default: library default].")
 @click.option("--runs-dir", type=click.Path(file_okay=False), help="Checkpoints and plots [default: .mllmrec/runs].")
 @click.option("--init-run", help="Warm-start from this run's checkpoint.")
 @click.option("--no-serve", is_flag=True, help="Store the vectors but keep the current serving run.")
 @pass_app
 def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, seed, n_ii_layers,
               ui_gcn, n_ui_layers, user_pref, device, minibatch, fanout, topks, eval_batch_size,
-              runs_dir, init_run, no_serve) -> None:
+              threads, runs_dir, init_run, no_serve) -> None:
     """Train on the dataset (METHOD.md sections 6-7), evaluate, and write the run back.
 
     Pulls embeddings, interactions and the item-item graph from Neo4j; trains with BPR and
@@ -61,7 +62,7 @@ def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, see
                    "train.n_ui_layers": n_ui_layers, "train.use_user_pref": user_pref,
                    "train.device": device, "train.minibatch": minibatch, "train.fanout": fanout,
                    "train.topks": list(topks) or None, "train.eval_batch_size": eval_batch_size,
-                   "train.runs_dir": runs_dir})
+                   "train.threads": threads, "train.runs_dir": runs_dir})
     r = train_model(app.graph, s, init_run=init_run, serve=not no_serve)
     click.echo(f"run {r.run_id} ({r.model}, {r.device}): best epoch {r.best_epoch} of {r.epochs}, "
                f"{r.seconds_per_epoch:.2f}s/epoch, {r.seconds:.1f}s total, peak {r.peak_memory_mb:.0f} MB")

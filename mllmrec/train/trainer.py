@@ -15,7 +15,8 @@ import random
 import resource
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,22 @@ def _dgl_has_cuda() -> bool:
         return True
     except Exception:  # noqa: BLE001 - any failure means "not usable"
         return False
+
+
+@contextmanager
+def cpu_threads(n: int | None) -> Iterator[None]:
+    """Use ``n`` threads in torch and DGL kernels inside the block (None = unchanged)."""
+    if n is None:
+        yield
+        return
+    before = (torch.get_num_threads(), dgl.utils.get_num_threads())
+    torch.set_num_threads(n)
+    dgl.utils.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before[0])
+        dgl.utils.set_num_threads(before[1])
 
 
 def seed_everything(seed: int) -> None:
@@ -246,7 +263,7 @@ def train_model(graph: Graph, settings: Settings, *, init_run: str | None = None
     ts, dataset = settings.train, settings.dataset
     ks = sorted(set(ts.topks) | {20})
     params = {**ts.model_dump(mode="json"), "init_run": init_run, "serve": serve}
-    with stage_run(graph, dataset, "train", params) as rec:
+    with cpu_threads(ts.threads), stage_run(graph, dataset, "train", params) as rec:
         t_start = time.perf_counter()
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         rec.counts["run"] = run_id

