@@ -118,7 +118,10 @@ def connect(settings: Neo4jSettings) -> Graph:
     """Open a driver and check that the server answers; raise DatabaseError otherwise."""
     password = resolve_password(settings)
     auth = (settings.user, password) if password else None
-    driver = GraphDatabase.driver(settings.uri, auth=auth)
+    # Queries that name a property no node has yet (e.g. `embedding` before `embed` ran) are
+    # normal in a staged pipeline; the server's "unrecognized" notifications would be noise.
+    driver = GraphDatabase.driver(settings.uri, auth=auth,
+                                  notifications_disabled_classifications=["UNRECOGNIZED"])
     try:
         driver.verify_connectivity()
     except AuthError as exc:
