@@ -1,0 +1,93 @@
+"""`pipeline run` end to end on MovieLens 100K minus its last 5%: every stage runs once,
+an unchanged rerun skips every stage, fingerprints follow parameters and inputs, `status`
+reports it all."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mllmrec.ops.pipeline import MISSING, run_stage
+from mllmrec.ops.stages import BUILD_GRAPH, DESCRIBE, STAGES, TRAIN, Stage
+from tests.conftest import POSTERS, run_cli
+from tests.e2e.ops_fixtures import Processed, processed_dataset
+
+pytestmark = pytest.mark.e2e
+
+ALL = ["ingest", *(s.name for s in STAGES)]
+
+
+@pytest.fixture(scope="session")
+def processed(graph, neo4j_settings, tmp_path_factory, request) -> Processed:
+    return processed_dataset(graph, neo4j_settings, tmp_path_factory, request)
+
+
+def _printed(output: str, status: str, stage: str) -> bool:
+    """Whether the summary table has the row "| <stage> | <status> |"."""
+    return re.search(rf"│\s*{re.escape(stage)}\s*│\s*{status}\s*│", output) is not None
+
+
+def _stage_runs(graph, dataset):
+    return graph.run_text("MATCH (s:StageRun {dataset: $d}) RETURN s.stage AS stage, "
+                          "s.status AS status, s.input_fingerprint AS fp ORDER BY s.started_at",
+                          d=dataset)
+
+
+def test_first_run_ran_every_stage_and_serves(graph, processed):
+    out = processed.output
+    assert "enrichment mode: --no-llm" in out
+    runs = _stage_runs(graph, processed.name)
+    assert [r["stage"] for r in runs] == ALL
+    assert all(r["status"] == "ok" and r["fp"] for r in runs)
+    # Counts against the raw 95% file (pandas only).
+    first = processed.first
+    counts = graph.run("dataset/counts", dataset=processed.name)[0]
+    assert (counts["users"], counts["items"]) == (first["user"].nunique(), first["item"].nunique())
+    serving = graph.run_text("MATCH (d:Dataset {name: $d})<-[:TRAINED_ON]-(r:TrainingRun) "
+                             "WHERE r.id = d.serving_run RETURN r.status AS status, r.epochs AS epochs",
+                             d=processed.name)
+    assert serving == [{"status": "ok", "epochs": 2}]
+    for name in ALL:
+        assert _printed(out, "ran", name), (name, out)
+
+
+def test_unchanged_rerun_skips_every_stage(graph, neo4j_settings, processed):
+    before = len(_stage_runs(graph, processed.name))
+    result = run_cli(processed.cli("pipeline", "run", "--source", "movielens", str(processed.folder),
+                                   "--posters", str(POSTERS), "--no-llm", "--epochs", "2",
+                                   "--set", f"train.runs_dir={processed.runs_dir}"), neo4j_settings)
+    assert result.exit_code == 0, result.output
+    for name in ALL:
+        assert _printed(result.output, "skipped", name), (name, result.output)
+    assert len(_stage_runs(graph, processed.name)) == before  # nothing ran, nothing recorded
+
+
+def test_fingerprints_follow_parameters_and_inputs(graph, neo4j_settings, processed):
+    s = processed.settings(neo4j_settings)
+    base = {st.name: st.input_fingerprint(graph, s) for st in (DESCRIBE, BUILD_GRAPH, TRAIN)}
+    s2 = s.with_overrides({"graph.pure": 0.5})
+    assert BUILD_GRAPH.input_fingerprint(graph, s2) != base["build-graph"]
+    assert DESCRIBE.input_fingerprint(graph, s2) == base["describe"]
+    s3 = s.with_overrides({"train.epochs": 3})
+    assert TRAIN.input_fingerprint(graph, s3) != base["train"]
+    assert BUILD_GRAPH.input_fingerprint(graph, s3) == base["build-graph"]
+    # The stored fingerprints are the ones an unchanged pipeline computes now.
+    for name, fp in base.items():
+        assert graph.run("ops/last_input", dataset=s.dataset, stage=name)[0]["input_fingerprint"] == fp
+
+
+def test_stage_without_code_is_reported_not_crashed(graph, neo4j_settings, processed):
+    ghost = Stage("ghost", "mllmrec.not_written_yet:run", ())
+    step = run_stage(graph, processed.settings(neo4j_settings), ghost)
+    assert step.status == MISSING and "not available yet" in step.note
+
+
+def test_status_reports_stages_serving_run_and_lock(graph, neo4j_settings, processed):
+    result = run_cli(["-d", processed.name, "status"], neo4j_settings)
+    assert result.exit_code == 0, result.output
+    serving = graph.run("ops/serving_run", dataset=processed.name)[0]["id"]
+    text = result.output
+    assert processed.name in text and serving in text and "no retrain running" in text
+    for name in ALL:
+        assert name in text
+    assert "valid/recall@20" in text
