@@ -93,6 +93,8 @@ def base_settings(args: argparse.Namespace, neo4j: Any, runs_dir: Path) -> Setti
         "train.runs_dir": str(runs_dir),
         "train.device": "cpu" if settings.train.device == "auto" else settings.train.device,
     }
+    if "threads" in type(settings.train).model_fields and settings.train.threads is None:
+        overrides["train.threads"] = 1  # measured faster on an oversubscribed 2-core machine
     if not (settings.enrich.backend == "openai" and settings.enrich.openai_base_url):
         overrides["enrich.no_llm"] = True
     settings = settings.with_overrides(overrides)
@@ -118,6 +120,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> Path:
             "patience": settings.train.patience, "no_llm": settings.enrich.no_llm,
             "graph": settings.graph.model_dump(), "device": settings.train.device,
             "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+            "train_threads": getattr(settings.train, "threads", None),
         }
         graph = connect(neo4j)
         try:
@@ -137,6 +140,10 @@ def sections(args: argparse.Namespace, settings: Settings, graph: Any, run_doc: 
     """Run the chosen sections in order, saving the JSON after each so a crash keeps what
     was measured."""
     from bench import ablation, scaling, stages
+    # Import every stage now: a run takes long, and modules edited meanwhile must not mix
+    # with the ones already loaded.
+    import mllmrec.enrich.describe, mllmrec.enrich.embed, mllmrec.enrich.profile  # noqa: F401,E401
+    import mllmrec.graph.build, mllmrec.train.trainer  # noqa: F401,E401
 
     def save() -> None:
         report.write_json(run_doc, args.results_dir)
