@@ -36,7 +36,8 @@ class Processed:
     def settings(self, neo4j: Neo4jSettings) -> Settings:
         s = Settings(dataset=self.name, neo4j=neo4j)
         s.train.runs_dir = self.runs_dir
-        s.enrich.no_llm = True
+        s.train.epochs = int(EPOCHS)
+        s.enrich.no_llm = True  # as the CLI runs of these tests
         return s
 
     def cli(self, *args: str) -> list[str]:

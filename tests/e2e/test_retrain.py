@@ -93,7 +93,7 @@ def test_incremental_retrain_reprocesses_only_what_changed(graph, neo4j_settings
     changed_users = {u for (u, i) in all_pairs - old_pairs if labels[u, i] == 0}
     assert new_items and changed_users
 
-    result = run_cli(_retrain_args(processed, "--epochs", "2"), neo4j_settings)
+    result = run_cli(_retrain_args(processed, "--epochs", "1"), neo4j_settings)
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert "serves" in result.output
 
