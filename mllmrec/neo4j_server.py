@@ -175,7 +175,7 @@ def _set_initial_password(paths: ServerPaths, settings: Neo4jSettings) -> None:
     generated one written to ``credentials`` (mode 600)."""
     if (paths.data / "dbms" / "auth.ini").exists():
         return
-    password = settings.password or secrets.token_urlsafe(18)
+    password = settings.password or secrets.token_hex(16)  # hex: never starts with "-"
     cmd = ["java", "-cp", f"{lib_dir()}/*", "org.neo4j.cli.AdminTool",
            "dbms", "set-initial-password", password]
     result = subprocess.run(cmd, capture_output=True, text=True, env=_java_env(paths))
