@@ -14,7 +14,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -313,3 +316,27 @@ def status(settings: Neo4jSettings) -> ServerStatus:
         http=port_open(settings.http_port),
         home=paths.home,
     )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def temporary(heap: str = "1g", pagecache: str = "256m", prefix: str = "mllmrec-neo4j-"
+              ) -> Iterator[Neo4jSettings]:
+    """A fresh server on free ports in a temporary home, stopped and deleted on exit: what
+    the test suite and the benchmarks run against, never touching the user's database."""
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    bolt = free_port()
+    settings = Neo4jSettings(home=home, bolt_port=bolt, http_port=free_port(), heap=heap,
+                             pagecache=pagecache, uri=f"bolt://127.0.0.1:{bolt}")
+    try:
+        start(settings)
+        yield settings
+    finally:
+        stop(settings)
+        shutil.rmtree(home, ignore_errors=True)

@@ -3,9 +3,6 @@ NEO4J_URI), the shared MovieLens 100K data, and unique dataset names per test.""
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,12 +24,6 @@ ML100K = SHARED_DATA / "ml-100k"
 POSTERS = SHARED_DATA / "movielens-posters"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def neo4j_settings() -> Iterator[Neo4jSettings]:
     """Connection settings of the test server: NEO4J_URI's server if set, else a fresh
@@ -40,16 +31,8 @@ def neo4j_settings() -> Iterator[Neo4jSettings]:
     if os.environ.get("NEO4J_URI"):
         yield load_settings().neo4j
         return
-    home = Path(tempfile.mkdtemp(prefix="mllmrec-neo4j-"))
-    settings = Neo4jSettings(home=home, bolt_port=_free_port(), http_port=_free_port(),
-                             heap="1g", pagecache="256m")
-    settings.uri = f"bolt://127.0.0.1:{settings.bolt_port}"
-    neo4j_server.start(settings)
-    try:
+    with neo4j_server.temporary(heap="1g", pagecache="256m") as settings:
         yield settings
-    finally:
-        neo4j_server.stop(settings)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
