@@ -11,12 +11,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from mllmrec.config import Settings
-from mllmrec.db import Graph, chunks
-from mllmrec.enrich.backends import Request, make_backend
-from mllmrec.enrich.common import dataset_domain, generation_batch, stage_params, write_rows
+from mllmrec.db import Graph
+from mllmrec.enrich.backends import Request
+from mllmrec.enrich.common import dataset_domain, generate_and_write, stage_params, write_rows
 from mllmrec.enrich.images import load_image
 from mllmrec.enrich.prompts import render
 from mllmrec.enrich.report import EMPTY_TEXT, EnrichSummary, ItemFailure
@@ -78,35 +76,16 @@ def _write_texts(graph: Graph, dataset: str, items: list[dict[str, Any]], with_d
 def _generate(graph: Graph, settings: Settings, todo: list[dict[str, Any]], domain: str,
               summary: EnrichSummary, on_batch: Callable[[EnrichSummary], None] | None) -> None:
     es = settings.enrich
-    backend = make_backend(es, es.vlm_model)
-    try:
-        with tqdm(total=len(todo), desc="describe", unit="item") as bar:
-            for batch in chunks(todo, generation_batch(es)):
-                ready, requests = [], []
-                for item in batch:
-                    try:
-                        image = load_image(item["image"], es.image_cache, es.image_max_pixels, es.image_timeout)
-                    except ItemFailure as failure:
-                        summary.fail(f"item {item['id']}", failure)
-                        continue
-                    title = clean(item["title"]) or clean(item["category"]) or "untitled"
-                    ready.append(item)
-                    requests.append(Request(render(PROMPT_TASK, es.prompt_version, domain=domain,
-                                                   title=title), image))
-                rows = []
-                for item, reply in zip(ready, backend.generate(requests)):
-                    if reply.failure is not None:
-                        summary.fail(f"item {item['id']}", reply.failure)
-                        continue
-                    described = {**item, "image_description": clean(reply.text)}
-                    rows.append({**_text_row(described, True),
-                                 "image_description": described["image_description"]})
-                write_rows(graph, "enrich/set_item_descriptions", rows, dataset=settings.dataset,
-                           model=es.vlm_model, prompt=es.prompt_version)
-                summary.generated += len(rows)
-                summary.written += len(rows)
-                bar.update(len(batch))
-                if on_batch is not None:
-                    on_batch(summary)
-    finally:
-        backend.close()
+
+    def request(item: dict[str, Any]) -> Request:
+        image = load_image(item["image"], es.image_cache, es.image_max_pixels, es.image_timeout)
+        title = clean(item["title"]) or clean(item["category"]) or "untitled"
+        return Request(render(PROMPT_TASK, es.prompt_version, domain=domain, title=title), image)
+
+    def row(item: dict[str, Any], text: str) -> dict[str, Any]:
+        described = {**item, "image_description": clean(text)}
+        return {**_text_row(described, True), "image_description": described["image_description"]}
+
+    generate_and_write(graph, settings, es.vlm_model, todo, query="enrich/set_item_descriptions",
+                       request=request, row=row, label=lambda item: f"item {item['id']}",
+                       summary=summary, desc="describe", unit="item", on_batch=on_batch)

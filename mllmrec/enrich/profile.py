@@ -14,12 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from mllmrec.config import Settings
-from mllmrec.db import Graph, chunks
-from mllmrec.enrich.backends import Request, make_backend
-from mllmrec.enrich.common import dataset_domain, generation_batch, stage_params, write_rows
+from mllmrec.db import Graph
+from mllmrec.enrich.backends import Request
+from mllmrec.enrich.common import dataset_domain, generate_and_write, stage_params, write_rows
 from mllmrec.enrich.prompts import render
 from mllmrec.enrich.report import EMPTY_TEXT, EnrichSummary, ItemFailure
 from mllmrec.enrich.texts import behaviour_list, compact_entry, fuse_item_text, list_entry, text_hash
@@ -109,24 +107,8 @@ def _row(h: History, preference: str) -> dict[str, Any]:
 def _generate(graph: Graph, settings: Settings, todo: list[History], domain: str,
               summary: EnrichSummary, on_batch: Callable[[EnrichSummary], None] | None) -> None:
     es = settings.enrich
-    backend = make_backend(es, es.llm_model)
-    try:
-        with tqdm(total=len(todo), desc="profile", unit="user") as bar:
-            for batch in chunks(todo, generation_batch(es)):
-                requests = [Request(render(PROMPT_TASK, es.prompt_version, domain=domain,
-                                           history=h.text)) for h in batch]
-                rows = []
-                for h, reply in zip(batch, backend.generate(requests)):
-                    if reply.failure is not None:
-                        summary.fail(f"user {h.user}", reply.failure)
-                    else:
-                        rows.append(_row(h, reply.text or ""))
-                write_rows(graph, "enrich/set_user_preferences", rows, dataset=settings.dataset,
-                           model=es.llm_model, prompt=es.prompt_version)
-                summary.generated += len(rows)
-                summary.written += len(rows)
-                bar.update(len(batch))
-                if on_batch is not None:
-                    on_batch(summary)
-    finally:
-        backend.close()
+    generate_and_write(
+        graph, settings, es.llm_model, todo, query="enrich/set_user_preferences",
+        request=lambda h: Request(render(PROMPT_TASK, es.prompt_version, domain=domain, history=h.text)),
+        row=_row, label=lambda h: f"user {h.user}", summary=summary, desc="profile", unit="user",
+        on_batch=on_batch)
