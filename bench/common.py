@@ -10,10 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
-import shutil
-import socket
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -105,33 +102,21 @@ def environment() -> dict[str, Any]:
 # --------------------------------------------------------------------------- Neo4j server
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def neo4j_for_bench(heap: str = "2g", pagecache: str = "1g") -> Iterator[Neo4jSettings]:
     """The server to benchmark against: the one ``NEO4J_URI`` names if set, else a fresh
-    local server on free ports in a temporary home (as the test fixtures do), stopped and
-    deleted afterwards so a benchmark never touches the developer database."""
+    local server on free ports in a temporary home (:func:`mllmrec.neo4j_server.temporary`,
+    as the test fixtures use), stopped and deleted afterwards so a benchmark never touches
+    the developer database."""
     from mllmrec import neo4j_server
 
     if os.environ.get("NEO4J_URI"):
         yield load_settings().neo4j
         return
-    home = Path(tempfile.mkdtemp(prefix="mllmrec-bench-neo4j-"))
-    settings = Neo4jSettings(home=home, bolt_port=free_port(), http_port=free_port(),
-                             heap=heap, pagecache=pagecache)
-    settings.uri = f"bolt://127.0.0.1:{settings.bolt_port}"
-    log.info("starting a temporary Neo4j on %s (home %s)", settings.uri, home)
-    neo4j_server.start(settings)
-    try:
+    with neo4j_server.temporary(heap=heap, pagecache=pagecache,
+                                prefix="mllmrec-bench-neo4j-") as settings:
+        log.info("temporary Neo4j on %s (home %s)", settings.uri, settings.home)
         yield settings
-    finally:
-        neo4j_server.stop(settings)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- measuring
