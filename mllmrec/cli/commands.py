@@ -4,3 +4,4 @@ from mllmrec.cli import ops_cmd  # noqa: F401
 from mllmrec.cli import graph_cmd  # noqa: F401
 from mllmrec.cli import enrich_cmd  # noqa: F401
 from mllmrec.cli import train_cmd  # noqa: F401
+from mllmrec.cli import doctor_cmd  # noqa: F401

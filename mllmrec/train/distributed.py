@@ -1,0 +1,116 @@
+"""Data-parallel training with ``torch.distributed`` (DistributedDataParallel).
+
+Launched by ``torchrun`` (``mllmrec train --nproc N`` runs it for you), one process per rank:
+
+- every rank seeds the same generators, so all draw the same epoch permutation of the BPR
+  triples and the same negatives; each global batch is cut into ``world`` disjoint contiguous
+  shares and a rank trains on its own (:func:`shard`);
+- the loss of a share is its sum divided by ``global batch / world``: DDP averages gradients
+  over ranks, so the step equals the single-process step on the whole global batch;
+- rank 0 evaluates, decides early stopping (:func:`agree`, broadcast), checkpoints and writes
+  to Neo4j; the other ranks only read.
+
+Backends: gloo on the CPU, NCCL on CUDA (one GPU per local rank).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as td
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+log = logging.getLogger(__name__)
+
+Triple = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """This process's place in the job (``world == 1``: not distributed)."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world > 1
+
+
+def under_launcher() -> bool:
+    """Whether this process was started by torchrun with more than one rank."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def backend_for(device: torch.device) -> str:
+    return "nccl" if device.type == "cuda" else "gloo"
+
+
+def init(device: torch.device) -> tuple[Ranks, torch.device]:
+    """Join the torchrun job described by the environment (no-op for a single process);
+    returns the ranks and this rank's device (``cuda:LOCAL_RANK`` on CUDA)."""
+    if not under_launcher():
+        return Ranks(), device
+    ranks = Ranks(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]),
+                  int(os.environ.get("LOCAL_RANK", "0")))
+    if device.type == "cuda":
+        device = torch.device("cuda", ranks.local_rank)
+        torch.cuda.set_device(device)
+    if not td.is_initialized():
+        td.init_process_group(backend_for(device))
+    log.info("rank %d of %d on %s (%s)", ranks.rank, ranks.world, device, backend_for(device))
+    return ranks, device
+
+
+def shutdown() -> None:
+    """Leave the process group (if any)."""
+    if td.is_initialized():
+        td.destroy_process_group()
+
+
+def shard(batches: Iterable[Triple], ranks: Ranks) -> Iterator[tuple[Triple, float]]:
+    """This rank's contiguous share of every global batch, with the loss denominator
+    ``global batch size / world`` (a share's summed loss over it, averaged by DDP across ranks,
+    is the mean loss of the global batch)."""
+    for batch in batches:
+        denom = len(batch[0]) / ranks.world
+        if not ranks.distributed:
+            yield batch, denom
+            continue
+        parts = [torch.tensor_split(t, ranks.world)[ranks.rank] for t in batch]
+        yield (parts[0], parts[1], parts[2]), denom
+
+
+def wrap(module: nn.Module, ranks: Ranks, device: torch.device) -> nn.Module:
+    """The module to call in the training loop: DistributedDataParallel around ``module``
+    when distributed (it broadcasts rank 0's initial weights), else ``module`` itself."""
+    if not ranks.distributed:
+        return module
+    ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(module, device_ids=ids)
+
+
+def agree(flag: bool, ranks: Ranks) -> bool:
+    """Rank 0's ``flag`` on every rank (e.g. "stop now" after rank 0's evaluation)."""
+    if not ranks.distributed:
+        return flag
+    t = torch.tensor([int(flag)], dtype=torch.int64)
+    td.broadcast(t, src=0)
+    return bool(t.item())
+
+
+def torchrun_argv(nproc: int, argv: list[str]) -> list[str]:
+    """The torchrun command line that runs ``mllmrec <argv>`` on ``nproc`` local processes
+    (a single-node job on a free port)."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+            "-m", "mllmrec", *argv]

@@ -1,0 +1,94 @@
+"""Neighbour-sampled mini-batch training for the models that propagate learnable embeddings
+over the user-item graph: LightGCN and the UI-GCN variant of MLLMRec.
+
+Full-graph training propagates every user and item at every step, so a step costs O(|E| d)
+however small the batch. Here, per BPR batch, DGL's neighbour sampler
+(:class:`dgl.dataloading.NeighborSampler`) draws the L-hop in-neighbourhood blocks around the
+batch's users and items (``fanout`` neighbours per node and hop; -1 = all of them) and the
+layers are propagated on those blocks only. Sampled sums are rescaled by full / sampled
+in-degree, so they are unbiased; with a full fanout the scale is exactly 1 and the scores are
+those of full-graph propagation (tests/unit/test_sampling.py). Evaluation still ranks with the
+full-graph representations (``all_repr``).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import dgl
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mllmrec.train.baselines import LightGCN
+from mllmrec.train.model import MLLMRec, propagate_blocks
+
+Rows = Callable[[torch.Tensor], torch.Tensor]
+
+
+class BlockSampler:
+    """Samples the ``n_layers``-hop blocks around seed nodes of a weighted message graph
+    (``edata['w']``) and sets every block's edge weights, rescaled by full / sampled in-degree."""
+
+    def __init__(self, g: dgl.DGLGraph, n_layers: int, fanout: int = -1) -> None:
+        if fanout == 0 or fanout < -1:
+            raise ValueError(f"fanout must be -1 (all neighbours) or positive, got {fanout}")
+        self.g, self.n_layers = g, n_layers
+        self.in_deg = g.in_degrees().float()
+        self.sampler = dgl.dataloading.NeighborSampler([fanout] * n_layers)
+
+    def sample(self, seeds: torch.Tensor) -> tuple[torch.Tensor, list[dgl.DGLGraph]]:
+        """(input nodes, blocks) for sorted unique ``seeds``; the last block's output nodes
+        are ``seeds`` in order."""
+        input_nodes, _, blocks = self.sampler.sample_blocks(self.g, seeds.to(self.g.device))
+        for block in blocks:
+            w = self.g.edata["w"][block.edata[dgl.EID]]
+            _, dst = block.edges()
+            scale = self.in_deg[block.dstdata[dgl.NID]] / block.in_degrees().clamp(min=1).float()
+            block.edata["w"] = w * scale[dst.long()]
+        return input_nodes, blocks
+
+
+def node_rows(nodes: torch.Tensor, n_users: int, user_rows: Rows, item_rows: Rows) -> torch.Tensor:
+    """Rows of user-item graph nodes (users 0..M-1, then items): users from ``user_rows``,
+    items from ``item_rows`` (by item index), in the order of ``nodes``."""
+    is_user = nodes < n_users
+    users, items = nodes[is_user], nodes[~is_user] - n_users
+    rows = torch.cat([user_rows(users), item_rows(items)])
+    order = torch.cat([torch.nonzero(is_user).flatten(), torch.nonzero(~is_user).flatten()])
+    return rows[torch.argsort(order)]
+
+
+class SampledTraining(nn.Module):
+    """Mini-batch training of a LightGCN or UI-GCN MLLMRec model: ``forward(users, pos, neg)``
+    returns the same triple as the model's own forward, propagated on blocks sampled around
+    the batch. Holds the model as a submodule (its parameters are the only ones), so an
+    optimiser or DistributedDataParallel can wrap this module directly."""
+
+    def __init__(self, model: LightGCN | MLLMRec, fanout: int = -1) -> None:
+        super().__init__()
+        if model.ui_graph is None:
+            raise ValueError("sampled training needs a model that propagates over the user-item "
+                             "graph (LightGCN or MLLMRec with ui_gcn)")
+        self.model = model
+        n_items = model.item_emb.num_embeddings if isinstance(model, LightGCN) else model.n_items
+        self.n_users = model.ui_graph.num_nodes() - n_items
+        n_layers = model.n_layers if isinstance(model, LightGCN) else model.n_ui_layers
+        self.blocks = BlockSampler(model.ui_graph, n_layers, fanout)
+
+    def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        nodes = torch.cat([users, pos + self.n_users, neg + self.n_users])
+        seeds, inverse = torch.unique(nodes, return_inverse=True)
+        input_nodes, blocks = self.blocks.sample(seeds)
+        out = self._propagate(input_nodes.to(users.device), [b.to(users.device) for b in blocks])
+        out = out[inverse]
+        n, m = len(users), len(pos)
+        return out[:n], out[n:n + m], out[n + m:]
+
+    def _propagate(self, input_nodes: torch.Tensor, blocks: list[dgl.DGLGraph]) -> torch.Tensor:
+        model = self.model
+        if isinstance(model, LightGCN):
+            x = node_rows(input_nodes, self.n_users, model.user_emb, model.item_emb)
+            return propagate_blocks(blocks, x) / (model.n_layers + 1)
+        h = node_rows(input_nodes, self.n_users, model.user_repr, model.item_repr)
+        return h[: blocks[-1].num_dst_nodes()] + propagate_blocks(blocks, F.normalize(h))
