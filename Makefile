@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 MLLMREC := $(VENV)/bin/mllmrec
 DATA   ?= ../shared/data
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test lint demo bench clean
 
 setup: $(VENV)/.installed
 
@@ -20,6 +20,11 @@ $(VENV)/.installed: pyproject.toml
 
 test: setup
 	$(PY) -m pytest -q
+
+# Static checks: ruff (lint only, no formatting) on the whole tree, mypy on the package and loaders.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # --no-llm: this CPU-only machine has no real vision-language model; the pipeline prints the
 # enrichment mode it used. Drop the flag (and configure enrich.*) to describe posters with a VLM.

@@ -26,11 +26,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from loaders.canonical import Catalogue, make_interactions, make_items, users_from
 from loaders.csv_files import read_interactions
-from loaders.table import open_text, read_table, require_file, to_number
+from loaders.table import TS_MAX, TS_MIN, check_range, open_text, read_table, require_file, to_number
 from mllmrec.errors import InputDataError
 
 _ASIN = re.compile(r"^(B[0-9A-Z]{9}|[0-9]{9}[0-9X])$")
@@ -105,13 +106,16 @@ def _number(path: Path, line: int, field: str, value: Any, required: bool) -> fl
         if required:
             raise InputDataError(path, "missing value", line=line, field=field)
         return None
-    if isinstance(value, bool):
-        raise InputDataError(path, f"expected a number, got {value!r}", line=line, field=field)
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        if isinstance(value, bool):
+            raise TypeError
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = float("nan")
+    if not np.isfinite(number):
         raise InputDataError(path, f"expected a number, got {value!r}", line=line,
-                             field=field) from None
+                             field=field)
+    return number
 
 
 def read_review_lines(path: Path, flavour: str) -> pd.DataFrame:
@@ -128,12 +132,13 @@ def read_review_lines(path: Path, flavour: str) -> pd.DataFrame:
         items.append(str(item).strip())
         ratings.append(_number(path, number, rating_f, rec.get(rating_f), required=True))
         ts = _number(path, number, ts_f, rec.get(ts_f), required=False)
-        stamps.append(None if ts is None else int(ts // per_second))
+        stamps.append(None if ts is None else ts // per_second)
         lines.append(number)
-    return make_interactions(pd.DataFrame({
-        "user_id": users, "item_id": items, "rating": ratings,
-        "ts": pd.array(stamps, dtype="Int64"), "_file": str(path), "_line": lines,
-    }))
+    frame = pd.DataFrame({"user_id": users, "item_id": items, "rating": ratings,
+                          ts_f: pd.array(stamps, dtype="Float64"), "_file": str(path),
+                          "_line": lines})
+    check_range(frame, ts_f, frame[ts_f], TS_MIN, TS_MAX, "timestamp (1900-2100)")
+    return make_interactions(frame.rename(columns={ts_f: "ts"}))
 
 
 def read_ratings_csv(path: Path) -> pd.DataFrame:
@@ -145,6 +150,7 @@ def read_ratings_csv(path: Path) -> pd.DataFrame:
     out = pd.DataFrame({"user_id": df[user].str.strip(), "item_id": df[item].str.strip(),
                         "rating": to_number(df, "rating"), "ts": to_number(df, "ts", "int"),
                         "_file": df["_file"], "_line": df["_line"]})
+    check_range(df, "ts", out["ts"], TS_MIN, TS_MAX, "timestamp (Unix seconds, 1900-2100)")
     return make_interactions(out)
 
 

@@ -14,12 +14,23 @@ plus the dataset's ``domain`` (used in LLM prompts) and where it came from. Row 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from loaders.table import TS_MAX, TS_MIN
 from mllmrec.errors import InputDataError
+
+MAX_ID_CHARS = 256
+"""Longest user or item id accepted. Ids are keys of Neo4j indexes, whose entries are limited
+to a few kilobytes; a longer id would be refused by the database halfway through a write."""
+_ID_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters refused in ids (all of them) and in texts (all but tab and newlines):
+they do not survive CSV/JSON exports or terminals, and in source files they mean corruption."""
 
 ITEM_TEXT_FIELDS = ("title", "brand", "category", "description")
 ITEM_COLUMNS = ("item_id", *ITEM_TEXT_FIELDS, "image")
@@ -79,11 +90,34 @@ def _clean_text(value: object) -> str | None:
     return text or None
 
 
-def _where(df: pd.DataFrame, mask: pd.Series) -> tuple[str, int | None]:
-    row = df[mask].iloc[0]
+def _where(df: pd.DataFrame, mask: pd.Series) -> dict[str, Any]:
+    """``path`` and ``line`` of the first row under ``mask`` (keyword arguments of
+    :class:`InputDataError`)."""
+    row = df[mask.to_numpy()].iloc[0]
     file = str(row["_file"]) if "_file" in df.columns else "<input>"
     line = int(row["_line"]) if "_line" in df.columns and pd.notna(row["_line"]) else None
-    return file, line
+    return {"path": file, "line": line}
+
+
+def _check_ids(frame: pd.DataFrame, col: str) -> None:
+    """Ids must be non-empty, at most MAX_ID_CHARS long, without control characters."""
+    text = frame[col].astype(str)
+    checks = (
+        (frame[col].isna() | (text.str.strip() == ""), "empty identifier"),
+        (text.str.len() > MAX_ID_CHARS, f"identifier longer than {MAX_ID_CHARS} characters"),
+        (text.str.contains(_ID_CONTROL), "identifier contains a control character"),
+    )
+    for bad, message in checks:
+        if bad.any():
+            raise InputDataError(**_where(frame, bad), message=message, field=col)
+
+
+def _check_text(frame: pd.DataFrame, col: str) -> None:
+    present = frame[col].notna()
+    bad = present & frame[col].astype(str).str.contains(_TEXT_CONTROL)
+    if bad.any():
+        raise InputDataError(**_where(frame, bad), message="text contains a control character",
+                             field=col)
 
 
 def validate(cat: Catalogue, allow_duplicates: bool = False) -> Catalogue:
@@ -93,29 +127,39 @@ def validate(cat: Catalogue, allow_duplicates: bool = False) -> Catalogue:
     inter, items = cat.interactions, cat.items
     if len(inter) == 0:
         raise InputDataError(cat.source or "<input>", "no interactions found (empty input)")
-    for col in ("user_id", "item_id"):
-        bad = inter[col].isna() | (inter[col].astype(str).str.strip() == "")
-        if bad.any():
-            raise InputDataError(*_where(inter, bad), message="empty identifier", field=col)
+    for frame, col in ((inter, "user_id"), (inter, "item_id"), (items, "item_id")):
+        _check_ids(frame, col)
+    for col in (*ITEM_TEXT_FIELDS, "image"):
+        _check_text(items, col)
+    rating = inter["rating"].astype("float64")
+    bad_rating = rating.notna() & ~np.isfinite(rating)
+    if bad_rating.any():
+        raise InputDataError(**_where(inter, bad_rating), message="rating must be a finite number",
+                             field="rating")
+    ts = inter["ts"].astype("Float64")
+    bad_ts = ts.notna() & ((ts < TS_MIN) | (ts > TS_MAX))
+    if bad_ts.fillna(False).any():
+        raise InputDataError(**_where(inter, bad_ts.fillna(False).astype(bool)),
+                             message="timestamp outside 1900-2100", field="ts")
     bad_split = inter["split"].notna() & ~inter["split"].isin([0, 1, 2])
     if bad_split.any():
-        raise InputDataError(*_where(inter, bad_split), message="split must be 0, 1 or 2", field="split")
+        raise InputDataError(**_where(inter, bad_split), message="split must be 0, 1 or 2", field="split")
     if inter["split"].notna().any() and inter["split"].isna().any():
-        raise InputDataError(*_where(inter, inter["split"].isna()),
+        raise InputDataError(**_where(inter, inter["split"].isna()),
                              message="some interactions have a split label and others not",
                              field="split")
     dup = inter.duplicated(["user_id", "item_id"], keep="first")
     if dup.any() and not allow_duplicates:
-        file, line = _where(inter, dup)
+        where = _where(inter, dup)
         first = inter[(inter["user_id"] == inter[dup].iloc[0]["user_id"])
                       & (inter["item_id"] == inter[dup].iloc[0]["item_id"])]
         first_line = int(first.iloc[0]["_line"]) if "_line" in first.columns else None
         raise InputDataError(
-            file, f"duplicate interaction of user '{inter[dup].iloc[0]['user_id']}' with item "
+            where["path"], f"duplicate interaction of user '{inter[dup].iloc[0]['user_id']}' with item "
             f"'{inter[dup].iloc[0]['item_id']}'" + (f" (first seen on line {first_line})" if first_line else "")
-            + "; pass --dedupe to keep the latest", line=line, field="item_id")
+            + "; pass --dedupe to keep the latest", line=where["line"], field="item_id")
     if items["item_id"].duplicated().any():
-        raise InputDataError(*_where(items, items["item_id"].duplicated()),
+        raise InputDataError(**_where(items, items["item_id"].duplicated()),
                              message="duplicate item id", field="item_id")
     return Catalogue(
         users=cat.users[["user_id"]].drop_duplicates().reset_index(drop=True),

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from loaders.canonical import Catalogue, make_interactions, make_items, users_from
-from loaders.table import open_text, read_table, require_file, to_number
+from loaders.table import TS_MAX, TS_MIN, check_range, open_text, read_table, require_file, to_number
 from mllmrec.errors import InputDataError
 
 INTERACTION_ROLES: dict[str, tuple[str, ...]] = {
@@ -84,9 +84,12 @@ def parse_timestamps(df: pd.DataFrame, col: str) -> pd.Series:
         values = to_number(df, col, "float", optional=True)
         if values.max(skipna=True) > _MS_THRESHOLD:
             values = values // 1000
+        check_range(df, col, values, TS_MIN, TS_MAX, "timestamp (Unix seconds, 1900-2100)")
         return values.round().astype("Int64")
     dates = pd.to_datetime(raw.where(present, None), errors="coerce", utc=True, format="mixed")
     bad = present & dates.isna()
+    if numeric[present].notna().any():  # mostly numbers: the odd value out is the error
+        bad = present & numeric.isna()
     if bad.any():
         row = df[bad].iloc[0]
         raise InputDataError(row["_file"], f"expected Unix seconds or a date, got '{row[col]}'",

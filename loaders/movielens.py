@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from loaders.canonical import Catalogue, make_interactions, make_items, users_from
-from loaders.table import read_table, require_file, to_number
+from loaders.table import TS_MAX, TS_MIN, check_range, read_table, require_file, to_number
 from mllmrec.errors import InputDataError
 
 _GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
@@ -28,6 +28,7 @@ def load_movielens(folder: str | Path, posters: str | Path | None = None) -> Cat
         to_number(data, col, "int")
     data["rating"] = to_number(data, "rating")
     data["ts"] = to_number(data, "ts", "int")
+    check_range(data, "ts", data["ts"], TS_MIN, TS_MAX, "timestamp (Unix seconds, 1900-2100)")
     items = read_table(folder / "u.item", sep="|", names=_ITEM_COLS, encoding="latin-1")
     to_number(items, "item_id", "int")
     flags = items[_GENRES].apply(lambda c: to_number(items, c.name, "int"))

@@ -9,6 +9,7 @@ Each stage reads only its own section, and records the section it ran with as pr
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -127,6 +128,12 @@ class TrainSettings(_Section):
         return sorted(set(v))
 
 
+DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""Dataset names: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit. The
+name is part of Neo4j index keys and of run folders (``runs_dir/<dataset>/<run>``), so no path
+separators, no leading dot (no '..') and a short length are required."""
+
+
 class Settings(_Section):
     """The whole configuration. ``dataset`` names the dataset every stage works on."""
 
@@ -137,7 +144,16 @@ class Settings(_Section):
     graph: GraphSettings = Field(default_factory=GraphSettings)
     train: TrainSettings = Field(default_factory=TrainSettings)
 
-    def with_overrides(self, overrides: dict[str, Any]) -> "Settings":
+    @field_validator("dataset")
+    @classmethod
+    def _dataset_name(cls, v: str) -> str:
+        if not DATASET_NAME.fullmatch(v):
+            shown = v if len(v) <= 40 else v[:40] + f"... ({len(v)} characters)"
+            raise ValueError(f"'{shown}' is not a valid dataset name: use 1-64 letters, digits, "
+                             "'.', '_' or '-', starting with a letter or digit")
+        return v
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Settings:
         """Return a copy with dotted-key overrides applied (``{"graph.knn_k": 5}``);
         ``None`` values mean "flag not given" and are ignored."""
         data = self.model_dump()

@@ -67,3 +67,17 @@ def test_bad_files(tmp_path):
         load_settings(_yaml(tmp_path, "ingest: [unclosed\n"), environ={})
     with pytest.raises(ConfigError, match="mapping of sections"):
         load_settings(_yaml(tmp_path, "- just\n- a list\n"), environ={})
+
+
+@pytest.mark.parametrize("name", ["../../x", "a/b", "..", ".hidden", "", "my data", "x" * 65,
+                                  "d" * 10_000, "a\nb", "tab\tname"])
+def test_unsafe_dataset_names_are_refused(name):
+    """Names become run folders (runs_dir/dataset/run) and index keys: no traversal, no
+    separators, bounded length."""
+    with pytest.raises(ConfigError, match="not a valid dataset name"):
+        load_settings(overrides={"dataset": name}, environ={})
+
+
+@pytest.mark.parametrize("name", ["ml-100k", "Amazon_Baby.2014", "t-0123456789", "x" * 64])
+def test_ordinary_dataset_names_pass(name):
+    assert load_settings(overrides={"dataset": name}, environ={}).dataset == name
