@@ -1,4 +1,5 @@
-// Every item of the dataset with its 384-d text embedding (null when not embedded yet).
+// Every item of the dataset, in id order, with its 384-d text embedding when $embeddings is
+// true (null when not embedded yet); baselines pass false and no vector leaves the server.
 MATCH (i:Item {dataset: $dataset})
-RETURN i.id AS id, i.embedding AS embedding
+RETURN i.id AS id, CASE WHEN $embeddings THEN i.embedding END AS embedding
 ORDER BY id

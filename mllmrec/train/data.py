@@ -1,8 +1,12 @@
 """Pull what training needs from Neo4j in a few bulk queries and build the DGL graphs.
 
-- items, users (ids sorted, with their 384-d text embeddings), all interactions with their
-  split label: one query each;
-- the item-item graph of the latest graph build: one query, one row per source item.
+- items, users (ids sorted, with their 384-d text embeddings only when the model uses them),
+  all interactions with their split label (one record per user): one query each;
+- the item-item graph of the latest graph build: one query, one record per source item.
+
+Records are streamed as tuples in large fetches and flattened into lists, ids are mapped to
+positions with one vectorised ``pandas.Index`` lookup and vectors become one float32 array:
+no per-record dicts, no per-row Python dictionary lookups.
 
 Rows become index-aligned tensors: user ``u`` / item ``i`` is position ``u`` / ``i`` in the
 sorted id lists kept in :class:`TrainData` (write-back maps positions back to ids).
@@ -10,14 +14,18 @@ sorted id lists kept in :class:`TrainData` (write-back maps positions back to id
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import dgl
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import torch
 
+from mllmrec.cypher import query
 from mllmrec.db import Graph
 from mllmrec.errors import StageError
 
@@ -93,63 +101,101 @@ def user_item_graph(train: sp.csr_matrix) -> dgl.DGLGraph:
     return g
 
 
-def _index(ids: list[str]) -> dict[str, int]:
-    return {x: k for k, x in enumerate(ids)}
+# Records per round trip when streaming a pull (the driver's default is 1,000).
+FETCH_SIZE = 20_000
 
 
-def _features(rows: list[dict], kind: str, required: bool) -> torch.Tensor:
-    missing = [r["id"] for r in rows if r["embedding"] is None]
-    if len(missing) == len(rows):
+def _stream(graph: Graph, name: str, **params: Any) -> Iterator[tuple[Any, ...]]:
+    """The records of a named query as plain tuples, streamed in large fetches: no per-record
+    dicts (``Record`` is a tuple, so positional unpacking costs nothing)."""
+    with graph.driver.session(database=graph.database, fetch_size=FETCH_SIZE) as session:
+        yield from session.run(query(name), params)
+
+
+def _positions(index: pd.Index, ids: list[str], kind: str) -> np.ndarray:
+    """Positions of ``ids`` in ``index`` (one vectorised hash lookup); unknown ids are an error."""
+    pos = index.get_indexer(ids)
+    if (pos < 0).any():
+        raise StageError(f"{int((pos < 0).sum())} {kind} ids are not nodes of the dataset "
+                         f"(e.g. {ids[int(np.argmax(pos < 0))]}); re-run the ingest")
+    return pos.astype(np.int64)
+
+
+def _grouped(graph: Graph, name: str, index: pd.Index, kind: str, **params: Any
+             ) -> tuple[np.ndarray, list[str], list[Any]]:
+    """Pull a query returning one record per group ``(key, [ids], [values])`` and flatten it:
+    the key position of every pair, the pair ids and the pair values, in record order."""
+    keys: list[str] = []
+    counts: list[int] = []
+    ids: list[str] = []
+    values: list[Any] = []
+    for key, group_ids, group_values in _stream(graph, name, **params):
+        keys.append(key)
+        counts.append(len(group_ids))
+        ids.extend(group_ids)
+        values.extend(group_values)
+    return np.repeat(_positions(index, keys, kind), counts), ids, values
+
+
+def _nodes(graph: Graph, name: str, dataset: str, embeddings: bool
+           ) -> tuple[list[str], list[Any]]:
+    """Ids (in id order) and, when ``embeddings``, the embedding lists (None if missing) of
+    the dataset's users or items; without ``embeddings`` the vectors never leave the server."""
+    ids: list[str] = []
+    vectors: list[Any] = []
+    for node_id, vector in _stream(graph, name, dataset=dataset, embeddings=embeddings):
+        ids.append(node_id)
+        vectors.append(vector)
+    return ids, vectors
+
+
+def _features(ids: list[str], vectors: list[Any], kind: str, required: bool) -> torch.Tensor:
+    """The embeddings as one float32 array (zero rows where missing, when allowed)."""
+    present = [k for k, v in enumerate(vectors) if v is not None]
+    if not present:
         raise StageError(f"no {kind} has an embedding; run 'mllmrec embed' first")
+    missing = len(ids) - len(present)
     if missing and required:
-        raise StageError(f"{len(missing)} {kind}s have no embedding (e.g. {missing[:5]}); "
+        example = [x for x, v in zip(ids, vectors) if v is None][:5]
+        raise StageError(f"{missing} {kind}s have no embedding (e.g. {example}); "
                          "run 'mllmrec embed' again")
-    dim = len(next(r["embedding"] for r in rows if r["embedding"] is not None))
-    feat = np.zeros((len(rows), dim), dtype=np.float32)
-    for k, r in enumerate(rows):
-        if r["embedding"] is not None:
-            feat[k] = r["embedding"]
-    if missing:
-        log.warning("%d %ss have no embedding (no training history?): zero features", len(missing), kind)
+    if not missing:
+        return torch.from_numpy(np.asarray(vectors, dtype=np.float32))
+    feat = np.zeros((len(ids), len(vectors[present[0]])), dtype=np.float32)
+    feat[present] = np.asarray([vectors[k] for k in present], dtype=np.float32)
+    log.warning("%d %ss have no embedding (no training history?): zero features", missing, kind)
     return torch.from_numpy(feat)
 
 
-def _split_matrices(rows: list[dict], users: dict[str, int], items: dict[str, int]
+def _split_matrices(graph: Graph, dataset: str, users: pd.Index, items: pd.Index
                     ) -> dict[int, sp.csr_matrix]:
-    u_idx, i_idx, split = [], [], []
-    for r in rows:
-        u = users[r["user"]]
-        u_idx.extend([u] * len(r["items"]))
-        i_idx.extend(items[i] for i in r["items"])
-        split.extend(r["splits"])
-    u_arr, i_arr = np.asarray(u_idx, dtype=np.int64), np.asarray(i_idx, dtype=np.int64)
+    """The train / valid / test users x items matrices, from one record per user."""
+    u_arr, item_ids, split = _grouped(graph, "train/interactions", users, "user", dataset=dataset)
+    i_arr = _positions(items, item_ids, "item")
     s_arr = np.asarray([-1 if s is None else s for s in split], dtype=np.int64)
-    if (s_arr < 0).any() or (s_arr > TEST).any():
-        raise StageError(f"{int(((s_arr < 0) | (s_arr > TEST)).sum())} interactions have no valid "
-                         "split label (0/1/2); re-run the ingest")
+    bad = (s_arr < 0) | (s_arr > TEST)
+    if bad.any():
+        raise StageError(f"{int(bad.sum())} interactions have no valid split label (0/1/2); "
+                         "re-run the ingest")
     shape = (len(users), len(items))
     return {s: sp.csr_matrix((np.ones(int((s_arr == s).sum()), dtype=np.float32),
                               (u_arr[s_arr == s], i_arr[s_arr == s])), shape=shape)
             for s in (TRAIN, VALID, TEST)}
 
 
-def load_item_graph(graph: Graph, dataset: str, item_index: dict[str, int]
-                    ) -> tuple[dgl.DGLGraph, str]:
-    """The normalised item-item graph of the latest build of the dataset, and that build's id."""
+def load_item_graph(graph: Graph, dataset: str, items: pd.Index) -> tuple[dgl.DGLGraph, str]:
+    """The normalised item-item graph of the latest build of the dataset (one record per
+    source item), and that build's id. ``items`` are the item ids in position order."""
     builds = graph.run("graph/active_build", dataset=dataset)
     if not builds:
         raise StageError(f"dataset '{dataset}' has no item-item graph; run 'mllmrec build-graph' first")
     build = builds[0]["id"]
-    src, dst, weight = [], [], []
-    for r in graph.run("train/item_edges", dataset=dataset, build=build):
-        s = item_index[r["src"]]
-        src.extend([s] * len(r["dst"]))
-        dst.extend(item_index[d] for d in r["dst"])
-        weight.extend(r["weight"])
-    if not src:
+    src, dst_ids, weight = _grouped(graph, "train/item_edges", items, "item",
+                                    dataset=dataset, build=build)
+    if not len(src):
         raise StageError(f"graph build {build} of '{dataset}' has no SIMILAR/CO_OCCURS edges")
-    g = normalised_item_graph(np.asarray(src), np.asarray(dst), np.asarray(weight, dtype=np.float64),
-                              len(item_index))
+    g = normalised_item_graph(src, _positions(items, dst_ids, "item"),
+                              np.asarray(weight, dtype=np.float64), len(items))
     return g, build
 
 
@@ -157,21 +203,19 @@ def load_train_data(graph: Graph, dataset: str, features: bool = True, item_grap
                     user_features: bool = True) -> TrainData:
     """Everything a model needs for ``dataset``: ids, split matrices and, on request, the text
     features (``features``/``user_features``) and the item-item graph (``item_graph``)."""
-    item_rows = graph.run("train/items", dataset=dataset)
-    user_rows = graph.run("train/users", dataset=dataset)
-    if not item_rows or not user_rows:
+    item_ids, item_vectors = _nodes(graph, "train/items", dataset, features)
+    user_ids, user_vectors = _nodes(graph, "train/users", dataset, features and user_features)
+    if not item_ids or not user_ids:
         raise StageError(f"dataset '{dataset}' has no users or items; ingest it first")
-    user_ids = [r["id"] for r in user_rows]
-    item_ids = [r["id"] for r in item_rows]
-    items = _index(item_ids)
-    splits = _split_matrices(graph.run("train/interactions", dataset=dataset), _index(user_ids), items)
+    items = pd.Index(item_ids)
+    splits = _split_matrices(graph, dataset, pd.Index(user_ids), items)
     if splits[TRAIN].nnz == 0:
         raise StageError(f"dataset '{dataset}' has no training interactions")
     data = TrainData(dataset, user_ids, item_ids, splits)
     if features:
-        data.item_feat = _features(item_rows, "item", required=True)
+        data.item_feat = _features(item_ids, item_vectors, "item", required=True)
         if user_features:
-            data.user_feat = _features(user_rows, "user", required=False)
+            data.user_feat = _features(user_ids, user_vectors, "user", required=False)
     if item_graph:
         data.ii_graph, data.graph_build = load_item_graph(graph, dataset, items)
     data.counts = {"users": data.n_users, "items": data.n_items,
