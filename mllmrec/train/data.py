@@ -114,7 +114,7 @@ def _stream(graph: Graph, name: str, **params: Any) -> Iterator[tuple[Any, ...]]
 
 def _positions(index: pd.Index, ids: list[str], kind: str) -> np.ndarray:
     """Positions of ``ids`` in ``index`` (one vectorised hash lookup); unknown ids are an error."""
-    pos = index.get_indexer(ids)
+    pos = index.get_indexer(pd.Index(ids))
     if (pos < 0).any():
         raise StageError(f"{int((pos < 0).sum())} {kind} ids are not nodes of the dataset "
                          f"(e.g. {ids[int(np.argmax(pos < 0))]}); re-run the ingest")
