@@ -83,12 +83,18 @@ class GraphSettings(_Section):
     knn_k: int = Field(10, ge=1)
     knn_jac: int = Field(10, ge=0)
     pure: float = Field(0.7, ge=-1.0, le=1.0)
-    approximate: bool = False
+    approximate: bool | None = Field(
+        None, description="semantic kNN through the vector index (True), by brute force "
+        "(False), or None = approximate only for catalogues above approximate_above items")
+    approximate_above: int = Field(
+        5_000, ge=0, description="with approximate=None: embedded items above which the "
+        "semantic kNN uses the vector index (exact brute force costs items^2)")
     batch_items: int = Field(500, ge=1)
     index_candidates: int = Field(
-        30, ge=1, description="approximate mode: dataset items asked from the vector index per item")
+        40, ge=1, description="approximate mode: dataset items asked from the vector index per item")
     recall_sample: int = Field(
-        300, ge=0, description="approximate mode: source items whose exact kNN measures recall")
+        100, ge=0, description="approximate mode: source items whose exact kNN measures recall "
+        "(0 = no check)")
 
 
 class TrainSettings(_Section):

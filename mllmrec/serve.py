@@ -3,17 +3,24 @@
 ``recommend`` scores items by the dot product of the user's and the items' learned vectors
 (the model's own score), excludes every item the user already interacted with, and explains
 each item with the user's item most connected to it in the item-item graph ("because").
-Retrieval goes through the ``item_rec_key`` vector index (MIPS keys, see
-:mod:`mllmrec.train.writeback`); ``exact=True`` scans the dataset's items instead. The index
-spans every dataset and is approximate, so it is over-fetched and falls back to the exact scan
-when filtering leaves fewer than ``k`` items.
+One query (``cypher/serve/recommend``) does all of it in one round trip: the ``item_rec_key``
+vector index (MIPS keys, see :mod:`mllmrec.train.writeback`) ranks the candidates and only
+the best few are rescored by the exact dot product. The index spans every dataset and is
+approximate, so it is over-fetched, widened when filtering leaves fewer than ``k`` items, and
+replaced by an exact scan of the dataset's items as a last resort (``exact=True`` forces it).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from mllmrec.db import Graph
 from mllmrec.errors import MllmrecError, StageError
+
+#: Index searches widen the fetch by these factors before the exact scan takes over.
+WIDEN = (1, 4, 16)
+#: Candidates beyond k rescored exactly: float32 index order vs exact dot-product order.
+RESCORE_MARGIN = 10
 
 
 @dataclass
@@ -30,46 +37,36 @@ def recommend(graph: Graph, dataset: str, user_id: str, k: int = 10,
     """The ``k`` best unseen items for ``user_id`` from the dataset's serving run."""
     if k < 1:
         raise MllmrecError("k must be at least 1")
-    rows = graph.run("serve/user_context", dataset=dataset, user=user_id)
+    params = {"dataset": dataset, "user": user_id, "k": k, "margin": RESCORE_MARGIN}
+    found: list[dict[str, Any]] = []
+    for widen in (() if exact else WIDEN):
+        found = _query(graph, params, exact=False, widen=widen)
+        if len(found) >= k:
+            break
+    if len(found) < k:
+        found = _query(graph, params, exact=True, widen=1)
+    return [Recommendation(f["id"], f["title"], float(f["score"]), because_text(f["why"] or {}),
+                           (f["why"] or {}).get("via_id")) for f in found]
+
+
+def _query(graph: Graph, params: dict[str, Any], exact: bool, widen: int) -> list[dict[str, Any]]:
+    """One round trip of ``serve/recommend``; clear errors for what cannot be served."""
+    dataset, user_id = params["dataset"], params["user"]
+    rows = graph.run("serve/recommend", exact=exact, widen=widen, **params)
     if not rows:
         raise StageError(f"no dataset named '{dataset}'")
-    ctx = rows[0]
-    if ctx["run"] is None:
+    row = rows[0]
+    if row["run"] is None:
         raise StageError(f"dataset '{dataset}' has no trained model yet; run 'mllmrec train'")
-    if not ctx["user_found"]:
+    if not row["user_found"]:
         raise MllmrecError(f"no user '{user_id}' in dataset '{dataset}'")
-    if not ctx["has_vector"]:
-        raise StageError(f"user '{user_id}' has no vector in serving run {ctx['run']} "
+    if not row["has_vector"]:
+        raise StageError(f"user '{user_id}' has no vector in serving run {row['run']} "
                          "(added after training?); retrain to include them")
-    params = {"dataset": dataset, "user": user_id, "run": ctx["run"], "k": k}
-    found: list[dict] = []
-    if not exact:
-        fetch = 2 * (k + ctx["n_seen"]) + 50
-        for _ in range(3):
-            found = graph.run("serve/candidates_index", fetch=fetch, **params)
-            if len(found) >= k:
-                break
-            fetch *= 4
-    if len(found) < k:
-        found = graph.run("serve/candidates_exact", **params)
-    return _explain(graph, dataset, user_id, ctx["build"], found)
+    return list(row["found"] or [])
 
 
-def _explain(graph: Graph, dataset: str, user_id: str, build: str | None,
-             found: list[dict]) -> list[Recommendation]:
-    why = {}
-    if build is not None and found:
-        why = {r["item_id"]: r for r in graph.run("serve/because", dataset=dataset, user=user_id,
-                                                  build=build, items=[f["id"] for f in found])}
-    out = []
-    for f in found:
-        w = why.get(f["id"]) or {}
-        out.append(Recommendation(f["id"], f["title"], float(f["score"]), because_text(w),
-                                  w.get("via_id")))
-    return out
-
-
-def because_text(link: dict) -> str:
+def because_text(link: dict[str, Any]) -> str:
     """A short reason from the strongest item-item link, e.g.
     "similar to 'Heat (1995)' (cosine 0.81); co-occurs with it (Jaccard 0.22)"."""
     if not link or link.get("via_id") is None:

@@ -12,13 +12,14 @@ from mllmrec.cli.common import AppContext, pass_app
 @click.option("--knn-jac", type=int, help="Co-occurrence neighbours per item (0 = none) [default: 10].")
 @click.option("--pure", type=float, help="Keep semantic neighbours with cosine >= this [default: 0.7].")
 @click.option("--approximate/--exact", default=None,
-              help="Semantic kNN through the vector index (large catalogues) or by brute force "
-                   "[default: exact]. Approximate builds report recall against exact on a sample.")
+              help="Semantic kNN through the vector index or by brute force [default: "
+                   "approximate above graph.approximate_above = 5,000 items, exact below]. "
+                   "Approximate builds report recall against exact on a sample.")
 @click.option("--batch-items", type=int, help="Source items per transaction [default: 500].")
 @click.option("--index-candidates", type=int,
-              help="Approximate mode: dataset items asked from the vector index per item [default: 30].")
+              help="Approximate mode: dataset items asked from the vector index per item [default: 40].")
 @click.option("--recall-sample", type=int,
-              help="Approximate mode: items whose exact kNN measures recall (0 = skip) [default: 300].")
+              help="Approximate mode: items whose exact kNN measures recall (0 = skip) [default: 100].")
 @pass_app
 def build_graph_cmd(app: AppContext, knn_k: int | None, knn_jac: int | None, pure: float | None,
                     approximate: bool | None, batch_items: int | None,

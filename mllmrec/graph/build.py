@@ -23,7 +23,7 @@ from mllmrec.dataset import dataset_stats
 from mllmrec.db import Graph
 from mllmrec.errors import StageError
 from mllmrec.graph.cooccurrence import build_cooccurrence
-from mllmrec.graph.semantic import EmbeddedItems, build_semantic, embedded_items
+from mllmrec.graph.semantic import EmbeddedItems, build_semantic, embedded_items, use_approximate
 from mllmrec.provenance import stage_run
 
 log = logging.getLogger(__name__)
@@ -67,11 +67,12 @@ def build_graph(graph: Graph, settings: Settings) -> GraphBuildSummary:
     if not cat.ids:
         raise StageError(f"no item of dataset '{dataset}' has an embedding; run "
                          "'mllmrec embed' before 'mllmrec build-graph'")
-    params = gs.model_dump()
+    # The mode actually used is recorded (approximate=None only means "choose by size").
+    params = {**gs.model_dump(), "approximate": use_approximate(gs, len(cat.ids))}
     summary = GraphBuildSummary(build_id=str(uuid.uuid4()), dataset=dataset, params=params)
     with stage_run(graph, dataset, "build-graph", params) as rec:
         graph.run("graph/start_build", id=summary.build_id, dataset=dataset, knn_k=gs.knn_k,
-                  knn_jac=gs.knn_jac, pure=gs.pure, approximate=gs.approximate,
+                  knn_jac=gs.knn_jac, pure=gs.pure, approximate=params["approximate"],
                   params=json.dumps(params, sort_keys=True))
         try:
             _run_phases(graph, summary, settings, cat)
@@ -90,7 +91,8 @@ def _run_phases(graph: Graph, summary: GraphBuildSummary, settings: Settings,
     summary.counts.update(build_cooccurrence(graph, dataset, summary.build_id, gs.knn_jac,
                                              gs.batch_items))
     t["cooccurrence_s"] = time.perf_counter() - start
-    counts, timings = build_semantic(graph, dataset, summary.build_id, gs, cat)
+    counts, timings = build_semantic(graph, dataset, summary.build_id, gs, cat,
+                                     summary.params["approximate"])
     summary.counts.update(counts)
     t.update(timings)
     mark = time.perf_counter()

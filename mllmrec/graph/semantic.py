@@ -1,12 +1,19 @@
 """Semantic graph G_s: each item's top ``knn_k`` items by cosine of ``Item.embedding`` (the
 item itself included, as its own top match), kept only where cosine >= ``pure``.
 
-Neighbours are found in Cypher, per batch of source items, either exactly (brute force with
-``vector.similarity.cosine`` over the dataset's items) or approximately through the HNSW
-vector index ``item_embedding``. Both re-score their final candidates in float64, so stored
-weights are the real cosine (not Neo4j's (1 + cos) / 2 score) to ~1e-15. Kept neighbours are
-written as ``(:Item)-[:SIMILAR {cosine, build}]->(:Item)``, self-loops included: row i of G_s
-holds i itself whenever cos(i, i) = 1 >= pure, so the edge set *is* G_s.
+Neighbours are found in Cypher, per batch of source items, in one of two modes
+(:func:`use_approximate` picks; ``graph.approximate`` forces one):
+
+- exact (small catalogues, tests): brute force with ``vector.similarity.cosine`` over the
+  dataset's items, the final candidates re-scored in float64, so stored weights are the real
+  cosine to ~1e-15 and edge sets match an exact reference bit for bit. Costs items^2.
+- approximate (default above ``graph.approximate_above`` items): the HNSW vector index
+  ``item_embedding``; the cosine is read from the index score (cos = 2 * score - 1, float32
+  precision), nothing is re-scored. Its recall against exact is measured on a small sample of
+  source items (``graph.recall_sample``, 0 = off).
+
+Kept neighbours are written as ``(:Item)-[:SIMILAR {cosine, build}]->(:Item)``, self-loops
+included: row i of G_s holds i itself whenever cos(i, i) = 1 >= pure, so the edge set *is* G_s.
 """
 from __future__ import annotations
 
@@ -26,8 +33,8 @@ from mllmrec.errors import StageError
 log = logging.getLogger(__name__)
 
 INDEX = INDEXES["item"]  # the vector index the embed stage creates
-# Candidates re-scored in float64 beyond knn_k: float32 scoring noise (~1e-7) cannot move
-# an item across this many ranks except among exact ties, which the id order settles.
+# Exact mode: candidates re-scored in float64 beyond knn_k: float32 scoring noise (~1e-7)
+# cannot move an item across this many ranks except among exact ties, which the id order settles.
 RERANK_MARGIN = 5
 
 Neighbours = dict[str, list[tuple[str, float]]]
@@ -67,6 +74,14 @@ def neighbours(graph: Graph, dataset: str, sources: list[str], knn_k: int,
     return {r["source"]: [(n["target"], n["cosine"]) for n in r["neighbours"]] for r in rows}
 
 
+def use_approximate(settings: GraphSettings, n_items: int) -> bool:
+    """The kNN mode of a build: ``settings.approximate`` when set, else approximate exactly
+    when the catalogue has more than ``settings.approximate_above`` embedded items."""
+    if settings.approximate is not None:
+        return settings.approximate
+    return n_items > settings.approximate_above
+
+
 def kept(found: Neighbours, pure: float) -> set[tuple[str, str]]:
     """The (source, target) pairs that pass the threshold."""
     return {(s, t) for s, nbrs in found.items() for t, c in nbrs if c >= pure}
@@ -80,20 +95,21 @@ def index_fetch(cat: EmbeddedItems, index_candidates: int) -> int:
 
 
 def build_semantic(graph: Graph, dataset: str, build_id: str, settings: GraphSettings,
-                   cat: EmbeddedItems) -> tuple[dict[str, float], dict[str, float]]:
-    """Write the ``SIMILAR`` edges of ``build_id``; return counts (and, in approximate mode,
-    recall against the exact edge set on a sample of source items) and seconds per step."""
+                   cat: EmbeddedItems, approximate: bool) -> tuple[dict[str, float], dict[str, float]]:
+    """Write the ``SIMILAR`` edges of ``build_id`` (through the vector index when
+    ``approximate``); return counts (and, in approximate mode, recall against the exact edge
+    set on a sample of source items) and seconds per step."""
     start = time.perf_counter()
     fetch = 0
-    if settings.approximate:
+    if approximate:
         ensure_vector_indexes(graph, int(cat.dimensions or 0))  # made by `embed`; no-op then
         fetch = index_fetch(cat, settings.index_candidates)
-    sample = _recall_sample(cat.ids, settings) if settings.approximate else set()
+    sample = _recall_sample(cat.ids, settings) if approximate else set()
     approx_sample: Neighbours = {}
     written = considered = loops = 0
     with tqdm(total=len(cat.ids), desc="semantic kNN", unit="item", leave=False) as bar:
         for batch in chunks(cat.ids, settings.batch_items):
-            found = neighbours(graph, dataset, batch, settings.knn_k, settings.approximate, fetch)
+            found = neighbours(graph, dataset, batch, settings.knn_k, approximate, fetch)
             rows = [{"source": s, "target": t, "cosine": c}
                     for s, nbrs in found.items() for t, c in nbrs if c >= settings.pure]
             graph.write_batches("graph/write_similar", rows, desc=False, dataset=dataset,
@@ -111,13 +127,13 @@ def build_semantic(graph: Graph, dataset: str, build_id: str, settings: GraphSet
         "items_without_embedding": cat.items - len(cat.ids),
     }
     timings = {"semantic_s": time.perf_counter() - start}
-    if settings.approximate and sample:
+    if sample:
         start = time.perf_counter()
         counts["approximate_recall"] = approximate_recall(
             graph, dataset, approx_sample, settings.knn_k, settings.pure)
         timings["recall_s"] = time.perf_counter() - start
         counts["recall_sample"] = len(sample)
-    if settings.approximate:
+    if approximate:
         counts["index_fetch"] = fetch
     log.info("%s: %d SIMILAR edges (%d below pure=%.3f)", dataset, written,
              considered - written, settings.pure)

@@ -103,8 +103,8 @@ def test_approximate_recall_and_replacement(graph, neo4j_settings, ml, exact):
     recall = len(truth & set(approx)) / len(truth)
     assert recall >= 0.95
     assert summary.counts["approximate_recall"] >= 0.95
-    for key in set(approx) & truth:  # kept edges carry the exact cosine
-        assert abs(approx[key] - exact["sim"][key]) <= 1e-9
+    for key in set(approx) & truth:  # kept edges carry the cosine in float32 precision
+        assert abs(approx[key] - exact["sim"][key]) <= 2e-6
     # The exact build's edges were replaced: only the new build's edges remain (and no
     # CO_OCCURS edge, since this build asked for none).
     rows = graph.run_text(

@@ -1,0 +1,67 @@
+"""The semantic kNN mode follows the catalogue size: approximate (vector index) above
+``graph.approximate_above`` items, exact below; approximate edges keep >= 99% of the edges
+of an independent numpy exact kNN, exact edges equal it."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from bench.synthetic import make_synthetic
+from mllmrec.config import Settings
+from mllmrec.dataset import drop_dataset
+from mllmrec.graph.build import build_graph
+from mllmrec.ingest import prepare, write
+from tests.e2e.graph_reference import assert_same_edges, semantic_edges
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def small(graph):
+    """A seeded synthetic catalogue of a few hundred items with topic-structured vectors."""
+    name = f"g-knn-{uuid.uuid4().hex[:8]}"
+    syn = make_synthetic(6_000, seed=11)
+    settings = Settings(dataset=name)
+    write(graph, name, prepare(syn.catalogue, settings.ingest), settings.ingest,
+          {"format": "synthetic"})
+    graph.write_batches("enrich/set_item_embeddings",
+                        [{"id": i, "vector": v.tolist(), "hash": "test"}
+                         for i, v in zip(syn.item_ids, syn.item_embeddings)],
+                        batch_size=1000, dataset=name)
+    yield name, syn
+    drop_dataset(graph, name)
+
+
+def _similar(graph, dataset: str, build: str) -> dict[tuple[str, str], float]:
+    rows = graph.run("graph/build_edges", dataset=dataset, build=build)
+    return {(r["source"], r["target"]): r["weight"] for r in rows if r["type"] == "SIMILAR"}
+
+
+@pytest.mark.parametrize("above, approximate", [(100, True), (100_000, False)])
+def test_mode_by_catalogue_size_and_recall(graph, neo4j_settings, small, above, approximate):
+    name, syn = small
+    n_items = len(syn.item_ids)
+    assert 100 < n_items < 100_000
+    settings = Settings(dataset=name, neo4j=neo4j_settings)
+    assert settings.graph.approximate is None  # the default chooses by size
+    settings.graph.approximate_above = above
+    settings.graph.knn_jac = 0
+    settings.graph.pure = 0.6
+    summary = build_graph(graph, settings)
+    build = graph.run_text("MATCH (b:GraphBuild {id: $id}) RETURN b.approximate AS a",
+                           id=summary.build_id)[0]
+    assert build["a"] is approximate and summary.params["approximate"] is approximate
+    assert ("approximate_recall" in summary.counts) is approximate
+
+    want, _ = semantic_edges(syn.item_ids, syn.item_embeddings, settings.graph.knn_k, 0.6)
+    got = _similar(graph, name, summary.build_id)
+    assert len(want) > 5 * n_items  # the threshold leaves real neighbours, not only self-loops
+    if approximate:
+        recall = len(set(got) & set(want)) / len(want)
+        assert recall >= 0.99, recall
+        # float32 cosines from the index score (2 * score - 1), not re-scored
+        assert max(abs(got[e] - want[e]) for e in set(got) & set(want)) <= 2e-6
+        assert all(got[(i, i)] == 1.0 for i in syn.item_ids)
+    else:
+        assert_same_edges(got, want, tol=1e-9)
