@@ -9,7 +9,9 @@ and says so):
   and test at the best validation epoch, training curves;
 - ``ablation``: the paper's ablation variants through the real trainer;
 - ``scaling``: ingest, graph build and one epoch on synthetic data of growing size;
-- ``components``: the per-stage scripts of the other issues (``bench/ingest.py``, ...).
+- ``components``: the per-stage scripts of the other issues (``bench/ingest.py``, ...);
+- ``scale`` (``--scale sports``): an Amazon-Sports-sized catalogue through every stage, each
+  beside a reference measured in the same run (``bench/scale.py``).
 
 Runs against a temporary Neo4j it starts and deletes (or ``$NEO4J_URI``'s server, using only
 datasets named ``bench-*``). ``--quick`` uses smaller sizes and epoch caps.
@@ -43,7 +45,7 @@ from mllmrec.db import connect  # noqa: E402
 
 log = logging.getLogger("bench")
 
-SECTIONS = ("stages", "quality", "ablation", "scaling", "components")
+SECTIONS = ("stages", "quality", "ablation", "scaling", "components", "scale")
 RESULTS = REPO / "bench" / "results"
 DOCS = (REPO / "README.md", REPO / "docs" / "benchmarks.md")
 
@@ -65,6 +67,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sizes", default=None,
                    help="scaling sizes in interactions, comma-separated (default 10000,100000,"
                         "1000000; 10000,30000,100000 with --quick)")
+    p.add_argument("--scale", default=None, metavar="PROFILE",
+                   help="run only the paper-scale profile (sports: 35,598 users, 18,357 items, "
+                        "296,337 interactions; small: a quick check) through every stage, each "
+                        "beside its reference: bench/scale.py. Implies --only scale")
     p.add_argument("--config", default=None, help="YAML configuration file (as for mllmrec)")
     p.add_argument("--results-dir", type=Path, default=RESULTS)
     p.add_argument("--render", action="store_true",
@@ -73,6 +79,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-docs", action="store_true",
                    help="do not refresh the generated block in README.md / docs/benchmarks.md")
     args = p.parse_args(argv)
+    if args.scale:
+        from bench.scale import PROFILES
+
+        if args.scale not in PROFILES:
+            p.error(f"unknown --scale profile '{args.scale}'; choose from {', '.join(PROFILES)}")
+        args.only = "scale"
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = sorted(set(args.only) - set(SECTIONS))
     if unknown:
@@ -174,6 +186,12 @@ def sections(args: argparse.Namespace, settings: Settings, graph: Any, run_doc: 
         log.info("== scaling")
         chosen = sizes or (scaling.QUICK_SIZES if args.quick else scaling.FULL_SIZES)
         run_doc["scaling"] = scaling.run_scaling(graph, settings, chosen, args.seed)
+        save()
+    if "scale" in args.only:
+        from bench import scale
+
+        log.info("== scale profile %s", args.scale or "sports")
+        run_doc["scale"] = scale.run_scale(graph, settings, args.scale or "sports", args.seed)
         save()
     if "components" in args.only:
         from bench import components

@@ -24,7 +24,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-SECTIONS = ("stages", "components", "quality", "scaling", "ablation")
+SECTIONS = ("stages", "components", "quality", "scaling", "ablation", "scale")
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 SUB = "↳"  # marks a stage row that details part of the row above it
 METRIC_COLUMNS = ("recall@10", "ndcg@10", "recall@20", "ndcg@20")
@@ -311,6 +311,26 @@ def _ablation_md(run: dict[str, Any]) -> list[str]:
             table(header, rows), ""]
 
 
+def _scale_md(run: dict[str, Any]) -> list[str]:
+    s = run.get("scale")
+    if not s:
+        return []
+    from bench.scale import table_rows
+
+    c = s["counts"]
+    return ["## Paper scale", _source_note(run, "scale"),
+            f"`python -m bench --scale {s['profile']}`: synthetic Sports-shaped catalogue "
+            f"({c.get('users', 0):,} users, {c.get('items', 0):,} items, "
+            f"{c.get('interactions', 0):,} interactions, {c.get('train_interactions', 0):,} in "
+            "train; `bench/synthetic.py`, seed "
+            f"{s['seed']}); embeddings are synthetic random unit vectors, no encoder ran. "
+            "Every reference is measured in the same run. Load average (1, 5, 15 min) "
+            f"{s['load_average_start']} at the start, {s['load_average_end']} at the end "
+            "(above ~1 the 2 cores were shared with other work).",
+            "", table(["stage", "seconds", "reference seconds", "ratio", "target", "met",
+                       "reference / note"], table_rows(s["rows"])), ""]
+
+
 def render(run: dict[str, Any], out_dir: Path) -> str:
     """The Markdown report of a run (plots are written next to it in ``out_dir``)."""
     env = run["environment"]
@@ -329,6 +349,7 @@ def render(run: dict[str, Any], out_dir: Path) -> str:
     lines += _quality_md(run, out_dir)
     lines += _scaling_md(run, out_dir)
     lines += _ablation_md(run)
+    lines += _scale_md(run)
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -90,6 +90,8 @@ class GraphSettings(_Section):
         5_000, ge=0, description="with approximate=None: embedded items above which the "
         "semantic kNN uses the vector index (exact brute force costs items^2)")
     batch_items: int = Field(500, ge=1)
+    workers: int = Field(
+        2, ge=1, description="semantic kNN read queries run at once (Neo4j runs each on one core)")
     index_candidates: int = Field(
         40, ge=1, description="approximate mode: dataset items asked from the vector index per item")
     recall_sample: int = Field(

@@ -1,5 +1,5 @@
 // Everything `recommend` needs in ONE round trip: the dataset's serving run, the item-item
-// build to explain with (the active build; else the serving run's own), whether the user
+// build to explain with (the dataset's active build), whether the user
 // exists and has a vector of that run, and the top $k unseen items with their "because".
 // Candidates: with $exact false, the $widen * (2 (k + |seen|) + 50) nearest MIPS keys of the
 // vector index item_rec_key (queried with [h_u, 0], Euclidean order = dot-product order; the index spans
@@ -9,15 +9,9 @@
 // $k. "Because": the user's item most strongly connected to the recommended item in the build
 // (SIMILAR counts 1, CO_OCCURS its Jaccard, either direction).
 MATCH (d:Dataset {name: $dataset})
-OPTIONAL MATCH (r:TrainingRun {id: d.serving_run})
 OPTIONAL MATCH (u:User {dataset: $dataset, id: $user})
-OPTIONAL CALL (d) {
-  MATCH (g:GraphBuild {dataset: d.name, status: 'ok', active: true})
-  RETURN g.id AS latest_build
-  ORDER BY g.created_at DESC
-  LIMIT 1
-}
-WITH d, u, coalesce(latest_build, r.graph_build) AS build,
+OPTIONAL MATCH (build:GraphBuild {dataset: $dataset, status: 'ok', active: true})
+WITH d, u, build.id AS build,
      u IS NOT NULL AND d.serving_run IS NOT NULL AND u.rec_run = d.serving_run AS has_vector
 OPTIONAL CALL (d, u, build, has_vector) {
   WITH d, u, build WHERE has_vector

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -29,7 +32,7 @@ from mllmrec.provenance import fingerprint, stage_run
 log = logging.getLogger(__name__)
 
 DEFAULT_ENCODER_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
-ENCODE_CHUNK = 4_096  # texts encoded (then written) per step: a crash loses at most this many
+ENCODE_CHUNK = 1_024  # texts encoded (then written) per step: a crash loses at most this many
 INDEXES = {"item": "item_embedding", "user": "user_embedding"}
 
 
@@ -47,11 +50,18 @@ def resolve_encoder(name: str) -> str:
 
 
 def load_encoder(name: str, device: str = "auto") -> Any:
-    """A SentenceTransformer for ``name`` (hub name or local folder)."""
+    """A SentenceTransformer for ``name`` (hub name or local folder). Loaded once per process
+    and device: the pipeline, retrain and the benchmarks embed several times in one process,
+    and loading (imports, weights) costs seconds, as much as encoding a small catalogue."""
+    return _load_encoder(resolve_encoder(name), resolve_device(device), name)
+
+
+@lru_cache(maxsize=2)
+def _load_encoder(path: str, device: str, name: str) -> Any:
     from sentence_transformers import SentenceTransformer
 
     try:
-        return SentenceTransformer(resolve_encoder(name), device=resolve_device(device))
+        return SentenceTransformer(path, device=device)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot load sentence encoder '{name}': {exc}") from None
 
@@ -98,44 +108,68 @@ def embed_texts(graph: Graph, settings: Settings) -> EnrichSummary:
         dims = encoder.get_embedding_dimension()
         ensure_vector_indexes(graph, dims)
         key = encoder_key(es.encoder)
-        truncated, encode_seconds = 0, 0.0
+        totals = EncodeTotals()
         for kind in ("item", "user"):
             rows = graph.run(f"enrich/{kind}s_to_embed", dataset=dataset, encoder_key=key)
-            n_long, seconds = _embed_rows(graph, dataset, kind, rows, encoder, es.embed_batch_size, key)
-            truncated += n_long
-            encode_seconds += seconds
+            _embed_rows(graph, dataset, kind, rows, encoder, es.embed_batch_size, key, totals)
             summary.generated += len(rows)
             summary.extra[f"{kind}s_encoded"] = len(rows)
         summary.written = summary.generated
         summary.skipped = summary.total - summary.generated - summary.failures[EMPTY_TEXT]
-        summary.extra.update(dimensions=dims, truncated=truncated,
+        summary.extra.update(dimensions=dims, truncated=totals.truncated,
                              max_tokens=int(encoder.max_seq_length),
-                             encode_seconds=round(encode_seconds, 3))
+                             tokens_per_text=round(totals.tokens / max(summary.generated, 1), 1),
+                             encode_seconds=round(totals.encode_seconds, 3),
+                             write_wait_seconds=round(totals.write_wait_seconds, 3))
         rec.counts = summary.finish().counts()
     return summary
 
 
+@dataclass
+class EncodeTotals:
+    """What the encode loop measured: texts longer than the window, tokens read, seconds
+    inside the encoder and seconds spent waiting for a write to finish."""
+
+    truncated: int = 0
+    tokens: int = 0
+    encode_seconds: float = 0.0
+    write_wait_seconds: float = 0.0
+
+
 def _embed_rows(graph: Graph, dataset: str, kind: str, rows: list[dict[str, Any]], encoder: Any,
-                batch_size: int, key: str) -> tuple[int, float]:
-    """Encode and write ``rows`` chunk by chunk; return how many exceeded the window and
-    the seconds spent in the encoder."""
-    truncated, seconds = 0, 0.0
-    with tqdm(total=len(rows), desc=f"embed {kind}s", unit="text") as bar:
+                batch_size: int, key: str, totals: EncodeTotals) -> None:
+    """Encode and write ``rows`` chunk by chunk. Each chunk's write runs in a background
+    thread while the next chunk is encoded (one write in flight, in order), so the database
+    round trips hide behind the encoder instead of adding to it."""
+    with tqdm(total=len(rows), desc=f"embed {kind}s", unit="text") as bar, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-write") as writer:
+        pending: Future[int] | None = None
         for chunk in chunks(rows, ENCODE_CHUNK):
             texts = [r["text"] for r in chunk]
-            truncated += count_truncated(encoder, texts)
+            lengths = token_lengths(encoder, texts)
+            totals.tokens += sum(lengths)
+            totals.truncated += sum(1 for n in lengths if n > encoder.max_seq_length)
             t0 = time.perf_counter()
             vectors = encode(encoder, texts, batch_size)
-            seconds += time.perf_counter() - t0
-            out = [{"id": r["id"], "vector": v.tolist(), "hash": f"{key}:{r['text_hash']}"}
-                   for r, v in zip(chunk, vectors)]
-            write_rows(graph, f"enrich/set_{kind}_embeddings", out, dataset=dataset)
+            totals.encode_seconds += time.perf_counter() - t0
+            out = [{"id": r["id"], "vector": v, "hash": f"{key}:{r['text_hash']}"}
+                   for r, v in zip(chunk, vectors.tolist())]
+            totals.write_wait_seconds += _finish(pending)
+            pending = writer.submit(write_rows, graph, f"enrich/set_{kind}_embeddings", out,
+                                    dataset=dataset)
             bar.update(len(chunk))
-    return truncated, seconds
+        totals.write_wait_seconds += _finish(pending)
 
 
-def count_truncated(encoder: Any, texts: list[str]) -> int:
-    """How many texts have more tokens than the encoder reads."""
-    lengths = encoder.tokenizer(texts, add_special_tokens=True, truncation=False,
-                                return_length=True, verbose=False)["length"]
-    return int(sum(1 for n in lengths if n > encoder.max_seq_length))
+def _finish(pending: Future[int] | None) -> float:
+    """Wait for the write in flight (re-raising its error); the seconds waited."""
+    t0 = time.perf_counter()
+    if pending is not None:
+        pending.result()
+    return time.perf_counter() - t0
+
+
+def token_lengths(encoder: Any, texts: list[str]) -> list[int]:
+    """Tokens of each text, special tokens included, before truncation to the window."""
+    return list(encoder.tokenizer(texts, add_special_tokens=True, truncation=False,
+                                  return_length=True, verbose=False)["length"])

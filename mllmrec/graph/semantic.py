@@ -21,6 +21,8 @@ import logging
 import math
 import random
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from tqdm.auto import tqdm
@@ -74,6 +76,20 @@ def neighbours(graph: Graph, dataset: str, sources: list[str], knn_k: int,
     return {r["source"]: [(n["target"], n["cosine"]) for n in r["neighbours"]] for r in rows}
 
 
+def concurrent_neighbours(graph: Graph, dataset: str, batches: list[list[str]], knn_k: int,
+                          approximate: bool, fetch: int, workers: int) -> Iterator[Neighbours]:
+    """:func:`neighbours` of each batch, in order, with up to ``workers`` read queries running
+    at once (Neo4j runs each query on one core; the caller writes while later batches are
+    searched). Writes stay in the caller's thread: concurrent edge writes would contend for
+    the same target nodes' locks."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="knn")
+    try:
+        yield from pool.map(
+            lambda batch: neighbours(graph, dataset, batch, knn_k, approximate, fetch), batches)
+    finally:  # a failed write must not wait for every remaining search
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def use_approximate(settings: GraphSettings, n_items: int) -> bool:
     """The kNN mode of a build: ``settings.approximate`` when set, else approximate exactly
     when the catalogue has more than ``settings.approximate_above`` embedded items."""
@@ -107,9 +123,10 @@ def build_semantic(graph: Graph, dataset: str, build_id: str, settings: GraphSet
     sample = _recall_sample(cat.ids, settings) if approximate else set()
     approx_sample: Neighbours = {}
     written = considered = loops = 0
+    batches = list(chunks(cat.ids, settings.batch_items))
     with tqdm(total=len(cat.ids), desc="semantic kNN", unit="item", leave=False) as bar:
-        for batch in chunks(cat.ids, settings.batch_items):
-            found = neighbours(graph, dataset, batch, settings.knn_k, approximate, fetch)
+        for batch, found in zip(batches, concurrent_neighbours(
+                graph, dataset, batches, settings.knn_k, approximate, fetch, settings.workers)):
             rows = [{"source": s, "target": t, "cosine": c}
                     for s, nbrs in found.items() for t, c in nbrs if c >= settings.pure]
             graph.write_batches("graph/write_similar", rows, desc=False, dataset=dataset,
@@ -130,7 +147,8 @@ def build_semantic(graph: Graph, dataset: str, build_id: str, settings: GraphSet
     if sample:
         start = time.perf_counter()
         counts["approximate_recall"] = approximate_recall(
-            graph, dataset, approx_sample, settings.knn_k, settings.pure)
+            graph, dataset, approx_sample, settings.knn_k, settings.pure,
+            workers=settings.workers)
         timings["recall_s"] = time.perf_counter() - start
         counts["recall_sample"] = len(sample)
     if approximate:
@@ -146,12 +164,13 @@ def _recall_sample(ids: list[str], settings: GraphSettings) -> set[str]:
 
 
 def approximate_recall(graph: Graph, dataset: str, approx: Neighbours, knn_k: int,
-                       pure: float, batch: int = 200) -> float:
+                       pure: float, batch: int = 50, workers: int = 1) -> float:
     """Share of the exact kept edges of the sampled sources that the approximate build also
     kept (1.0 when the exact set is empty)."""
     exact: Neighbours = {}
-    for part in chunks(sorted(approx), batch):
-        exact.update(neighbours(graph, dataset, part, knn_k))
+    for found in concurrent_neighbours(graph, dataset, list(chunks(sorted(approx), batch)),
+                                       knn_k, False, 0, workers):
+        exact.update(found)
     truth = kept(exact, pure)
     if not truth:
         return 1.0

@@ -39,19 +39,23 @@ def cooccurrence_edges(users: np.ndarray, items: np.ndarray, item_ids: list[str]
 
 
 def semantic_edges(ids: list[str], vectors: np.ndarray, knn_k: int, pure: float,
-                   block: int = 512) -> tuple[Edges, int]:
+                   block: int = 512, sources: list[str] | None = None) -> tuple[Edges, int]:
     """Top ``knn_k`` items by cosine (the item itself included), ties by id asc, kept when
     cosine >= pure. Blockwise (``block`` rows of cosines at a time). Returns the kept edges
-    and how many top-k neighbours the threshold cut."""
+    and how many top-k neighbours the threshold cut. ``sources`` limits the rows to those
+    items (a sample), still ranked against every item."""
     order = np.argsort(np.asarray(ids))
     ids_sorted = np.asarray(ids)[order]
     e = vectors[order].astype(np.float64)
     e /= np.linalg.norm(e, axis=1, keepdims=True)
+    rows_of = (np.arange(len(ids_sorted)) if sources is None
+               else np.searchsorted(ids_sorted, np.sort(np.asarray(sources))))
     wide = min(knn_k + 10, len(ids_sorted))  # candidates, then exact (cosine, id) order
     edges: Edges = {}
     cut = 0
-    for start in range(0, len(ids_sorted), block):
-        sims = e[start:start + block] @ e.T
+    for start in range(0, len(rows_of), block):
+        source_rows = rows_of[start:start + block]
+        sims = e[source_rows] @ e.T
         cand = np.argpartition(-sims, wide - 1, axis=1)[:, :wide]
         rows = np.repeat(np.arange(len(sims)), wide)
         cols = cand.ravel()
@@ -59,7 +63,7 @@ def semantic_edges(ids: list[str], vectors: np.ndarray, knn_k: int, pure: float,
         keep = _top_per_row(rows, cols, w, knn_k)
         for a, b, cos in zip(rows[keep], cols[keep], w[keep]):
             if cos >= pure:
-                edges[(ids_sorted[start + a], ids_sorted[b])] = float(cos)
+                edges[(ids_sorted[source_rows[a]], ids_sorted[b])] = float(cos)
             else:
                 cut += 1
     return edges, cut
