@@ -15,17 +15,19 @@ WITH d, u, build.id AS build,
      u IS NOT NULL AND d.serving_run IS NOT NULL AND u.rec_run = d.serving_run AS has_vector
 OPTIONAL CALL (d, u, build, has_vector) {
   WITH d, u, build WHERE has_vector
-  CALL (d, u) {
-    WITH d, u WHERE NOT $exact
-    WITH d, u, $widen * (2 * ($k + COUNT { (u)-[:INTERACTED]->() }) + 50) AS fetch
+  // the user's items, read once (never an existence check per candidate from popular items)
+  WITH d, u, build, COLLECT { MATCH (u)-[:INTERACTED]->(s:Item) RETURN DISTINCT s } AS seen
+  CALL (d, u, seen) {
+    WITH d, u, seen WHERE NOT $exact
+    WITH d, u, seen, $widen * (2 * ($k + size(seen)) + 50) AS fetch
     CALL db.index.vector.queryNodes('item_rec_key', fetch, u.rec_vector + [0.0]) YIELD node AS i, score
-    WITH d, u, i, score
-    WHERE i.dataset = d.name AND i.rec_run = d.serving_run AND NOT EXISTS { (u)-[:INTERACTED]->(i) }
+    WITH d, seen, i, score
+    WHERE i.dataset = d.name AND i.rec_run = d.serving_run AND NOT i IN seen
     RETURN i, score AS rank
     UNION
-    WITH d, u WHERE $exact
+    WITH d, u, seen WHERE $exact
     MATCH (i:Item {dataset: d.name})
-    WHERE i.rec_run = d.serving_run AND NOT EXISTS { (u)-[:INTERACTED]->(i) }
+    WHERE i.rec_run = d.serving_run AND NOT i IN seen
     RETURN i, reduce(s = 0.0, x IN range(0, size(u.rec_vector) - 1) | s + u.rec_vector[x] * i.rec_vector[x]) AS rank
   }
   WITH u, build, i, rank
