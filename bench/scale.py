@@ -167,7 +167,8 @@ def graph_rows(graph: Graph, settings: Settings, syn: Any, prepared: Any) -> lis
         want_sim, _ = semantic_edges(syn.item_ids, syn.item_embeddings, gs.knn_k, gs.pure,
                                      sources=sample)
     share = len(syn.item_ids) / len(sample)
-    mine = {e for e in got["SIMILAR"] if e[0] in set(sample)}
+    sampled = set(sample)
+    mine = {e for e in got["SIMILAR"] if e[0] in sampled}
     recall = len(mine & set(want_sim)) / max(len(want_sim), 1)
     approx = bool(built.params["approximate"])
     own = (f"; the build's own check: {c['approximate_recall']:.4f} on {int(c['recall_sample'])} "
