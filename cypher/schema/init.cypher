@@ -13,5 +13,7 @@ CREATE INDEX interacted_split IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.split
 CREATE CONSTRAINT stage_run_id IF NOT EXISTS FOR (s:StageRun) REQUIRE s.id IS UNIQUE;
 CREATE INDEX stage_run_lookup IF NOT EXISTS FOR (s:StageRun) ON (s.dataset, s.stage);
 CREATE CONSTRAINT graph_build_id IF NOT EXISTS FOR (g:GraphBuild) REQUIRE g.id IS UNIQUE;
+// The active build is found by dataset (cypher/graph/active_build), not by a label scan.
+CREATE INDEX graph_build_dataset IF NOT EXISTS FOR (g:GraphBuild) ON (g.dataset, g.active);
 CREATE CONSTRAINT training_run_id IF NOT EXISTS FOR (r:TrainingRun) REQUIRE r.id IS UNIQUE;
 CREATE INDEX training_run_dataset IF NOT EXISTS FOR (r:TrainingRun) ON (r.dataset)

@@ -243,12 +243,26 @@ def status_cmd(ctx: click.Context, app: AppContext) -> None:
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Query parameter (the dataset comes from --dataset).")
 @click.option("--show", is_flag=True, help="Print the query text to paste into Neo4j Browser.")
+@click.option("--browser", is_flag=True,
+              help="Print a Neo4j Browser URL (server of neo4j.uri, port neo4j.http_port) whose "
+                   "editor holds the :params line and the query: press Run for the graph view. "
+                   "Also prints the :param lines to paste by hand. Does not query the database.")
+@click.option("--open", "open_browser", is_flag=True,
+              help="With --browser: also open the URL in the default web browser.")
 @pass_app
-def explore_cmd(app: AppContext, name: str | None, params: tuple[str, ...], show: bool) -> None:
+def explore_cmd(app: AppContext, name: str | None, params: tuple[str, ...], show: bool,
+                browser: bool, open_browser: bool) -> None:
     """Without NAME: list the Neo4j Browser queries in cypher/explore/. With NAME: run it and
-    print its rows (or, with --show, print the text to paste into Browser)."""
+    print its rows (or, with --show, print the text to paste into Browser; with --browser, a
+    Browser URL that opens it with the parameters filled in). Style: docs/browser.md."""
     _quiet_driver()
-    from mllmrec.ops.explore import get_query, list_queries, run_explore
+    from mllmrec.ops.explore import (
+        browser_link,
+        get_query,
+        list_queries,
+        run_explore,
+        run_graph,
+    )
 
     if name is None:
         table = Table(title="cypher/explore queries (mllmrec explore NAME --param k=v)")
@@ -268,6 +282,21 @@ def explore_cmd(app: AppContext, name: str | None, params: tuple[str, ...], show
         if not sep:
             raise click.BadParameter(f"expected NAME=VALUE, got '{p}'", param_hint="--param")
         overrides[key] = value
+    if browser or open_browser:
+        q = get_query(name)
+        link = browser_link(q, q.params(app.settings.dataset, overrides), app.settings.neo4j)
+        click.echo(f"Open in Neo4j Browser (log in, then press Run):\n{link.url}\n")
+        click.echo("Or paste these parameter lines, then the query (mllmrec explore "
+                   f"{name} --show):")
+        click.echo("\n".join(link.param_lines))
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(link.url)
+        return
+    if get_query(name).graph_view:
+        _console.print(_graph_table(name, run_graph(app.graph, name, app.settings.dataset, overrides)))
+        return
     rows = run_explore(app.graph, name, app.settings.dataset, overrides)
     table = Table(title=f"{name}: {len(rows)} rows")
     for col in (rows[0] if rows else {"(no rows)": None}):
@@ -275,6 +304,23 @@ def explore_cmd(app: AppContext, name: str | None, params: tuple[str, ...], show
     for row in rows:
         table.add_row(*(_cell(v) for v in row.values()))
     _console.print(table)
+
+
+def _graph_table(name: str, result: Any) -> Table:
+    """A graph view in the terminal: one line per relationship, captioned as in Browser."""
+    from collections import Counter
+
+    from mllmrec.ops.explore import caption
+
+    labels = Counter(label for n in result.nodes for label in n.labels)
+    table = Table(title=f"{name}: " + ", ".join(f"{c} {k}" for k, c in sorted(labels.items()))
+                  + f", {len(result.relationships)} relationships (--browser for the picture)")
+    for col in ("from", "relationship", "weight", "to"):
+        table.add_column(col)
+    for r in sorted(result.relationships, key=lambda r: (r.type, caption(r.start_node))):
+        weight = next((r.get(k) for k in ("jaccard", "cosine", "rating") if r.get(k) is not None), None)
+        table.add_row(caption(r.start_node), r.type, _cell(weight), caption(r.end_node))
+    return table
 
 
 def _cell(value: Any) -> str:

@@ -2,22 +2,32 @@
 
 Each file starts with a comment line saying what it shows, then one ``// :param name => value``
 line per parameter: pasted into Browser, those lines are the ``:param`` commands to run first
-(without the ``//``); here they are the defaults, overridden by ``--param name=value``.
+(without the ``//``); here they are the defaults, overridden by ``--param name=value``. Queries
+meant for Browser's graph view say so with a ``// view: graph`` line; ``run_graph`` returns
+their nodes and relationships.
+``browser_link`` turns a query and its parameters into a Browser URL whose editor is pre-filled
+with the ``:params`` command and the query (Browser's ``?cmd=edit&arg=...``), so one click and
+one Run show the graph view.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
+import neo4j
 import yaml
 
+from mllmrec.config import Neo4jSettings
 from mllmrec.cypher import query
 from mllmrec.db import Graph
 from mllmrec.errors import MllmrecError
 
 _PARAM = re.compile(r"^//\s*:param\s+(\w+)\s*=>\s*(.+?)\s*;?\s*$")
+_GRAPH_VIEW = "// view: graph"
 
 
 @dataclass
@@ -26,6 +36,7 @@ class ExploreQuery:
     summary: str
     defaults: dict[str, Any]
     text: str
+    graph_view: bool
 
     def params(self, dataset: str, overrides: dict[str, str]) -> dict[str, Any]:
         """Defaults, the current dataset, then ``--param`` values (typed like the default:
@@ -54,7 +65,8 @@ def _parse(name: str, text: str) -> ExploreQuery:
     if not lines or not lines[0].startswith("//"):
         raise MllmrecError(f"cypher/explore/{name}.cypher must start with a comment line")
     defaults = {m.group(1): _literal(m.group(2)) for m in map(_PARAM.match, lines) if m}
-    return ExploreQuery(name, lines[0].lstrip("/ ").strip(), defaults, text)
+    return ExploreQuery(name, lines[0].lstrip("/ ").strip(), defaults, text,
+                        graph_view=any(line.strip() == _GRAPH_VIEW for line in lines))
 
 
 def list_queries() -> list[ExploreQuery]:
@@ -77,3 +89,66 @@ def run_explore(graph: Graph, name: str, dataset: str,
     """Run one explore query with its defaults, the dataset and overrides; rows as dicts."""
     q = get_query(name)
     return graph.run(f"explore/{name}", **q.params(dataset, overrides or {}))
+
+
+def run_graph(graph: Graph, name: str, dataset: str,
+              overrides: dict[str, str] | None = None) -> neo4j.graph.Graph:
+    """Run one explore query and return what Browser's graph view draws: every node and
+    relationship in its results (also inside lists and paths), each once."""
+    q = get_query(name)
+    return graph.driver.execute_query(q.text, parameters_=q.params(dataset, overrides or {}),
+                                      database_=graph.database,
+                                      result_transformer_=neo4j.Result.graph)
+
+
+def caption(node: neo4j.graph.Node) -> str:
+    """How the project's Browser style labels a node: an item's title, a user's id."""
+    if "User" in node.labels:
+        return f"user {node.get('id')}"
+    return str(node.get("title") or node.get("id") or node.element_id)
+
+
+@dataclass
+class BrowserLink:
+    """A Neo4j Browser URL that opens with ``editor`` in its editor, and the ``:param`` lines
+    that set the same parameters by hand."""
+
+    url: str
+    param_lines: list[str]
+    editor: str
+
+
+def cypher_literal(value: Any) -> str:
+    """A parameter value as Cypher literal text for Browser's ``:param`` / ``:params``
+    (strings double-quoted and escaped, lists and maps recursively)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(cypher_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"`{k}`: {cypher_literal(v)}" for k, v in value.items()) + "}"
+    raise MllmrecError(f"cannot write parameter value {value!r} as a Cypher literal")
+
+
+def browser_link(q: ExploreQuery, params: dict[str, Any], neo4j: Neo4jSettings) -> BrowserLink:
+    """The Browser URL of the server in ``neo4j`` (host of its Bolt URI, ``http_port``) that
+    pre-fills the connection (Bolt URI, user, database) and the editor with ``:params {...};``
+    followed by the query: Browser runs the two statements in order on one Run."""
+    bolt = urlsplit(neo4j.uri)
+    host = bolt.hostname or "127.0.0.1"
+    dbms = f"{bolt.scheme}://{neo4j.user}@{host}:{bolt.port or neo4j.bolt_port}"
+    values = "{" + ", ".join(f"{k}: {cypher_literal(v)}" for k, v in params.items()) + "}"
+    editor = f":params {values};\n{q.text.rstrip()}"
+    # quote, not quote_plus: Browser decodes with decodeURIComponent, which keeps '+'.
+    query_string = urlencode({"dbms": dbms, "db": neo4j.database, "cmd": "edit", "arg": editor},
+                             quote_via=quote)
+    return BrowserLink(url=f"http://{host}:{neo4j.http_port}/browser/?{query_string}",
+                       param_lines=[f":param {k} => {cypher_literal(v)}" for k, v in params.items()],
+                       editor=editor)
+

@@ -1,0 +1,102 @@
+"""Latency of the Neo4j Browser queries of ``cypher/explore/`` on one dataset.
+
+Each query runs ``runs`` times with its defaults, a different sampled user (and item, where it
+takes one) each time, the result fully read by the driver (graph views as Browser's graph view
+reads them: every node and relationship). Users are drawn from the serving run with a seeded
+generator; the item of ``why_recommended`` / ``recommendation_path`` is the user's top
+recommendation (found before timing), the item of the item queries a sampled item. A reference
+round trip (one user looked up by key) is timed the same way, so each row also gives its
+median as a multiple of the reference: comparable across machines and loads.
+
+``python -m bench.explore --config my.yaml --dataset ml-100k`` prints the table.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from mllmrec.db import Graph
+from mllmrec.errors import MllmrecError
+from mllmrec.ops.explore import ExploreQuery, list_queries, run_explore, run_graph
+
+REFERENCE = "reference: user by key"
+
+
+def _timed(call: Callable[[int], Any], runs: int) -> list[float]:
+    """Milliseconds of ``call(n)`` for n = 0 .. runs-1."""
+    out = []
+    for n in range(runs):
+        start = time.perf_counter()
+        call(n)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def measure_explore(graph: Graph, dataset: str, runs: int = 50, seed: int = 0,
+                    names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Rows ``{query, median_ms, max_ms, runs, x_reference}`` for the reference round trip and
+    every explore query (or those in ``names``), each over ``runs`` calls on sampled users and
+    items of ``dataset``'s serving run. Raises MllmrecError when there is no serving run."""
+    sample = graph.run("bench/explore_sample", dataset=dataset)
+    if not sample or not sample[0]["users"] or not sample[0]["items"]:
+        raise MllmrecError(f"dataset '{dataset}' has no serving run to sample users from")
+    rng = np.random.default_rng(seed)
+    users = [str(u) for u in rng.choice(sample[0]["users"], size=runs)]
+    items = [str(i) for i in rng.choice(sample[0]["items"], size=runs)]
+    top = [next(r["item"] for r in run_explore(graph, "user_recommendations", dataset,
+                                               {"user": u, "k": "1"}) if r["kind"] == "recommendation")
+           for u in users]
+    reference = _timed(lambda n: graph.run("bench/explore_reference", dataset=dataset,
+                                           user=users[n]), runs)
+    ref_ms = statistics.median(reference)
+    rows = [_row(REFERENCE, reference, ref_ms)]
+    for q in list_queries():
+        if names is not None and q.name not in names:
+            continue
+        given = {"user": users, "item": top if "user" in q.defaults else items}
+        args = [{k: v[n] for k, v in given.items() if k in q.defaults} for n in range(runs)]
+        rows.append(_row(q.name, _timed(partial(_run, graph, q, dataset, args), runs), ref_ms))
+    return rows
+
+
+def _run(graph: Graph, q: ExploreQuery, dataset: str, args: list[dict[str, str]], n: int) -> None:
+    """One call of ``q`` with the n-th parameters, read as Browser reads it."""
+    (run_graph if q.graph_view else run_explore)(graph, q.name, dataset, args[n])
+
+
+def _row(name: str, times: list[float], reference_ms: float) -> dict[str, Any]:
+    median = statistics.median(times)
+    return {"query": name, "median_ms": round(median, 2), "max_ms": round(max(times), 2),
+            "runs": len(times), "x_reference": round(median / reference_ms, 1)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    from bench.common import load_average
+    from mllmrec.config import load_settings
+    from mllmrec.db import connect
+
+    p = argparse.ArgumentParser(prog="python -m bench.explore", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", help="mllmrec configuration file (the server to use)")
+    p.add_argument("--dataset", default="ml-100k")
+    p.add_argument("--runs", type=int, default=50)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    settings = load_settings(args.config, {"dataset": args.dataset})
+    with connect(settings.neo4j) as graph:
+        rows = measure_explore(graph, args.dataset, args.runs, args.seed)
+    print(f"explore queries on '{args.dataset}', {args.runs} runs each, "
+          f"load average {load_average()}")
+    print(f"{'query':<28}{'median ms':>11}{'max ms':>10}{'x ref':>8}")
+    for r in rows:
+        print(f"{r['query']:<28}{r['median_ms']:>11.1f}{r['max_ms']:>10.1f}{r['x_reference']:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()
