@@ -1,8 +1,9 @@
-// A sample of the dataset as a graph: its most-interacted items, the CO_OCCURS / SIMILAR edges of the active build between them, and the users who trained on most of them with those interactions.
+// A sample of the dataset as a graph: its most-interacted items, each item's strongest CO_OCCURS / SIMILAR edges of the active build to the others, and the users who trained on most of them with those interactions.
 // view: graph
 // :param dataset => "ml-100k"
-// :param items => 20
-// :param users => 4
+// :param items => 12
+// :param per_item => 2
+// :param users => 2
 MATCH (build:GraphBuild {dataset: $dataset, status: 'ok', active: true})
 CALL () {
   MATCH (i:Item {dataset: $dataset}) WHERE i.id IS NOT NULL
@@ -11,8 +12,11 @@ CALL () {
 }
 CALL (build, items) {
   UNWIND items AS a
-  MATCH (a)-[e:CO_OCCURS|SIMILAR]->(b:Item)
-  WHERE e.build = build.id AND b IN items
+  CALL (build, items, a) {
+    MATCH (a)-[e:CO_OCCURS|SIMILAR]->(b:Item)
+    WHERE e.build = build.id AND b <> a AND b IN items
+    RETURN e ORDER BY coalesce(e.jaccard, e.cosine) DESC, b.id LIMIT toInteger($per_item)
+  }
   RETURN collect(e) AS links
 }
 CALL (items) {

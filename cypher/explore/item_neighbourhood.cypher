@@ -11,7 +11,7 @@ CALL (build, i) {
   UNWIND ['CO_OCCURS', 'SIMILAR'] AS kind
   CALL (build, i, kind) {
     MATCH (i)-[e:CO_OCCURS|SIMILAR]-(n:Item)
-    WHERE e.build = build.id AND type(e) = kind
+    WHERE e.build = build.id AND type(e) = kind AND n <> i
     RETURN e, n ORDER BY coalesce(e.jaccard, e.cosine) DESC, n.id LIMIT toInteger($limit)
   }
   RETURN collect(e) AS edges, collect(DISTINCT n) AS neighbours
@@ -21,7 +21,7 @@ CALL (build, i, neighbours) {
   UNWIND ['CO_OCCURS', 'SIMILAR'] AS kind
   CALL (build, i, n, kind) {
     MATCH (n)-[e:CO_OCCURS|SIMILAR]-(m:Item)
-    WHERE e.build = build.id AND type(e) = kind AND m <> i
+    WHERE e.build = build.id AND type(e) = kind AND m <> i AND m <> n
     RETURN e, m ORDER BY coalesce(e.jaccard, e.cosine) DESC, m.id LIMIT toInteger($fanout)
   }
   RETURN collect(e) AS second_edges, collect(DISTINCT m) AS second_neighbours

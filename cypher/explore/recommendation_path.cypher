@@ -9,7 +9,7 @@ MATCH (u:User {dataset: $dataset, id: $user})
 MATCH (i:Item {dataset: $dataset, id: $item})
 OPTIONAL CALL (build, u, i) {
   MATCH path = (u)-[:INTERACTED {split: 0}]->(h:Item)-[e:CO_OCCURS|SIMILAR]-(i)
-  WHERE e.build = build.id
+  WHERE e.build = build.id AND h <> i
   RETURN path ORDER BY coalesce(e.cosine, 0) + coalesce(e.jaccard, 0) DESC, h.id
   LIMIT toInteger($limit)
 }

@@ -26,7 +26,7 @@ CALL (d, u) {
 CALL (build, history, recommended) {
   UNWIND recommended AS r
   MATCH (r)-[e:CO_OCCURS|SIMILAR]-(o:Item)
-  WHERE e.build = build.id AND (o IN history OR o IN recommended)
+  WHERE e.build = build.id AND o <> r AND (o IN history OR o IN recommended)
   RETURN collect(DISTINCT e) AS links
 }
 RETURN u, trained, history, recommended, links

@@ -249,9 +249,12 @@ def status_cmd(ctx: click.Context, app: AppContext) -> None:
                    "Also prints the :param lines to paste by hand. Does not query the database.")
 @click.option("--open", "open_browser", is_flag=True,
               help="With --browser: also open the URL in the default web browser.")
+@click.option("--style", is_flag=True,
+              help="Print the :style command that gives Browser the project's style (colours "
+                   "per label, item titles as captions, edge weights); paste and run it once.")
 @pass_app
 def explore_cmd(app: AppContext, name: str | None, params: tuple[str, ...], show: bool,
-                browser: bool, open_browser: bool) -> None:
+                browser: bool, open_browser: bool, style: bool) -> None:
     """Without NAME: list the Neo4j Browser queries in cypher/explore/. With NAME: run it and
     print its rows (or, with --show, print the text to paste into Browser; with --browser, a
     Browser URL that opens it with the parameters filled in). Style: docs/browser.md."""
@@ -262,8 +265,12 @@ def explore_cmd(app: AppContext, name: str | None, params: tuple[str, ...], show
         list_queries,
         run_explore,
         run_graph,
+        style_command,
     )
 
+    if style:
+        click.echo(style_command())
+        return
     if name is None:
         table = Table(title="cypher/explore queries (mllmrec explore NAME --param k=v)")
         table.add_column("name", no_wrap=True)
@@ -285,9 +292,10 @@ def explore_cmd(app: AppContext, name: str | None, params: tuple[str, ...], show
     if browser or open_browser:
         q = get_query(name)
         link = browser_link(q, q.params(app.settings.dataset, overrides), app.settings.neo4j)
-        click.echo(f"Open in Neo4j Browser (log in, then press Run):\n{link.url}\n")
-        click.echo("Or paste these parameter lines, then the query (mllmrec explore "
-                   f"{name} --show):")
+        click.echo("Open in Neo4j Browser (log in, then press Run; the parameter values are "
+                   f"written into the query):\n{link.url}\n")
+        click.echo("Or run these :param lines in Browser, then the query of "
+                   f"'mllmrec explore {name} --show':")
         click.echo("\n".join(link.param_lines))
         if open_browser:
             import webbrowser

@@ -6,8 +6,7 @@ line per parameter: pasted into Browser, those lines are the ``:param`` commands
 meant for Browser's graph view say so with a ``// view: graph`` line; ``run_graph`` returns
 their nodes and relationships.
 ``browser_link`` turns a query and its parameters into a Browser URL whose editor is pre-filled
-with the ``:params`` command and the query (Browser's ``?cmd=edit&arg=...``), so one click and
-one Run show the graph view.
+with the query (Browser's ``?cmd=edit&arg=...``), so one click and one Run show the graph view.
 """
 from __future__ import annotations
 
@@ -28,6 +27,7 @@ from mllmrec.errors import MllmrecError
 
 _PARAM = re.compile(r"^//\s*:param\s+(\w+)\s*=>\s*(.+?)\s*;?\s*$")
 _GRAPH_VIEW = "// view: graph"
+_PARAM_USE = re.compile(r"\$(\w+)")
 
 
 @dataclass
@@ -110,12 +110,21 @@ def caption(node: neo4j.graph.Node) -> str:
 
 @dataclass
 class BrowserLink:
-    """A Neo4j Browser URL that opens with ``editor`` in its editor, and the ``:param`` lines
-    that set the same parameters by hand."""
+    """A Neo4j Browser URL whose editor holds ``editor`` (the query with these parameter
+    values written in), and the ``:param`` lines that set the same values for the file's own
+    ``$parameter`` text (``mllmrec explore NAME --show``)."""
 
     url: str
     param_lines: list[str]
     editor: str
+
+
+def style_command() -> str:
+    """Browser's ``:style`` command with the project's GraSS style (``mllmrec/ops/mllmrec.grass``:
+    a colour per label, captions from ``title`` / ``id``, edge captions from ``jaccard`` /
+    ``cosine`` / ``rating``); run once, Browser keeps the style."""
+    grass = (resources.files("mllmrec.ops") / "mllmrec.grass").read_text(encoding="utf-8")
+    return ":style " + grass.strip()
 
 
 def cypher_literal(value: Any) -> str:
@@ -136,19 +145,46 @@ def cypher_literal(value: Any) -> str:
     raise MllmrecError(f"cannot write parameter value {value!r} as a Cypher literal")
 
 
+def browser_text(q: ExploreQuery, params: dict[str, Any]) -> str:
+    """The query as Browser's editor gets it from ``--browser``: each ``$name`` outside
+    comments replaced by its value as a Cypher literal (``cypher_literal`` escapes strings),
+    the ``// :param`` lines replaced by one line naming the values.
+
+    Why not parameters: Browser's URL can only pre-fill the editor, and a ``:params ...;``
+    line before the query makes it a multi-statement run, whose frame shows a status line per
+    statement and no graph view (checked in Browser 5.24). This text is for a person to run
+    in Browser; the project itself always sends the file's text with parameters."""
+    def literal(match: re.Match[str]) -> str:
+        if match.group(1) not in params:
+            raise MllmrecError(f"query '{q.name}' uses ${match.group(1)} but declares no default")
+        return cypher_literal(params[match.group(1)])
+
+    given = ", ".join(f"{k} = {cypher_literal(v)}" for k, v in params.items())
+    lines = [f"// {q.summary}", f"// mllmrec explore {q.name}: {given}"]
+    for line in q.text.splitlines()[1:]:
+        if _PARAM.match(line) or line.strip() == _GRAPH_VIEW:
+            continue
+        code, sep, comment = line.partition("//")
+        lines.append(_PARAM_USE.sub(literal, code) + sep + comment)
+    return "\n".join(lines).rstrip()
+
+
 def browser_link(q: ExploreQuery, params: dict[str, Any], neo4j: Neo4jSettings) -> BrowserLink:
     """The Browser URL of the server in ``neo4j`` (host of its Bolt URI, ``http_port``) that
-    pre-fills the connection (Bolt URI, user, database) and the editor with ``:params {...};``
-    followed by the query: Browser runs the two statements in order on one Run."""
+    pre-fills the connection form (Bolt URI, user, database) and the editor with
+    ``browser_text``: log in, press Run, the graph view (or table) shows."""
+    editor = browser_text(q, params)
+    return BrowserLink(url=browser_url(neo4j, editor), editor=editor,
+                       param_lines=[f":param {k} => {cypher_literal(v)}" for k, v in params.items()])
+
+
+def browser_url(neo4j: Neo4jSettings, editor: str) -> str:
+    """Browser of the server in ``neo4j`` (host of its Bolt URI, ``http_port``) with the
+    connection form filled in (Bolt URI, user, database) and ``editor`` in the editor."""
     bolt = urlsplit(neo4j.uri)
     host = bolt.hostname or "127.0.0.1"
     dbms = f"{bolt.scheme}://{neo4j.user}@{host}:{bolt.port or neo4j.bolt_port}"
-    values = "{" + ", ".join(f"{k}: {cypher_literal(v)}" for k, v in params.items()) + "}"
-    editor = f":params {values};\n{q.text.rstrip()}"
     # quote, not quote_plus: Browser decodes with decodeURIComponent, which keeps '+'.
     query_string = urlencode({"dbms": dbms, "db": neo4j.database, "cmd": "edit", "arg": editor},
                              quote_via=quote)
-    return BrowserLink(url=f"http://{host}:{neo4j.http_port}/browser/?{query_string}",
-                       param_lines=[f":param {k} => {cypher_literal(v)}" for k, v in params.items()],
-                       editor=editor)
-
+    return f"http://{host}:{neo4j.http_port}/browser/?{query_string}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 
+import neo4j
 import pytest
 
 from mllmrec.ops.explore import get_query, list_queries, run_explore, run_graph
@@ -125,7 +126,7 @@ def test_user_neighbourhood_is_history_recommendations_and_links(graph, processe
     shown = set(history) | set(top)
     expected = {e["eid"] for e in _edges(graph, d, top)
                 if e["build"] == build and e["a"] in shown and e["b"] in shown
-                and (e["a"] in top or e["b"] in top)}
+                and (e["a"] in top or e["b"] in top) and e["a"] != e["b"]}
     links = {r.element_id for r in view.relationships if r.type != "INTERACTED"}
     assert links == expected
 
@@ -135,7 +136,7 @@ def test_item_neighbourhood_one_and_two_hops(graph, processed):
     build = _active_build(graph, d)
     item = graph.run_text("MATCH (i:Item)-[r:CO_OCCURS]->() WHERE i.dataset = $d RETURN i.id AS id "
                           "ORDER BY i.id LIMIT 1", d=d)[0]["id"]
-    edges = [e for e in _edges(graph, d, [item]) if e["build"] == build]
+    edges = [e for e in _edges(graph, d, [item]) if e["build"] == build and e["a"] != e["b"]]
     expected = set()
     for kind in ("CO_OCCURS", "SIMILAR"):
         mine = sorted((e for e in edges if e["type"] == kind),
@@ -173,13 +174,24 @@ def test_recommendation_path_goes_user_history_edge_item(graph, processed):
 
 def test_dataset_overview_is_small_and_connected(graph, processed):
     d = processed.name
-    view = run_graph(graph, "dataset_overview", d, {"items": "15", "users": "3"})
+    build = _active_build(graph, d)
+    view = run_graph(graph, "dataset_overview", d, {"items": "15", "users": "3", "per_item": "2"})
     items = [n for n in view.nodes if "Item" in n.labels]
     assert len(items) == 15 and len([n for n in view.nodes if "User" in n.labels]) == 3
     popular = graph.run_text("MATCH (i:Item)<-[x:INTERACTED]-() WHERE i.dataset = $d "
                              "RETURN i.id AS id, count(x) AS n ORDER BY n DESC, id LIMIT 15", d=d)
-    assert {n["id"] for n in items} == {r["id"] for r in popular}
-    assert {r.type for r in view.relationships} >= {"INTERACTED", "CO_OCCURS"}
+    ids = {r["id"] for r in popular}
+    assert {n["id"] for n in items} == ids
+    links = [r for r in view.relationships if r.type != "INTERACTED"]
+    assert links and {r.type for r in links} <= {"CO_OCCURS", "SIMILAR"}
+    for r in links:
+        assert r["build"] == build and r.start_node["id"] != r.end_node["id"]
+        assert {r.start_node["id"], r.end_node["id"]} <= ids
+    per_source = {}
+    for r in links:
+        per_source[r.start_node["id"]] = per_source.get(r.start_node["id"], 0) + 1
+    assert max(per_source.values()) <= 2
+    assert all(r.end_node["id"] in ids for r in view.relationships if r.type == "INTERACTED")
 
 
 def test_running_builds_and_a_runs_own_build_are_not_shown(graph, processed):
@@ -237,14 +249,28 @@ def _operators(plan: dict):
         yield from _operators(child)
 
 
-def test_explore_browser_url(neo4j_settings, processed):
+def test_explore_browser_url_opens_the_same_graph(neo4j_settings, processed, graph):
+    """The URL's editor text, run as Browser would run it, draws exactly the graph the
+    parameterised query draws."""
+    from urllib.parse import unquote, urlsplit
+
+    user = graph.run("ops/sample_user", dataset=processed.name)[0]["id"]
     out = run_cli(["-d", processed.name, "explore", "user_neighbourhood", "--browser",
-                   "--param", "user=1"], neo4j_settings)
+                   "--param", f"user={user}"], neo4j_settings)
     assert out.exit_code == 0, out.output
-    url = next(line for line in out.output.splitlines() if line.startswith("http://"))
-    assert f":{neo4j_settings.http_port}/browser/?" in url and "cmd=edit" in url
-    assert ':param user => "1"' in out.output
-    assert f":param dataset => \"{processed.name}\"" in out.output
+    url = urlsplit(next(line for line in out.output.splitlines() if line.startswith("http://")))
+    assert url.port == neo4j_settings.http_port and url.path == "/browser/"
+    raw = dict(pair.split("=", 1) for pair in url.query.split("&"))
+    assert raw["cmd"] == "edit"
+    assert f':param user => "{user}"' in out.output
+    assert f':param dataset => "{processed.name}"' in out.output
+
+    pasted = graph.driver.execute_query(unquote(raw["arg"]), database_=graph.database,
+                                        result_transformer_=neo4j.Result.graph)
+    direct = run_graph(graph, "user_neighbourhood", processed.name, {"user": user})
+    assert {n.element_id for n in pasted.nodes} == {n.element_id for n in direct.nodes}
+    assert {r.element_id for r in pasted.relationships} == {r.element_id for r in direct.relationships}
+    assert len(direct.nodes) > 5
 
 
 def test_explore_cli_draws_graph_views_as_edge_lists(neo4j_settings, processed, graph):

@@ -11,7 +11,13 @@ import pytest
 
 from mllmrec.config import Neo4jSettings
 from mllmrec.cypher import query
-from mllmrec.ops.explore import browser_link, cypher_literal, get_query, list_queries
+from mllmrec.ops.explore import (
+    browser_link,
+    browser_text,
+    cypher_literal,
+    get_query,
+    list_queries,
+)
 
 # Files that create a build or flip its status/flags: they address builds by id.
 WRITERS = {"graph/start_build", "graph/finish_build", "graph/fail_build", "schema/init"}
@@ -66,7 +72,7 @@ def test_browser_link_round_trips():
     neo4j = Neo4jSettings(uri="bolt://db.example:7697", user="alice", http_port=7484,
                           database="movies")
     q = get_query("user_neighbourhood")
-    params = q.params("ml 100k+", {"user": "7", "k": "3"})
+    params = q.params('ml "100k"+', {"user": "7", "k": "3"})
     link = browser_link(q, params, neo4j)
     url = urlsplit(link.url)
     assert (url.scheme, url.hostname, url.port, url.path) == ("http", "db.example", 7484, "/browser/")
@@ -74,9 +80,19 @@ def test_browser_link_round_trips():
     raw = dict(pair.split("=", 1) for pair in url.query.split("&"))
     assert unquote(raw["dbms"]) == "bolt://alice@db.example:7697"
     assert unquote(raw["db"]) == "movies" and raw["cmd"] == "edit"
-    first, _, rest = unquote(raw["arg"]).partition(";\n")
-    assert rest == q.text.rstrip()
-    assert first == ':params {dataset: "ml 100k+", user: "7", history: 12, k: 3}'
-    assert link.param_lines == [':param dataset => "ml 100k+"', ':param user => "7"',
+    assert unquote(raw["arg"]) == link.editor
+    assert link.param_lines == [':param dataset => "ml \\"100k\\"+"', ':param user => "7"',
                                 ":param history => 12", ":param k => 3"]
     assert parse_qs(url.query)["cmd"] == ["edit"]
+
+
+@pytest.mark.parametrize("q", list_queries(), ids=lambda q: q.name)
+def test_browser_text_writes_every_parameter_as_a_literal(q):
+    params = q.params("ml-100k", {})
+    text = browser_text(q, params)
+    code = [line.split("//")[0] for line in text.splitlines()]
+    assert not any("$" in line for line in code)
+    assert [line for line in code if line.strip()] == [
+        re.sub(r"\$(\w+)", lambda m: cypher_literal(params[m.group(1)]), line.split("//")[0])
+        for line in q.text.splitlines() if line.split("//")[0].strip()]
+    assert text.splitlines()[0] == f"// {q.summary}"
