@@ -1,9 +1,9 @@
-// A sample of the dataset as a graph: its most-interacted items, each item's strongest CO_OCCURS / SIMILAR edges of the active build to the others, and the users who trained on most of them with those interactions.
+// A sample of the dataset as a graph: its most-interacted items, each item's strongest CO_OCCURS / SIMILAR edges of the active build to the others, and the user(s) who trained on most of them with those interactions.
 // view: graph
 // :param dataset => "ml-100k"
 // :param items => 12
 // :param per_item => 2
-// :param users => 2
+// :param users => 1
 MATCH (build:GraphBuild {dataset: $dataset, status: 'ok', active: true})
 CALL () {
   MATCH (i:Item {dataset: $dataset}) WHERE i.id IS NOT NULL
