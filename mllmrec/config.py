@@ -66,6 +66,10 @@ class EnrichSettings(_Section):
     domain: str | None = Field(None, description="overrides the domain taken from the data")
     prompt_version: str = "v1"
     history_max_items: int = Field(50, ge=1)
+    history_scope: Literal["train", "all"] = Field(
+        "train", description="interactions a user's behavioural list is built from: 'train' "
+        "(the only honest choice) or 'all' (validation and test too: the published protocol, "
+        "a leak kept for measuring its effect only; every output made with it is labelled)")
     encoder: str = "all-MiniLM-L6-v2"
     embed_batch_size: int = Field(128, ge=1)
     image_cache: Path = Path(".mllmrec/images")

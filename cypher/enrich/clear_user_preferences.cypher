@@ -3,4 +3,4 @@
 UNWIND $ids AS id
 MATCH (u:User {dataset: $dataset, id: id})
 REMOVE u.preference, u.preference_hash, u.history_hash, u.preference_model,
-       u.preference_prompt, u.profiled_at, u.embedding, u.embedding_hash
+       u.preference_prompt, u.preference_scope, u.profiled_at, u.embedding, u.embedding_hash

@@ -81,18 +81,28 @@ def describe_items_cmd(app: AppContext, image_cache: Path | None, max_pixels: in
 @_generation_flags
 @click.option("--history-max-items", type=int,
               help="Most recent training items in a behavioural list [default: 50].")
+@click.option("--history-scope", type=click.Choice(["train", "all"]),
+              help="Interactions the lists are built from: 'train' (honest), or 'all', which "
+                   "puts validation and test items into the user texts as the published "
+                   "protocol did; for measuring that leak only, labelled on every user and "
+                   "in the stage record [default: train].")
 @pass_app
-def profile_users_cmd(app: AppContext, history_max_items: int | None, **opts: Any) -> None:
+def profile_users_cmd(app: AppContext, history_max_items: int | None, history_scope: str | None,
+                      **opts: Any) -> None:
     """An LLM writes each user's preference paragraph from their behavioural list, built from
     TRAINING interactions only (oldest first, most recent items that fit).
 
-    Users whose list, model and prompt version are unchanged are skipped; a user whose
-    training history changed is profiled again.
+    Users whose list, model, prompt version and history scope are unchanged are skipped; a
+    user whose training history changed is profiled again.
     """
     from mllmrec.enrich.profile import profile_users
 
     _apply_generation(app, "enrich.llm_model", opts,
-                      {"enrich.history_max_items": history_max_items})
+                      {"enrich.history_max_items": history_max_items,
+                       "enrich.history_scope": history_scope})
+    if app.settings.enrich.history_scope != "train":
+        click.secho("history scope 'all': validation and test items go into the user texts "
+                    "(leaky, for protocol comparison only)", fg="red", err=True)
     _echo_summary(profile_users(app.graph, app.settings))
 
 

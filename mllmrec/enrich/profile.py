@@ -2,6 +2,11 @@
 interactions only (oldest first, the most recent items that fit), and an LLM's paragraph on
 what the user prefers and why.
 
+``enrich.history_scope = "all"`` builds the list from every split instead, as the authors'
+script did: a leak of the held-out items into the user features, kept only to measure what
+the published protocol inflates. Each text records its scope (``User.preference_scope``), the
+StageRun records it in its parameters, and switching scope re-profiles every user.
+
 With ``enrich.no_llm`` the user text is the behavioural list itself (title and category of
 each training item, within the encoder's window): the "without reasoning" ablation.
 Resumable: a user whose behavioural list, model and prompt version are unchanged is skipped;
@@ -28,6 +33,8 @@ log = logging.getLogger(__name__)
 PROMPT_TASK = "profile_user"
 NO_LLM_MODEL = "none"
 NO_LLM_PROMPT = "behaviour-list"
+# Interaction splits (0 train, 1 valid, 2 test) each history scope reads.
+SCOPE_SPLITS = {"train": [0], "all": [0, 1, 2]}
 
 
 @dataclass
@@ -41,11 +48,13 @@ class History:
     stored_hash: str | None
     stored_model: str | None
     stored_prompt: str | None
+    scope: str
+    stored_scope: str
 
 
 def build_histories(graph: Graph, settings: Settings) -> list[History]:
-    """Every user's behavioural list: training items only, oldest first, the most recent
-    that fit. With no_llm the entries are compact (title, category) and the budget is the
+    """Every user's behavioural list: items of the splits ``enrich.history_scope`` names
+    (training only by default), oldest first, the most recent that fit. With no_llm the entries are compact (title, category) and the budget is the
     encoder's window; otherwise each entry is the item's fused text."""
     es = settings.enrich
     items = {r["id"]: r for r in graph.run("enrich/item_texts", dataset=settings.dataset)}
@@ -56,10 +65,13 @@ def build_histories(graph: Graph, settings: Settings) -> list[History]:
         entry = {i: list_entry(r["text"] or fuse_item_text(r)) for i, r in items.items()}
         budget = es.history_max_chars
     out = []
-    for row in graph.run("enrich/training_histories", dataset=settings.dataset):
+    rows = graph.run("enrich/user_histories", dataset=settings.dataset,
+                     splits=SCOPE_SPLITS[es.history_scope])
+    for row in rows:
         text = behaviour_list([entry[i] for i in row["items"]], es.history_max_items, budget)
         out.append(History(row["id"], row["items"], text, text_hash(text) if text else "",
-                           row["history_hash"], row["model"], row["prompt"]))
+                           row["history_hash"], row["model"], row["prompt"],
+                           es.history_scope, row["scope"]))
     return out
 
 
@@ -71,6 +83,10 @@ def profile_users(graph: Graph, settings: Settings,
     model = NO_LLM_MODEL if es.no_llm else es.llm_model
     prompt = NO_LLM_PROMPT if es.no_llm else es.prompt_version
     params = stage_params(es, domain=domain)
+    if es.history_scope != "train":
+        log.warning("profile %s: history_scope=%s puts validation and test items into the user "
+                    "texts (the published protocol's leak); for comparison only", dataset,
+                    es.history_scope)
     with stage_run(graph, dataset, "profile", params) as rec:
         histories = build_histories(graph, settings)
         summary = EnrichSummary("profile", total=len(histories))
@@ -80,15 +96,18 @@ def profile_users(graph: Graph, settings: Settings,
                 summary.fail(f"user {h.user}", ItemFailure(EMPTY_TEXT, "no training interactions"))
                 if h.stored_hash:
                     stale.append(h.user)
-            elif (h.hash, model, prompt) == (h.stored_hash, h.stored_model, h.stored_prompt):
+            elif ((h.hash, model, prompt, h.scope)
+                  == (h.stored_hash, h.stored_model, h.stored_prompt, h.stored_scope)):
                 summary.skipped += 1
             else:
                 todo.append(h)
-        log.info("profile %s: %d users, %d to profile with %s (prompt %s), %d up to date",
-                 dataset, len(histories), len(todo), model, prompt, summary.skipped)
+        log.info("profile %s: %d users, %d to profile with %s (prompt %s, history scope %s), "
+                 "%d up to date", dataset, len(histories), len(todo), model, prompt,
+                 es.history_scope, summary.skipped)
         if stale:
             graph.run("enrich/clear_user_preferences", dataset=dataset, ids=stale)
             summary.extra["cleared"] = len(stale)
+        summary.extra["history_scope"] = es.history_scope
         if es.no_llm:
             rows = [_row(h, h.text) for h in todo]
             summary.written = summary.generated = write_rows(
@@ -101,7 +120,7 @@ def profile_users(graph: Graph, settings: Settings,
 
 def _row(h: History, preference: str) -> dict[str, Any]:
     return {"id": h.user, "preference": preference, "preference_hash": text_hash(preference),
-            "history_hash": h.hash}
+            "history_hash": h.hash, "scope": h.scope}
 
 
 def _generate(graph: Graph, settings: Settings, todo: list[History], domain: str,

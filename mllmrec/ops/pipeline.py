@@ -94,11 +94,14 @@ class PipelineReport:
 def enrichment_mode(settings: Settings) -> str:
     """One line saying how item and user texts are produced in this run."""
     e = settings.enrich
+    scope = ("" if e.history_scope == "train" else
+             f"; LEAKY history scope '{e.history_scope}': validation and test items in user texts")
     if e.no_llm:
         return ("--no-llm: item text = metadata only (no image descriptions); "
-                "user text = the behavioural list of training items (no LLM reasoning)")
+                "user text = the behavioural list of training items (no LLM reasoning)" + scope)
     where = f"endpoint {e.openai_base_url}" if e.backend == "openai" else "local transformers"
-    return f"LLM ({where}): VLM {e.vlm_model} describes images, LLM {e.llm_model} writes preferences"
+    return (f"LLM ({where}): VLM {e.vlm_model} describes images, LLM {e.llm_model} writes "
+            "preferences" + scope)
 
 
 def summary_dict(result: Any) -> dict[str, Any]:

@@ -82,7 +82,7 @@ DESCRIBE = Stage("describe", "mllmrec.enrich.describe:describe_items",
                  (*_GEN, "enrich.vlm_model", "enrich.image_max_pixels"))
 PROFILE = Stage("profile", "mllmrec.enrich.profile:profile_users",
                 (*_GEN, "enrich.llm_model", "enrich.history_max_items", "enrich.history_max_chars",
-                 "enrich.user_text_max_chars"))
+                 "enrich.user_text_max_chars", "enrich.history_scope"))
 EMBED = Stage("embed", "mllmrec.enrich.embed:embed_texts", ("enrich.encoder",))
 BUILD_GRAPH = Stage("build-graph", "mllmrec.graph.build:build_graph",
                     ("graph.knn_k", "graph.knn_jac", "graph.pure", "graph.approximate"))

@@ -56,12 +56,16 @@ def valid_recall20(props: dict[str, Any] | None) -> float | None:
     return run_metrics(props).get("valid/recall@20")
 
 
+LEAKY = "users_with_all_splits_text"  # count of users profiled with --history-scope all
+
+
 def dataset_status(graph: Graph, dataset: str) -> DatasetStatus:
     stats = dataset_stats(graph, dataset)
     stages = graph.run("ops/stage_history", dataset=dataset)
     serving = graph.run("ops/serving_run", dataset=dataset)
     runs = graph.run("ops/training_runs", dataset=dataset)
     extra = graph.run("ops/enrich_counts", dataset=dataset)[0]
+    extra[LEAKY] = graph.run("ops/leaky_preferences", dataset=dataset)[0]["users"]
     return DatasetStatus(stats, stages, serving[0] if serving and serving[0]["id"] else None,
                          len(runs), lock_info(graph, dataset), extra)
 
@@ -90,6 +94,10 @@ def render(status: DatasetStatus, console: Console) -> None:
     for name, value in status.extra_counts.items():
         counts.add_row(name.replace("_", " "), f"{value:,}")
     console.print(counts)
+    if status.extra_counts.get(LEAKY):
+        console.print(f"[red]{status.extra_counts[LEAKY]:,} user texts were built from ALL splits "
+                      "(profile-users --history-scope all): validation and test items leak into "
+                      "the features; metrics of this dataset are not honest[/]")
 
     stages = Table(title="stages (newest run of each)")
     for col in ("stage", "outcome", "started", "seconds", "parameters", "counts / error"):

@@ -3,6 +3,7 @@ paragraphs with provenance (tiny Qwen2-VL, text-only generation), resumability, 
 re-profiling of users whose training history changed."""
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 
@@ -10,6 +11,7 @@ import pytest
 
 from mllmrec.enrich.describe import describe_items
 from mllmrec.enrich.profile import build_histories, profile_users
+from tests.conftest import run_cli
 from tests.fixtures_models import (ingest, ml100k_catalogue, small_catalogue,  # noqa: F401
                                    tiny_settings, tiny_vlm)
 
@@ -109,3 +111,42 @@ def test_user_without_training_items_is_counted_not_fatal(graph, settings, small
     left = graph.run_text("MATCH (u:User {dataset: $d, id: $u}) RETURN u.preference AS p, "
                           "u.history_hash AS h", d=small, u=user)[0]
     assert left == {"p": None, "h": None}
+
+
+def test_all_splits_scope_is_explicit_labelled_and_reverted(graph, neo4j_settings, settings, small):
+    """--history-scope all (the published protocol's leak) puts held-out items into the text,
+    and every user, the StageRun and status say so; going back to 'train' re-profiles them."""
+    inter = _interactions(graph, small)
+    d = ["--dataset", small]
+    res = run_cli([*d, "profile-users", "--no-llm", "--history-scope", "all"], neo4j_settings)
+    assert res.exit_code == 0, res.output
+    assert "history_scope: all" in res.output and "leaky" in res.output
+    stored = {r["id"]: r for r in graph.run_text(
+        "MATCH (u:User {dataset: $d}) RETURN u.id AS id, u.preference AS p, "
+        "u.preference_scope AS scope", d=small)}
+    assert {r["scope"] for r in stored.values()} == {"all"}
+    leaked = 0
+    for user, rows in inter.items():
+        held = {title for _, _, title, split in rows if split != 0}
+        leaked += bool(held & set(_listed_titles(stored[user]["p"])))
+    assert leaked > 0  # the stored texts do name held-out items
+    roomy = {"enrich.no_llm": True, "enrich.history_max_items": 1000,
+             "enrich.user_text_max_chars": 100_000}
+    for h in build_histories(graph, settings.with_overrides({**roomy, "enrich.history_scope": "all"})):
+        every = sorted((ts, i, title) for ts, i, title, _ in inter[h.user])  # all splits, by time
+        assert _listed_titles(h.text) == [t for _, _, t in every], h.user
+    params = json.loads(graph.run_text(
+        "MATCH (s:StageRun {dataset: $d, stage: 'profile'}) RETURN s.params AS p "
+        "ORDER BY s.started_at DESC LIMIT 1", d=small)[0]["p"])
+    assert params["history_scope"] == "all"
+    status = run_cli([*d, "status"], neo4j_settings)
+    assert "user texts were built from ALL splits" in status.output, status.output
+    # back to the default: every user whose text held a held-out item is profiled again
+    back = profile_users(graph, settings.with_overrides({"enrich.no_llm": True, **roomy}))
+    leaked_users = {u for u, rows in inter.items() if any(x[3] != 0 for x in rows)}
+    assert back.generated >= len(leaked_users) > 0
+    assert back.generated + back.skipped + back.failed == len(inter)
+    assert {r["scope"] for r in graph.run_text(
+        "MATCH (u:User {dataset: $d}) WHERE u.preference IS NOT NULL "
+        "RETURN DISTINCT u.preference_scope AS scope", d=small)} == {"train"}
+    assert "ALL splits" not in run_cli([*d, "status"], neo4j_settings).output

@@ -91,3 +91,13 @@ def test_status_reports_stages_serving_run_and_lock(graph, neo4j_settings, proce
     for name in ALL:
         assert name in text
     assert "valid/recall@20" in text
+
+
+def test_pipeline_default_builds_user_texts_from_training_only(graph, processed):
+    scopes = graph.run_text("MATCH (u:User {dataset: $d}) WHERE u.preference IS NOT NULL "
+                            "RETURN DISTINCT u.preference_scope AS scope", d=processed.name)
+    assert scopes == [{"scope": "train"}]
+    params = graph.run_text("MATCH (s:StageRun {dataset: $d, stage: 'profile'}) "
+                            "RETURN s.params AS p", d=processed.name)
+    assert params and all('"history_scope": "train"' in r["p"] for r in params)
+    assert "LEAKY" not in processed.output

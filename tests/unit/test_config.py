@@ -81,3 +81,26 @@ def test_unsafe_dataset_names_are_refused(name):
 @pytest.mark.parametrize("name", ["ml-100k", "Amazon_Baby.2014", "t-0123456789", "x" * 64])
 def test_ordinary_dataset_names_pass(name):
     assert load_settings(overrides={"dataset": name}, environ={}).dataset == name
+
+
+def test_leaky_history_scope_is_never_a_default():
+    """The published protocol's all-splits user texts must be asked for explicitly: the config
+    default, the profile-users command without the flag and the pipeline's profile stage all
+    use 'train'."""
+    from mllmrec.cli import _register, cli
+    from mllmrec.ops.pipeline import enrichment_mode
+    from mllmrec.ops.stages import PROFILE
+
+    assert Settings().enrich.history_scope == "train"
+    assert load_settings(environ={}).enrich.history_scope == "train"
+    _register()
+    command = cli.commands["profile-users"]
+    ctx = command.make_context("profile-users", [])
+    assert ctx.params["history_scope"] is None  # absent flag: the configuration's value stands
+    assert Settings().with_overrides({"enrich.history_scope": None}).enrich.history_scope == "train"
+    flag = next(p for p in command.params if p.name == "history_scope")
+    assert "[default: train]" in (flag.help or "")
+    assert PROFILE.params(Settings())["enrich.history_scope"] == "train"
+    leaky = Settings().with_overrides({"enrich.history_scope": "all"})
+    assert PROFILE.params(leaky) != PROFILE.params(Settings())  # a switch re-runs the stage
+    assert "LEAKY" in enrichment_mode(leaky) and "LEAKY" not in enrichment_mode(Settings())
