@@ -5,9 +5,12 @@ and says so):
 
 - ``stages``: every pipeline stage on the dataset (ingest, describe, profile, embed,
   build-graph, train MLLMRec), time, throughput, peak memory;
-- ``quality``: MLLMRec, LightGCN and BPR-MF on the same split, Recall/NDCG@10/20 on valid
-  and test at the best validation epoch, training curves;
-- ``ablation``: the paper's ablation variants through the real trainer;
+- ``protocol``: how much the published protocol (user texts from all splits, grid choice on
+  test) inflates MLLMRec's Recall/NDCG@20 (``bench/protocol.py``, ``bench/grid.py``);
+- ``quality``: MLLMRec, LightGCN and BPR-MF on the same split, trained to early stopping with
+  several seeds, Recall/NDCG@10/20 (mean +- std) on valid and test at the best validation
+  epoch, training curves, a Wilcoxon signed-rank test over users against the best baseline;
+- ``ablation``: the paper's ablation variants through the real trainer, same seeds;
 - ``scaling``: ingest, graph build and one epoch on synthetic data of growing size;
 - ``components``: the per-stage scripts of the other issues (``bench/ingest.py``, ...);
 - ``scale`` (``--scale sports``): an Amazon-Sports-sized catalogue through every stage, each
@@ -27,6 +30,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -40,12 +44,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from bench import report  # noqa: E402
 from bench.common import REPO, environment, load_average, neo4j_for_bench  # noqa: E402
+from bench.train_runs import MODEL_NAMES  # noqa: E402
 from mllmrec.config import Settings, load_settings  # noqa: E402
 from mllmrec.db import connect  # noqa: E402
 
 log = logging.getLogger("bench")
 
-SECTIONS = ("stages", "quality", "ablation", "scaling", "components", "scale")
+SECTIONS = ("stages", "protocol", "quality", "ablation", "scaling", "components", "scale")
 RESULTS = REPO / "bench" / "results"
 DOCS = (REPO / "README.md", REPO / "docs" / "benchmarks.md")
 
@@ -58,10 +63,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="small scaling sizes (10k-100k) and low epoch caps: minutes, not an hour")
     p.add_argument("--only", default=",".join(SECTIONS),
                    help=f"comma-separated sections to run (default all: {','.join(SECTIONS)})")
-    p.add_argument("--seed", type=int, default=2025, help="split, sampling and init seed")
+    p.add_argument("--seed", type=int, default=2025,
+                   help="split seed, and the training seed of the stage table's run")
+    p.add_argument("--seeds", default=None,
+                   help="training seeds of protocol/quality/ablation, comma-separated (default "
+                        "2025,2026,2027; the --seed value alone with --quick); the split stays fixed")
     p.add_argument("--max-epochs", type=int, default=None,
-                   help="epoch cap per training run (default 300, or 40 with --quick); "
+                   help="epoch cap per training run (default 1000, or 40 with --quick); "
                         "early stopping on validation Recall@20 still applies")
+    p.add_argument("--grid-knn-k", default="5,10", help="protocol grid: knn_k values")
+    p.add_argument("--grid-knn-jac", default="10", help="protocol grid: knn_jac values")
+    p.add_argument("--grid-pure", default="0.7", help="protocol grid: pure values")
     p.add_argument("--patience", type=int, default=None,
                    help="early-stopping patience (default 20 as in METHOD.md, 5 with --quick)")
     p.add_argument("--sizes", default=None,
@@ -86,6 +98,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"unknown --scale profile '{args.scale}'; choose from {', '.join(PROFILES)}")
         args.only = "scale"
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
+    args.seeds = (tuple(int(x) for x in args.seeds.split(",") if x.strip()) if args.seeds
+                  else (args.seed,) if args.quick else (args.seed, args.seed + 1, args.seed + 2))
+    if args.seeds[0] != args.seed:
+        p.error("--seeds must start with --seed (the stage table's run is the first seed)")
     unknown = sorted(set(args.only) - set(SECTIONS))
     if unknown:
         p.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
@@ -100,7 +116,7 @@ def base_settings(args: argparse.Namespace, neo4j: Any, runs_dir: Path) -> Setti
         "dataset": f"bench-{args.dataset}",
         "ingest.seed": args.seed,
         "train.seed": args.seed,
-        "train.epochs": args.max_epochs or (40 if args.quick else 300),
+        "train.epochs": args.max_epochs or (40 if args.quick else 1000),
         "train.patience": args.patience or (5 if args.quick else 20),
         "train.runs_dir": str(runs_dir),
         "train.device": "cpu" if settings.train.device == "auto" else settings.train.device,
@@ -128,6 +144,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> Path:
         settings = base_settings(args, neo4j, Path(runs_dir))
         run_doc["parameters"] = {
             "dataset": args.dataset, "quick": args.quick, "seed": args.seed,
+            "seeds": list(args.seeds),
             "sections": ",".join(args.only), "max_epochs": settings.train.epochs,
             "patience": settings.train.patience, "no_llm": settings.enrich.no_llm,
             "graph": settings.graph.model_dump(), "device": settings.train.device,
@@ -151,7 +168,7 @@ def sections(args: argparse.Namespace, settings: Settings, graph: Any, run_doc: 
              sizes: tuple[int, ...] | None) -> None:
     """Run the chosen sections in order, saving the JSON after each so a crash keeps what
     was measured."""
-    from bench import ablation, scaling, stages
+    from bench import ablation, grid, protocol, scaling, stages
     # Import every stage now: a run takes long, and modules edited meanwhile must not mix
     # with the ones already loaded.
     import mllmrec.enrich.describe, mllmrec.enrich.embed, mllmrec.enrich.profile  # noqa: F401,E401
@@ -161,27 +178,40 @@ def sections(args: argparse.Namespace, settings: Settings, graph: Any, run_doc: 
         report.write_json(run_doc, args.results_dir)
 
     mllmrec_result = None
-    needs_data = {"stages", "quality", "ablation"} & set(args.only)
+    needs_data = {"stages", "protocol", "quality", "ablation"} & set(args.only)
     if needs_data:
         log.info("== stages on %s", args.dataset)
         stage_rows, mllmrec_result = stages.run_stages(graph, settings, args.dataset)
         if "stages" in args.only:
             run_doc["stages"] = stage_rows
         save()
+    mllmrec_agg = None
+    def keep(section: str) -> Callable[[dict[str, Any]], None]:
+        """Store a section's partial result and save: an interrupted run keeps what finished."""
+        def store(partial: dict[str, Any]) -> None:
+            run_doc[section] = partial
+            save()
+        return store
+
+    mllmrec_agg = None
+    if "protocol" in args.only:
+        log.info("== protocol")
+        points = grid.points({"knn_k": _values(args.grid_knn_k, int),
+                              "knn_jac": _values(args.grid_knn_jac, int),
+                              "pure": _values(args.grid_pure, float)})
+        done = protocol.run_protocol(graph, settings, points, args.seeds, mllmrec_result,
+                                     on_progress=keep("protocol"))
+        default = next((r for r in done["grid"]["train"]
+                        if r["config"] == grid.built(settings)), None)
+        mllmrec_agg = {**default, "model": "MLLMRec", "label": "MLLMRec"} if default else None
     if "quality" in args.only:
-        log.info("== quality: baselines")
-        models = [mllmrec_result]
-        for model in ("lightgcn", "bpr"):
-            models.append(stages.train(graph, settings.with_overrides({"train.model": model})))
-        run_doc["quality"] = {"dataset": args.dataset, "seed": args.seed,
-                              "patience": settings.train.patience,
-                              "max_epochs": settings.train.epochs, "models": models,
-                              "note": _enrich_note(settings)}
-        save()
+        log.info("== quality (seeds %s)", ",".join(map(str, args.seeds)))
+        done = quality(graph, settings, args, mllmrec_result, mllmrec_agg, keep("quality"))
+        mllmrec_agg = done["models"][0]
     if "ablation" in args.only:
         log.info("== ablation")
-        run_doc["ablation"] = ablation.run_ablation(graph, settings, args.dataset, mllmrec_result)
-        save()
+        ablation.run_ablation(graph, settings, args.dataset, mllmrec_agg, seeds=args.seeds,
+                              on_progress=keep("ablation"))
     if "scaling" in args.only:
         log.info("== scaling")
         chosen = sizes or (scaling.QUICK_SIZES if args.quick else scaling.FULL_SIZES)
@@ -199,6 +229,40 @@ def sections(args: argparse.Namespace, settings: Settings, graph: Any, run_doc: 
         log.info("== components")
         run_doc["components"] = components.run_components(graph, settings, quick=args.quick)
         save()
+
+
+def quality(graph: Any, settings: Settings, args: argparse.Namespace,
+            first: dict[str, Any] | None, mllmrec_agg: dict[str, Any] | None,
+            on_progress: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """MLLMRec (reused from the protocol section when it trained the default configuration
+    with the same seeds), LightGCN and BPR-MF, each with every seed, and a paired test of
+    MLLMRec against the baseline with the best mean validation Recall@20. ``on_progress``
+    sees the section after each model."""
+    from bench.train_runs import paired_test, repeat
+
+    names = ("mllmrec", "lightgcn", "bpr")
+    models: list[dict[str, Any]] = []
+    section: dict[str, Any] = {}
+    for model in names:
+        if model == "mllmrec" and mllmrec_agg is not None:
+            models.append(mllmrec_agg)
+        else:
+            models.append(repeat(graph, settings.with_overrides({"train.model": model}),
+                                 args.seeds, first=first if model == "mllmrec" else None))
+        baselines = models[1:]
+        best = max(baselines, key=lambda m: m["valid"]["recall@20"]) if baselines else None
+        section = {"dataset": args.dataset, "seed": args.seed, "seeds": list(args.seeds),
+                   "patience": settings.train.patience, "max_epochs": settings.train.epochs,
+                   "history_scope": settings.enrich.history_scope, "models": models,
+                   "missing": [MODEL_NAMES[m] for m in names[len(models):]],
+                   "paired_test": paired_test(models[0], best) if best else None,
+                   "note": _enrich_note(settings)}
+        on_progress(section)
+    return section
+
+
+def _values(text: str, kind: type) -> tuple[Any, ...]:
+    return tuple(kind(x) for x in text.split(",") if x.strip())
 
 
 def _enrich_note(settings: Settings) -> str:

@@ -1,11 +1,18 @@
-"""One training run of the real trainer, measured and reduced to the numbers the report
-shows: metrics per split at the best validation epoch, epochs, seconds, peak memory and the
-per-epoch curve."""
+"""Training runs of the real trainer, measured and reduced to the numbers the report shows:
+metrics per split at the best validation epoch, epochs, seconds, peak memory, the per-epoch
+curve, and each test user's Recall/NDCG@20 (for paired tests between models).
+
+:func:`repeat` trains the same configuration with several seeds (initialisation and BPR
+sampling; the split stays fixed) and reports mean and standard deviation.
+"""
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from bench.common import measure
 from mllmrec.config import Settings
@@ -14,6 +21,7 @@ from mllmrec.db import Graph
 log = logging.getLogger(__name__)
 
 MODEL_NAMES = {"mllmrec": "MLLMRec", "lightgcn": "LightGCN", "bpr": "BPR-MF"}
+PAIRED = ("recall@20", "ndcg@20")  # per-user metrics kept for paired tests
 
 
 def train(graph: Graph, settings: Settings, label: str | None = None) -> dict[str, Any]:
@@ -26,9 +34,11 @@ def train(graph: Graph, settings: Settings, label: str | None = None) -> dict[st
     out = summarise(result)
     out.update(model=MODEL_NAMES.get(settings.train.model, settings.train.model),
                label=label or MODEL_NAMES.get(settings.train.model, settings.train.model),
-               seconds=m.seconds, peak_rss_mb=m.peak_rss_mb)
-    log.info("trained %s: %d epochs (best %s) in %.1fs, test recall@20 %.4f", out["label"],
-             out["epochs"], out["best_epoch"], m.seconds, out["test"].get("recall@20", float("nan")))
+               seed=settings.train.seed, seconds=m.seconds, peak_rss_mb=m.peak_rss_mb,
+               per_user_test=per_user_test(graph, settings.dataset, result.run_id))
+    log.info("trained %s (seed %d): %d epochs (best %s) in %.1fs, test recall@20 %.4f",
+             out["label"], settings.train.seed, out["epochs"], out["best_epoch"], m.seconds,
+             out["test"].get("recall@20", float("nan")))
     return out
 
 
@@ -45,3 +55,84 @@ def summarise(result: Any) -> dict[str, Any]:
             "seconds_per_epoch": result.seconds_per_epoch,
             "eval_seconds_per_epoch": result.eval_seconds_per_epoch,
             "device": result.device, "curve": curve}
+
+
+def per_user_test(graph: Graph, dataset: str, run_id: str) -> dict[str, list[float]]:
+    """Test Recall@20 and NDCG@20 of every user with test items (in the dataset's user
+    order, the same for every model of the dataset), from the vectors the run stored in
+    Neo4j: what recommendations use. All scores at once (users x items is small here)."""
+    import torch
+
+    from mllmrec.train import writeback
+    from mllmrec.train.data import TEST, load_train_data
+    from mllmrec.train.metrics import top_k, user_metrics
+
+    data = load_train_data(graph, dataset, features=False, item_graph=False)
+    users, items = writeback.stored_vectors(graph, dataset, run_id, data.user_ids, data.item_ids)
+    heldout = data.splits[TEST]
+    rows = np.flatnonzero(np.diff(heldout.indptr) > 0)
+    scores = torch.from_numpy(users[rows] @ items.T)
+    seen = data.train[rows].tocoo()
+    scores[torch.as_tensor(seen.row), torch.as_tensor(seen.col)] = -torch.inf
+    top = top_k(scores, 20).numpy()
+    truth = heldout[rows]
+    hits = np.take_along_axis(truth.toarray() > 0, top, axis=1)
+    values = user_metrics(hits, np.diff(truth.indptr), [20])
+    return {m: [round(float(v), 6) for v in values[m]] for m in PAIRED}
+
+
+def repeat(graph: Graph, settings: Settings, seeds: Sequence[int], label: str | None = None,
+           first: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train ``settings`` once per seed (``first``: an existing run with ``seeds[0]``, reused)
+    and aggregate: mean and std (ddof=1) of every valid/test metric, per-user test metrics
+    averaged over seeds, epochs per seed, the first seed's curve."""
+    runs = [first] if first is not None else []
+    for seed in seeds[len(runs):]:
+        runs.append(train(graph, settings.with_overrides({"train.seed": seed}), label=label))
+    return aggregate(runs)
+
+
+def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean/std over seeds of the runs of one configuration (see :func:`repeat`)."""
+    def stats(split: str) -> tuple[dict[str, float], dict[str, float]]:
+        keys = runs[0][split].keys()
+        values = {k: np.array([r[split][k] for r in runs], dtype=float) for k in keys}
+        return ({k: float(v.mean()) for k, v in values.items()},
+                {k: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for k, v in values.items()})
+
+    valid, valid_std = stats("valid")
+    test, test_std = stats("test")
+    per_user = {m: np.mean([r["per_user_test"][m] for r in runs], axis=0).round(6).tolist()
+                for m in PAIRED} if all(r.get("per_user_test") for r in runs) else {}
+    return {"model": runs[0]["model"], "label": runs[0]["label"],
+            "seeds": [r["seed"] for r in runs], "valid": valid, "valid_std": valid_std,
+            "test": test, "test_std": test_std, "per_user_test": per_user,
+            "best_epoch": [r["best_epoch"] for r in runs], "epochs": [r["epochs"] for r in runs],
+            "seconds": float(sum(r["seconds"] for r in runs)),
+            "seconds_per_epoch": float(np.mean([r["seconds_per_epoch"] for r in runs])),
+            "eval_seconds_per_epoch": float(np.mean([r["eval_seconds_per_epoch"] for r in runs])),
+            "peak_rss_mb": max((r.get("peak_rss_mb") or 0.0) for r in runs) or None,
+            "run_ids": [r["run_id"] for r in runs], "curve": runs[0]["curve"],
+            "runs": [{k: r[k] for k in ("seed", "run_id", "valid", "test", "best_epoch", "epochs",
+                                        "seconds")} for r in runs]}
+
+
+def paired_test(a: dict[str, Any], b: dict[str, Any], metric: str = "recall@20") -> dict[str, Any]:
+    """Wilcoxon signed-rank test (two-sided, scipy; zero differences dropped, the 'wilcox'
+    rule) between two aggregated models over the same test users, on each user's ``metric``
+    averaged over seeds."""
+    from scipy.stats import wilcoxon
+
+    x = np.asarray(a["per_user_test"][metric])
+    y = np.asarray(b["per_user_test"][metric])
+    if x.shape != y.shape or not len(x):
+        raise ValueError(f"per-user {metric} of {a['label']} and {b['label']} do not pair up")
+    diff = x - y
+    nonzero = int(np.count_nonzero(diff))
+    result = wilcoxon(x, y, zero_method="wilcox", alternative="two-sided") if nonzero else None
+    return {"test": "Wilcoxon signed-rank, two-sided (scipy.stats.wilcoxon, zero_method='wilcox')",
+            "metric": f"per-user test {metric}, mean over seeds", "a": a["label"], "b": b["label"],
+            "users": int(len(x)), "nonzero_pairs": nonzero, "mean_difference": float(diff.mean()),
+            "a_better_users": int((diff > 0).sum()), "b_better_users": int((diff < 0).sum()),
+            "statistic": float(result.statistic) if result else None,
+            "p_value": float(result.pvalue) if result else 1.0}

@@ -14,7 +14,7 @@ FULL = {"valid": {"recall@20": 0.3}, "test": {"recall@20": 0.25}, "best_epoch": 
 def test_every_variant_is_a_valid_override():
     base = Settings()
     names = [v.name for v in VARIANTS]
-    assert names[0] == "full method" and len(names) == 6
+    assert names[0] == "full method" and len(names) == 7
     for v in VARIANTS:
         changed = base.with_overrides(v.overrides)  # raises ConfigError if a switch is missing
         for key, value in v.overrides.items():

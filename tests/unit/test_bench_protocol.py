@@ -1,0 +1,78 @@
+"""Benchmark statistics without a database: aggregation over seeds, the paired test, grid
+selection on validation vs test, and the protocol's inflation, each against numbers worked
+out by hand."""
+from __future__ import annotations
+
+import pytest
+
+from bench.ablation import better_on_validation
+from bench.grid import choices, points
+from bench.protocol import summarise
+from bench.train_runs import aggregate, paired_test
+from mllmrec.config import Settings
+
+
+def _run(seed: int, valid: float, test: float, per_user: list[float] | None = None) -> dict:
+    metrics = {"recall@20": test, "ndcg@20": test / 2}
+    return {"model": "MLLMRec", "label": "MLLMRec", "seed": seed, "run_id": f"r{seed}",
+            "valid": {"recall@20": valid, "ndcg@20": valid / 2}, "test": metrics,
+            "best_epoch": 10 + seed, "epochs": 30 + seed, "seconds": 2.0,
+            "seconds_per_epoch": 0.1, "eval_seconds_per_epoch": 0.05, "peak_rss_mb": 100.0,
+            "curve": [], "per_user_test": {"recall@20": per_user or [test], "ndcg@20": per_user or [test]}}
+
+
+def test_aggregate_mean_and_sample_std_over_seeds():
+    agg = aggregate([_run(1, 0.2, 0.1, [0.0, 0.3]), _run(2, 0.4, 0.3, [0.2, 0.5])])
+    assert agg["seeds"] == [1, 2] and agg["epochs"] == [31, 32] and agg["best_epoch"] == [11, 12]
+    assert agg["valid"]["recall@20"] == pytest.approx(0.3)
+    assert agg["test"]["recall@20"] == pytest.approx(0.2)
+    assert agg["test_std"]["recall@20"] == pytest.approx(0.1414213562, abs=1e-9)  # sqrt(0.02)
+    assert agg["per_user_test"]["recall@20"] == pytest.approx([0.1, 0.4])
+    assert agg["seconds"] == 4.0
+
+
+def test_wilcoxon_matches_the_exact_table():
+    # differences 1, 2, 3, -4, 5: W+ = 11, W- = 4; exact two-sided p = 2 * 7 / 32
+    a = {"label": "A", "per_user_test": {"recall@20": [1.0, 2.0, 3.0, 0.0, 5.0, 0.5]}}
+    b = {"label": "B", "per_user_test": {"recall@20": [0.0, 0.0, 0.0, 4.0, 0.0, 0.5]}}
+    t = paired_test(a, b)
+    assert (t["users"], t["nonzero_pairs"], t["a_better_users"], t["b_better_users"]) == (6, 5, 4, 1)
+    assert t["statistic"] == 4.0 and t["p_value"] == pytest.approx(0.4375)
+    assert "Wilcoxon" in t["test"]
+    with pytest.raises(ValueError):
+        paired_test(a, {"label": "C", "per_user_test": {"recall@20": [1.0]}})
+
+
+def _row(config: dict, valid: float, test: float) -> dict:
+    return {**aggregate([_run(1, valid, test)]), "config": config}
+
+
+def test_grid_choice_on_validation_and_on_test_and_the_inflation():
+    grid = points({"knn_k": (5, 10), "knn_jac": (10,), "pure": (0.7,)})
+    assert grid == [{"knn_k": 5, "knn_jac": 10, "pure": 0.7}, {"knn_k": 10, "knn_jac": 10, "pure": 0.7}]
+    honest = [_row(grid[0], 0.30, 0.20), _row(grid[1], 0.29, 0.25)]
+    leaky = [_row(grid[0], 0.40, 0.32), _row(grid[1], 0.41, 0.30)]
+    picked = choices(honest)
+    assert picked["valid"]["config"] == grid[0] and picked["test"]["config"] == grid[1]
+    out = summarise({"train": honest, "all": leaky}, Settings(), [1])
+    cells = {(c["scope"], c["selection"]): c for c in out["cells"]}
+    assert [c["config"] for c in cells.values()] == [grid[0], grid[1], grid[1], grid[0]]
+    published = cells[("all", "test")]["inflation"]["recall@20"]
+    assert published["absolute"] == pytest.approx(0.32 - 0.20)
+    assert published["relative"] == pytest.approx(0.6)
+    assert cells[("train", "valid")]["inflation"]["ndcg@20"]["absolute"] == 0
+    assert out["missing"] == []
+    partial = summarise({"train": honest}, Settings(), [1])
+    assert partial["missing"] == ["all"] and len(partial["cells"]) == 2
+
+
+def test_variants_better_on_validation_name_their_flag():
+    rows = [{"variant": "full method", "valid": {"recall@20": 0.30}, "same_as_full": True},
+            {"variant": "with UI-GCN", "pick": "mllmrec train --ui-gcn", "valid": {"recall@20": 0.31},
+             "test": {"recall@20": 0.2}, "same_as_full": False},
+            {"variant": "w/o LLM reasoning", "pick": "x", "valid": {"recall@20": 0.30},
+             "test": {}, "same_as_full": True},
+            {"variant": "w/o threshold", "pick": "y", "valid": {"recall@20": 0.29}, "test": {},
+             "same_as_full": False}]
+    assert [b["variant"] for b in better_on_validation(rows)] == ["with UI-GCN"]
+    assert better_on_validation(rows)[0]["pick"] == "mllmrec train --ui-gcn"
