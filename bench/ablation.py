@@ -145,7 +145,8 @@ def better_on_validation(rows: list[dict[str, Any]], metric: str = "recall@20") 
 def _row(v: Variant, result: dict[str, Any] | None, note: str,
          edges: dict[str, int] | None, same_as_full: bool = False) -> dict[str, Any]:
     result = result or {}
-    return {"variant": v.name, "same_as_full": same_as_full, "change": v.change, "pick": v.pick, "valid": result.get("valid", {}),
+    return {"variant": v.name, "same_as_full": same_as_full, "change": v.change, "pick": v.pick,
+            "valid": result.get("valid", {}),
             "valid_std": result.get("valid_std", {}), "test": result.get("test", {}),
             "test_std": result.get("test_std", {}), "seeds": result.get("seeds", []),
             "best_epoch": result.get("best_epoch"), "epochs": result.get("epochs"),

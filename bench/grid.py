@@ -107,7 +107,8 @@ def choices(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     """A plain-text table of the grid (mean +- std over seeds)."""
-    head = f"{'knn_k':>6}{'knn_jac':>8}{'pure':>6}{'valid R@20':>13}{'test R@20':>19}{'test N@20':>19}{'epochs':>14}"
+    head = (f"{'knn_k':>6}{'knn_jac':>8}{'pure':>6}{'valid R@20':>13}{'test R@20':>19}"
+            f"{'test N@20':>19}{'epochs':>14}")
     lines = [head, "-" * len(head)]
     for r in rows:
         c = r["config"]
@@ -130,7 +131,8 @@ def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.grid", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default="bench-grid-ml100k", help="dataset name to (re)build and search on")
-    p.add_argument("--reuse", action="store_true", help="use --dataset as it is (already ingested and embedded)")
+    p.add_argument("--reuse", action="store_true",
+                   help="use --dataset as it is (already ingested and embedded)")
     p.add_argument("--knn-k", default=",".join(map(str, DEFAULT_GRID["knn_k"])))
     p.add_argument("--knn-jac", default=",".join(map(str, DEFAULT_GRID["knn_jac"])))
     p.add_argument("--pure", default=",".join(map(str, DEFAULT_GRID["pure"])))

@@ -54,8 +54,9 @@ class History:
 
 def build_histories(graph: Graph, settings: Settings) -> list[History]:
     """Every user's behavioural list: items of the splits ``enrich.history_scope`` names
-    (training only by default), oldest first, the most recent that fit. With no_llm the entries are compact (title, category) and the budget is the
-    encoder's window; otherwise each entry is the item's fused text."""
+    (training only by default), oldest first, the most recent that fit. With no_llm the
+    entries are compact (title, category) and the budget is the encoder's window; otherwise
+    each entry is the item's fused text."""
     es = settings.enrich
     items = {r["id"]: r for r in graph.run("enrich/item_texts", dataset=settings.dataset)}
     if es.no_llm:
