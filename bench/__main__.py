@@ -74,6 +74,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--grid-knn-k", default="5,10", help="protocol grid: knn_k values")
     p.add_argument("--grid-knn-jac", default="10", help="protocol grid: knn_jac values")
     p.add_argument("--grid-pure", default="0.7", help="protocol grid: pure values")
+    p.add_argument("--protocol-scopes", default="train,all",
+                   help="user-text scopes the protocol section trains (one per process lets two "
+                        "processes share the work; the report joins their sections)")
     p.add_argument("--patience", type=int, default=None,
                    help="early-stopping patience (default 20 as in METHOD.md, 5 with --quick)")
     p.add_argument("--sizes", default=None,
@@ -181,15 +184,20 @@ def sections(args: argparse.Namespace, settings: Settings, graph: Any, run_doc: 
     needs_data = {"stages", "protocol", "quality", "ablation"} & set(args.only)
     if needs_data:
         log.info("== stages on %s", args.dataset)
-        stage_rows, mllmrec_result = stages.run_stages(graph, settings, args.dataset)
+        # the stage table's MLLMRec run is the first seed of quality and of the protocol's
+        # training-only grid; a process running only the leaky scope does not need it
+        needs_run = bool({"stages", "quality", "ablation"} & set(args.only)) or \
+            "train" in args.protocol_scopes
+        stage_rows, mllmrec_result = stages.run_stages(graph, settings, args.dataset,
+                                                       train_model=needs_run)
         if "stages" in args.only:
             run_doc["stages"] = stage_rows
         save()
     mllmrec_agg = None
-    def keep(section: str) -> Callable[[dict[str, Any]], None]:
+    def keep(section: str, **extra: Any) -> Callable[[dict[str, Any]], None]:
         """Store a section's partial result and save: an interrupted run keeps what finished."""
         def store(partial: dict[str, Any]) -> None:
-            run_doc[section] = partial
+            run_doc[section] = {**extra, **partial}
             save()
         return store
 
@@ -199,9 +207,12 @@ def sections(args: argparse.Namespace, settings: Settings, graph: Any, run_doc: 
         points = grid.points({"knn_k": _values(args.grid_knn_k, int),
                               "knn_jac": _values(args.grid_knn_jac, int),
                               "pure": _values(args.grid_pure, float)})
+        scopes = [x.strip() for x in args.protocol_scopes.split(",") if x.strip()]
         done = protocol.run_protocol(graph, settings, points, args.seeds, mllmrec_result,
-                                     on_progress=keep("protocol"))
-        default = next((r for r in done["grid"]["train"]
+                                     on_progress=keep("protocol", dataset=args.dataset,
+                                                      note=_enrich_note(settings)),
+                                     scopes=scopes)
+        default = next((r for r in done["grid"].get("train", [])
                         if r["config"] == grid.built(settings)), None)
         mllmrec_agg = {**default, "model": "MLLMRec", "label": "MLLMRec"} if default else None
     if "quality" in args.only:
@@ -240,7 +251,7 @@ def quality(graph: Any, settings: Settings, args: argparse.Namespace,
     sees the section after each model."""
     from bench.train_runs import paired_test, repeat
 
-    names = ("mllmrec", "lightgcn", "bpr")
+    names = ("mllmrec", "bpr", "lightgcn")  # cheapest baseline first: a cut run keeps more
     models: list[dict[str, Any]] = []
     section: dict[str, Any] = {}
     for model in names:

@@ -28,19 +28,24 @@ CELLS = (("train", "valid", "this project: training-only user texts, chosen on v
          ("all", "test", "published protocol: all-splits user texts, chosen on test"))
 
 
+SCOPES = ("train", "all")
+
+
 def run_protocol(graph: Graph, settings: Settings, grid: list[dict[str, Any]],
                  seeds: Sequence[int], first: dict[str, Any] | None = None,
-                 on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Train the grid with each user-text scope on ``settings.dataset`` (ingested, embedded,
-    graph built with ``settings.graph``; ``first``: its MLLMRec run with ``seeds[0]``), then
-    restore the training-only user texts and the configured graph. ``on_progress`` sees the
-    section after each scope."""
+                 on_progress: Callable[[dict[str, Any]], None] | None = None,
+                 scopes: Sequence[str] = SCOPES) -> dict[str, Any]:
+    """Train the grid with each user-text scope of ``scopes`` on ``settings.dataset``
+    (ingested, embedded, graph built with ``settings.graph``; ``first``: its MLLMRec run with
+    ``seeds[0]``), then restore the training-only user texts and the configured graph.
+    ``on_progress`` sees the section after each scope. Two processes may each run one scope
+    on their own server (same split, seeds and code): :func:`merge` joins their sections."""
     from mllmrec.graph.build import build_graph
 
     default, current = built(settings), built(settings)
     grids: dict[str, list[dict[str, Any]]] = {}
     try:
-        for scope in ("train", "all"):
+        for scope in scopes:
             s = settings.with_overrides({"enrich.history_scope": scope})
             log.info("protocol: user texts with history scope %s", scope)
             prepare_users(graph, s)
@@ -56,18 +61,44 @@ def run_protocol(graph: Graph, settings: Settings, grid: list[dict[str, Any]],
     return summarise(grids, settings, seeds)
 
 
+def _cells(chosen: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The (scope, selection) cells present, each with its inflation over the honest cell
+    (train-only texts, chosen on validation; absent: no inflation is computed)."""
+    cells = [{"scope": scope, "selection": split, "what": what, **chosen[scope][split]}
+             for scope, split, what in CELLS if scope in chosen]
+    honest = chosen.get("train", {}).get("valid", {}).get("test")
+    for cell in cells:
+        cell["inflation"] = {m: {"absolute": cell["test"][m] - honest[m],
+                                 "relative": (cell["test"][m] - honest[m]) / honest[m]
+                                 if honest[m] else None} for m in METRICS} if honest else None
+    return cells
+
+
 def summarise(grids: dict[str, list[dict[str, Any]]], settings: Settings,
               seeds: Sequence[int]) -> dict[str, Any]:
     """The four cells and their inflation over the honest cell (see module docstring)."""
     chosen = {scope: choices(rows) for scope, rows in grids.items()}
-    cells = [{"scope": scope, "selection": split, "what": what, **chosen[scope][split]}
-             for scope, split, what in CELLS if scope in chosen]
-    honest = cells[0]["test"]
-    for cell in cells:
-        cell["inflation"] = {m: {"absolute": cell["test"][m] - honest[m],
-                                 "relative": (cell["test"][m] - honest[m]) / honest[m]
-                                 if honest[m] else None} for m in METRICS}
-    return {"grid": grids, "cells": cells, "seeds": list(seeds),
-            "missing": [scope for scope in ("train", "all") if scope not in grids],
+    return {"grid": grids, "cells": _cells(chosen), "seeds": list(seeds),
+            "missing": [scope for scope in SCOPES if scope not in grids],
             "max_epochs": settings.train.epochs, "patience": settings.train.patience,
             "no_llm": settings.enrich.no_llm}
+
+
+def merge(section: dict[str, Any], other: dict[str, Any]) -> dict[str, Any] | None:
+    """``section`` completed with the scopes it lacks from ``other`` when both were measured
+    under the same conditions (dataset, seeds, epochs, patience, enrichment, grid points);
+    None when they do not match or ``other`` adds nothing."""
+    same = all(section.get(k) == other.get(k)
+               for k in ("dataset", "seeds", "max_epochs", "patience", "no_llm"))
+    configs = {scope: [r["config"] for r in rows] for scope, rows in section["grid"].items()}
+    wanted = {scope: rows for scope, rows in other.get("grid", {}).items()
+              if scope in section.get("missing", [])}
+    if not same or not wanted or any([r["config"] for r in rows] != next(iter(configs.values()))
+                                     for rows in wanted.values()):
+        return None
+    grids = {**section["grid"], **wanted}
+    grids = {scope: grids[scope] for scope in SCOPES if scope in grids}
+    chosen = {scope: choices(rows) for scope, rows in grids.items()}
+    cells = _cells(chosen)
+    return {**section, "grid": grids, "cells": cells,
+            "missing": [scope for scope in SCOPES if scope not in grids]}

@@ -95,9 +95,30 @@ def fill_missing(run: dict[str, Any], results_dir: Path) -> dict[str, Any]:
                 sources[path.name] = {"command": old.get("command"), "created": old.get("created"),
                                       "environment": old["environment"]}
                 break
+    _complete_protocol(out, earlier, borrowed, sources)
     out["borrowed"] = borrowed
     out["borrowed_runs"] = sources
     return out
+
+
+def _complete_protocol(out: dict[str, Any], earlier: list[tuple[Path, dict]],
+                       borrowed: dict[str, str], sources: dict[str, dict[str, Any]]) -> None:
+    """A protocol section lacking a user-text scope (each scope may run in its own process)
+    takes it from the newest earlier run measured under the same conditions."""
+    from bench.protocol import merge
+
+    for path, old in earlier:
+        if not (out.get("protocol") or {}).get("missing"):
+            return
+        if not old.get("protocol") or path.name == borrowed.get("protocol"):
+            continue
+        merged = merge(out["protocol"], old["protocol"])
+        if merged is not None:
+            added = [s for s in out["protocol"]["missing"] if s not in merged["missing"]]
+            out["protocol"] = merged
+            borrowed[f"protocol (user-text scope {', '.join(added)})"] = path.name
+            sources[path.name] = {"command": old.get("command"), "created": old.get("created"),
+                                  "environment": old["environment"]}
 
 
 # --------------------------------------------------------------------------- formatting
@@ -378,7 +399,7 @@ def _protocol_md(run: dict[str, Any]) -> list[str]:
         return []
     rows = [[c["scope"], c["selection"], c["what"], _config(c["config"]),
              fmt(c["valid"]["recall@20"]), pm(c, "test", "recall@20"), pm(c, "test", "ndcg@20"),
-             *(_inflation(c["inflation"][m]) for m in ("recall@20", "ndcg@20"))]
+             *(_inflation((c["inflation"] or {}).get(m)) for m in ("recall@20", "ndcg@20"))]
             for c in p["cells"]]
     header = ["user texts from", "selected on", "cell", "chosen knn_k / knn_jac / pure",
               "valid recall@20", "test recall@20", "test ndcg@20", "inflation recall@20",
@@ -389,8 +410,13 @@ def _protocol_md(run: dict[str, Any]) -> list[str]:
     published = next((c for c in p["cells"] if (c["scope"], c["selection"]) == ("all", "test")), None)
     closing = (f"Measured inflation of the published protocol over ours: Recall@20 "
                f"{_inflation(published['inflation']['recall@20'])}, NDCG@20 "
-               f"{_inflation(published['inflation']['ndcg@20'])}." if published else "")
+               f"{_inflation(published['inflation']['ndcg@20'])}."
+               if published and published["inflation"] else "")
+    parts = [f"\n_The {k[len('protocol ('):-1]} rows come from `{v}`: the same split, seeds and "
+             "code, run in a second process._\n"
+             for k, v in run.get("borrowed", {}).items() if k.startswith("protocol (")]
     return ["## Protocol: the published evaluation beside ours", _source_note(run, "protocol"),
+            *parts,
             f"Dataset **{p['dataset']}**. MLLMRec trained over the grid below "
             "(`python -m bench.grid` does the same for one scope) with user texts built from "
             "training interactions only (`profile-users`, the default) and from every split "
@@ -414,7 +440,9 @@ def _config(c: dict[str, Any]) -> str:
     return f"{c['knn_k']} / {c['knn_jac']} / {c['pure']}"
 
 
-def _inflation(x: dict[str, Any]) -> str:
+def _inflation(x: dict[str, Any] | None) -> str:
+    if x is None:
+        return "-"
     rel = f" ({x['relative']:+.1%})" if x.get("relative") is not None else ""
     return f"{x['absolute']:+.4f}{rel}"
 
@@ -485,7 +513,7 @@ def summary_block(run: dict[str, Any], report_link: str) -> str:
     p = run.get("protocol")
     published = next((c for c in (p or {}).get("cells", [])
                       if (c["scope"], c["selection"]) == ("all", "test")), None)
-    if published:
+    if published and published["inflation"]:
         lines += ["The published protocol (user texts from all splits, configuration chosen on "
                   f"test) inflates MLLMRec on {p['dataset']} by "
                   f"{_inflation(published['inflation']['recall@20'])} Recall@20 and "

@@ -68,9 +68,11 @@ def train_rows(result: dict[str, Any], source: str, train_interactions: int) -> 
     ]
 
 
-def run_stages(graph: Graph, settings: Settings, source: str) -> tuple[list[dict], dict]:
-    """Run every stage on ``source`` as dataset ``settings.dataset`` (replaced if present).
-    Returns the stage rows and the MLLMRec training result."""
+def run_stages(graph: Graph, settings: Settings, source: str,
+               train_model: bool = True) -> tuple[list[dict], dict | None]:
+    """Run every stage on ``source`` as dataset ``settings.dataset`` (replaced if present),
+    training MLLMRec last unless ``train_model`` is false. Returns the stage rows and the
+    MLLMRec training result (None when not trained)."""
     from mllmrec.enrich.describe import describe_items
     from mllmrec.enrich.embed import embed_texts
     from mllmrec.enrich.profile import profile_users
@@ -104,6 +106,8 @@ def run_stages(graph: Graph, settings: Settings, source: str) -> tuple[list[dict
                      "count": int(s.counts[key]), "unit": unit,
                      "throughput": s.counts[key] / seconds if seconds else None,
                      "peak_rss_mb": None})
+    if not train_model:
+        return rows, None
     result = train(graph, settings, label="MLLMRec")
     rows += train_rows(result, source, rep.splits.get(0, 0))
     return rows, result

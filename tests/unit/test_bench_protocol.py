@@ -76,3 +76,35 @@ def test_variants_better_on_validation_name_their_flag():
              "same_as_full": False}]
     assert [b["variant"] for b in better_on_validation(rows)] == ["with UI-GCN"]
     assert better_on_validation(rows)[0]["pick"] == "mllmrec train --ui-gcn"
+
+
+def test_report_joins_the_two_scopes_and_prints_inflation_and_paired_test(tmp_path):
+    from bench.common import environment
+    from bench.report import write_report
+
+    grid = points({"knn_k": (5, 10), "knn_jac": (10,), "pure": (0.7,)})
+    honest = [_row(grid[0], 0.30, 0.20), _row(grid[1], 0.29, 0.25)]
+    leaky = [_row(grid[0], 0.40, 0.32), _row(grid[1], 0.41, 0.30)]
+
+    def run(run_id, grids):
+        section = {"dataset": "ml-100k", **summarise(grids, Settings(), [1])}
+        return {"id": run_id, "created": "2026-01-01T00:00:00Z", "environment": environment(),
+                "parameters": {}, "command": f"python -m bench {run_id}", "protocol": section}
+
+    write_report(run("20260101T000000Z", {"all": leaky}), tmp_path)
+    mllmrec = {**aggregate([_run(1, 0.3, 0.2, [0.1, 0.3]), _run(2, 0.3, 0.2, [0.1, 0.3])])}
+    bpr = {**aggregate([_run(1, 0.2, 0.1, [0.0, 0.1]), _run(2, 0.2, 0.1, [0.0, 0.1])]),
+           "model": "BPR-MF", "label": "BPR-MF"}
+    second = run("20260102T000000Z", {"train": honest})
+    second["quality"] = {"dataset": "ml-100k", "seeds": [1, 2], "patience": 20, "max_epochs": 1000,
+                         "history_scope": "train", "models": [mllmrec, bpr], "missing": ["LightGCN"],
+                         "paired_test": paired_test(mllmrec, bpr)}
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n")
+    text = write_report(second, tmp_path, docs=(readme,)).read_text()
+    assert "## Protocol" in text and "user-text scope all rows come from `20260101T000000Z.json`" in text
+    assert "+0.1200 (+60.0%)" in text  # published cell: 0.32 vs the honest 0.20
+    assert "0.2000 ± 0.0000" in text and "Wilcoxon signed-rank" in text
+    assert "**Not run** (the run was stopped before them): LightGCN." in text
+    block = readme.read_text()
+    assert "user texts from training interactions only" in block and "+0.1200 (+60.0%)" in block
