@@ -28,9 +28,9 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -171,11 +171,14 @@ def sections(args: argparse.Namespace, settings: Settings, graph: Any, run_doc: 
              sizes: tuple[int, ...] | None) -> None:
     """Run the chosen sections in order, saving the JSON after each so a crash keeps what
     was measured."""
-    from bench import ablation, grid, protocol, scaling, stages
     # Import every stage now: a run takes long, and modules edited meanwhile must not mix
     # with the ones already loaded.
-    import mllmrec.enrich.describe, mllmrec.enrich.embed, mllmrec.enrich.profile  # noqa: F401,E401
-    import mllmrec.graph.build, mllmrec.train.trainer  # noqa: F401,E401
+    import mllmrec.enrich.describe  # noqa: F401
+    import mllmrec.enrich.embed  # noqa: F401
+    import mllmrec.enrich.profile  # noqa: F401
+    import mllmrec.graph.build  # noqa: F401
+    import mllmrec.train.trainer  # noqa: F401
+    from bench import ablation, grid, protocol, scaling, stages
 
     def save() -> None:
         report.write_json(run_doc, args.results_dir)

@@ -32,7 +32,7 @@ def test_protocol_cells_labels_and_restored_state(graph, settings, ml100k_catalo
     assert seen == [["all"], []]
     assert [(c["scope"], c["selection"]) for c in out["cells"]] == [
         ("train", "valid"), ("all", "valid"), ("train", "test"), ("all", "test")]
-    for scope, rows in out["grid"].items():
+    for rows in out["grid"].values():
         assert [r["config"] for r in rows] == grid
         for r in rows:
             (run,) = r["runs"]

@@ -12,8 +12,7 @@ import pytest
 from mllmrec.enrich.describe import describe_items
 from mllmrec.enrich.profile import build_histories, profile_users
 from tests.conftest import run_cli
-from tests.fixtures_models import (ingest, ml100k_catalogue, small_catalogue,  # noqa: F401
-                                   tiny_settings, tiny_vlm)
+from tests.fixtures_models import ingest, ml100k_catalogue, small_catalogue, tiny_settings, tiny_vlm  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
