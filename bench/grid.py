@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +64,15 @@ def built(settings: Settings) -> dict[str, Any]:
 
 
 def run_grid(graph: Graph, settings: Settings, grid: list[dict[str, Any]], seeds: Sequence[int],
-             current: dict[str, Any] | None = None, first: dict[str, Any] | None = None
+             current: dict[str, Any] | None = None, first: dict[str, Any] | None = None,
+             on_point: Callable[[list[dict[str, Any]]], None] | None = None,
              ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Train MLLMRec at every grid point with every seed on ``settings.dataset`` (whose user
     texts must already be in the wanted scope). ``current`` is the graph configuration now
     built in Neo4j (its point is trained first, without a rebuild); ``first``, an existing
     run of that point with ``seeds[0]``, is reused. Returns one aggregated row per point, in
-    grid order, with its ``config``, and the configuration left built."""
+    grid order, with its ``config``, and the configuration left built. ``on_point`` sees the
+    rows finished so far (grid order) after each point."""
     from mllmrec.graph.build import build_graph
 
     order = sorted(grid, key=lambda p: p != current)
@@ -86,6 +88,8 @@ def run_grid(graph: Graph, settings: Settings, grid: list[dict[str, Any]], seeds
         label = ", ".join(f"{k}={v}" for k, v in point.items())
         rows[grid.index(point)] = {**repeat(graph, s, seeds, label=label, first=reused),
                                    "config": point, "label": label}
+        if on_point:
+            on_point([rows[i] for i in sorted(rows)])
     return [rows[i] for i in range(len(grid))], current
 
 

@@ -49,16 +49,18 @@ def run_protocol(graph: Graph, settings: Settings, grid: list[dict[str, Any]],
             s = settings.with_overrides({"enrich.history_scope": scope})
             log.info("protocol: user texts with history scope %s", scope)
             prepare_users(graph, s)
+            def partial(rows: list[dict[str, Any]], scope: str = scope) -> None:
+                if on_progress:
+                    on_progress(summarise({**grids, scope: rows}, settings, seeds, grid))
+
             grids[scope], current = run_grid(graph, s, grid, seeds, current,
-                                             first if scope == "train" else None)
-            if on_progress:
-                on_progress(summarise(grids, settings, seeds))
+                                             first if scope == "train" else None, partial)
     finally:
         log.info("protocol: restoring training-only user texts and the configured graph")
         prepare_users(graph, settings)
         if current != default:
             build_graph(graph, settings)
-    return summarise(grids, settings, seeds)
+    return summarise(grids, settings, seeds, grid)
 
 
 def _cells(chosen: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -75,30 +77,36 @@ def _cells(chosen: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def summarise(grids: dict[str, list[dict[str, Any]]], settings: Settings,
-              seeds: Sequence[int]) -> dict[str, Any]:
-    """The four cells and their inflation over the honest cell (see module docstring)."""
+              seeds: Sequence[int], grid: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The four cells and their inflation over the honest cell (see module docstring);
+    ``missing`` names the scopes not trained yet and ``missing_points`` the grid points a
+    scope has not finished (``grid``: the planned points)."""
     chosen = {scope: choices(rows) for scope, rows in grids.items()}
+    planned = grid or []
     return {"grid": grids, "cells": _cells(chosen), "seeds": list(seeds),
             "missing": [scope for scope in SCOPES if scope not in grids],
+            "missing_points": {scope: [p for p in planned if p not in [r["config"] for r in rows]]
+                               for scope, rows in grids.items()},
             "max_epochs": settings.train.epochs, "patience": settings.train.patience,
             "no_llm": settings.enrich.no_llm}
 
 
 def merge(section: dict[str, Any], other: dict[str, Any]) -> dict[str, Any] | None:
     """``section`` completed with the scopes it lacks from ``other`` when both were measured
-    under the same conditions (dataset, seeds, epochs, patience, enrichment, grid points);
-    None when they do not match or ``other`` adds nothing."""
+    under the same conditions (dataset, seeds, epochs, patience, enrichment); None when they
+    do not match or ``other`` adds nothing. Grid points either run did not finish stay listed
+    in ``missing_points``."""
     same = all(section.get(k) == other.get(k)
                for k in ("dataset", "seeds", "max_epochs", "patience", "no_llm"))
-    configs = {scope: [r["config"] for r in rows] for scope, rows in section["grid"].items()}
     wanted = {scope: rows for scope, rows in other.get("grid", {}).items()
               if scope in section.get("missing", [])}
-    if not same or not wanted or any([r["config"] for r in rows] != next(iter(configs.values()))
-                                     for rows in wanted.values()):
+    if not same or not wanted:
         return None
     grids = {**section["grid"], **wanted}
     grids = {scope: grids[scope] for scope in SCOPES if scope in grids}
     chosen = {scope: choices(rows) for scope, rows in grids.items()}
     cells = _cells(chosen)
-    return {**section, "grid": grids, "cells": cells,
+    missing_points = {**section.get("missing_points", {}),
+                      **{k: v for k, v in other.get("missing_points", {}).items() if k in wanted}}
+    return {**section, "grid": grids, "cells": cells, "missing_points": missing_points,
             "missing": [scope for scope in SCOPES if scope not in grids]}

@@ -430,10 +430,18 @@ def _protocol_md(run: dict[str, Any]) -> list[str]:
             "deterministic fallback, the behavioural list of titles and genres, not an LLM "
             "paragraph. The leak still flows through that text into the user embeddings: with "
             "scope 'all' the list names the user's validation and test items. "
-            if p.get("no_llm") else "", "", *_missing(p), table(header, rows), "", closing, "",
+            if p.get("no_llm") else "", "", *_missing(p), *_missing_points(p),
+            table(header, rows), "", closing, "",
             "Grid (mean ± std over seeds):", "",
             table(["user texts from", "knn_k / knn_jac / pure", "valid recall@20",
                    "test recall@20", "test ndcg@20", "epochs (per seed)"], grid_rows), ""]
+
+
+def _missing_points(p: dict[str, Any]) -> list[str]:
+    gone = {scope: pts for scope, pts in (p.get("missing_points") or {}).items() if pts}
+    return [f"**Not run** (stopped before them): grid point(s) {', '.join(map(_config, pts))} "
+            f"with user texts from '{scope}'; choices in that scope are over the finished "
+            "points only." for scope, pts in gone.items()] + ([""] if gone else [])
 
 
 def _config(c: dict[str, Any]) -> str:
