@@ -19,9 +19,9 @@ pytestmark = pytest.mark.e2e
 
 
 def test_protocol_cells_labels_and_restored_state(graph, settings, ml100k_catalogue):  # noqa: F811
-    ingest(graph, settings.dataset, small_catalogue(ml100k_catalogue, 40, 30))
+    ingest(graph, settings.dataset, small_catalogue(ml100k_catalogue, 30, 16))
     s = settings.with_overrides({"enrich.no_llm": True, "enrich.device": "cpu",
-                                 "train.device": "cpu", "train.epochs": 3, "train.patience": 3,
+                                 "train.device": "cpu", "train.epochs": 2, "train.patience": 2,
                                  "train.threads": 1})
     describe_items(graph, s)
     prepare_users(graph, s)
@@ -29,14 +29,14 @@ def test_protocol_cells_labels_and_restored_state(graph, settings, ml100k_catalo
     grid = points({"knn_k": (3, s.graph.knn_k), "knn_jac": (s.graph.knn_jac,), "pure": (s.graph.pure,)})
     seen = []
     out = run_protocol(graph, s, grid, (7,), on_progress=lambda part: seen.append(part["missing"]))
-    assert seen == [["all"], []]
+    assert seen == [["all"], ["all"], [], []]  # saved after every grid point
     assert [(c["scope"], c["selection"]) for c in out["cells"]] == [
         ("train", "valid"), ("all", "valid"), ("train", "test"), ("all", "test")]
     for rows in out["grid"].values():
         assert [r["config"] for r in rows] == grid
         for r in rows:
             (run,) = r["runs"]
-            assert run["seed"] == 7 and run["epochs"] <= 3
+            assert run["seed"] == 7 and run["epochs"] <= 2
             # the per-user values, from the vectors stored in Neo4j, average to what the
             # trainer's evaluation reported
             assert np.mean(r["per_user_test"]["recall@20"]) == pytest.approx(
@@ -45,6 +45,7 @@ def test_protocol_cells_labels_and_restored_state(graph, settings, ml100k_catalo
                 r["test"]["ndcg@20"], abs=1e-6)
     honest = out["cells"][0]
     assert honest["inflation"]["recall@20"]["absolute"] == 0
+    assert out["missing"] == [] and out["missing_points"] == {"train": [], "all": []}
     best_valid = max(out["grid"]["train"], key=lambda r: r["valid"]["recall@20"])
     assert honest["config"] == best_valid["config"]
     # the leaky profile run is labelled; the users are back on training-only texts and the
