@@ -245,34 +245,44 @@ def sections(args: argparse.Namespace, settings: Settings, graph: Any, run_doc: 
         save()
 
 
+QUALITY_ORDER = ("mllmrec", "bpr", "lightgcn")  # cheapest baseline first: a cut run keeps more
+
+
 def quality(graph: Any, settings: Settings, args: argparse.Namespace,
             first: dict[str, Any] | None, mllmrec_agg: dict[str, Any] | None,
             on_progress: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """MLLMRec (reused from the protocol section when it trained the default configuration
-    with the same seeds), LightGCN and BPR-MF, each with every seed, and a paired test of
+    with the same seeds), BPR-MF and LightGCN, each with every seed, and a paired test of
     MLLMRec against the baseline with the best mean validation Recall@20. ``on_progress``
-    sees the section after each model."""
-    from bench.train_runs import paired_test, repeat
+    sees the section after each training run."""
+    from bench.train_runs import repeat
 
-    names = ("mllmrec", "bpr", "lightgcn")  # cheapest baseline first: a cut run keeps more
     models: list[dict[str, Any]] = []
-    section: dict[str, Any] = {}
-    for model in names:
+    for model in QUALITY_ORDER:
         if model == "mllmrec" and mllmrec_agg is not None:
             models.append(mllmrec_agg)
         else:
-            models.append(repeat(graph, settings.with_overrides({"train.model": model}),
-                                 args.seeds, first=first if model == "mllmrec" else None))
-        baselines = models[1:]
-        best = max(baselines, key=lambda m: m["valid"]["recall@20"]) if baselines else None
-        section = {"dataset": args.dataset, "seed": args.seed, "seeds": list(args.seeds),
-                   "patience": settings.train.patience, "max_epochs": settings.train.epochs,
-                   "history_scope": settings.enrich.history_scope, "models": models,
-                   "missing": [MODEL_NAMES[m] for m in names[len(models):]],
-                   "paired_test": paired_test(models[0], best) if best else None,
-                   "note": _enrich_note(settings)}
-        on_progress(section)
-    return section
+            models.append(repeat(
+                graph, settings.with_overrides({"train.model": model}), args.seeds,
+                first=first if model == "mllmrec" else None,
+                on_run=lambda agg: on_progress(_quality_section(args, settings, [*models, agg]))))
+        on_progress(_quality_section(args, settings, models))
+    return _quality_section(args, settings, models)
+
+
+def _quality_section(args: argparse.Namespace, settings: Settings,
+                     models: list[dict[str, Any]]) -> dict[str, Any]:
+    """The quality section of the models trained so far (the last may still lack seeds)."""
+    from bench.train_runs import paired_test
+
+    baselines = models[1:]
+    best = max(baselines, key=lambda m: m["valid"]["recall@20"]) if baselines else None
+    return {"dataset": args.dataset, "seed": args.seed, "seeds": list(args.seeds),
+            "patience": settings.train.patience, "max_epochs": settings.train.epochs,
+            "history_scope": settings.enrich.history_scope, "models": models,
+            "missing": [MODEL_NAMES[m] for m in QUALITY_ORDER[len(models):]],
+            "paired_test": paired_test(models[0], best) if best else None,
+            "note": _enrich_note(settings)}
 
 
 def _values(text: str, kind: type) -> tuple[Any, ...]:

@@ -72,7 +72,8 @@ def run_grid(graph: Graph, settings: Settings, grid: list[dict[str, Any]], seeds
     built in Neo4j (its point is trained first, without a rebuild); ``first``, an existing
     run of that point with ``seeds[0]``, is reused. Returns one aggregated row per point, in
     grid order, with its ``config``, and the configuration left built. ``on_point`` sees the
-    rows finished so far (grid order) after each point."""
+    rows finished so far (grid order) after each training run; a point still short of seeds
+    lists only the seeds it has."""
     from mllmrec.graph.build import build_graph
 
     order = sorted(grid, key=lambda p: p != current)
@@ -86,8 +87,16 @@ def run_grid(graph: Graph, settings: Settings, grid: list[dict[str, Any]], seeds
             build_graph(graph, s)
             current = point
         label = ", ".join(f"{k}={v}" for k, v in point.items())
-        rows[grid.index(point)] = {**repeat(graph, s, seeds, label=label, first=reused),
-                                   "config": point, "label": label}
+        def row(agg: dict[str, Any], point: dict[str, Any] = point, label: str = label
+                ) -> dict[str, Any]:
+            return {**agg, "config": point, "label": label}
+
+        def progress(agg: dict[str, Any], i: int = grid.index(point)) -> None:
+            if on_point:  # the point with the seeds finished so far
+                on_point([{**rows, i: row(agg)}[k] for k in sorted({*rows, i})])
+
+        rows[grid.index(point)] = row(repeat(graph, s, seeds, label=label, first=reused,
+                                             on_run=progress))
         if on_point:
             on_point([rows[i] for i in sorted(rows)])
     return [rows[i] for i in range(len(grid))], current

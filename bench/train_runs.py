@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -82,13 +82,17 @@ def per_user_test(graph: Graph, dataset: str, run_id: str) -> dict[str, list[flo
 
 
 def repeat(graph: Graph, settings: Settings, seeds: Sequence[int], label: str | None = None,
-           first: dict[str, Any] | None = None) -> dict[str, Any]:
+           first: dict[str, Any] | None = None,
+           on_run: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Train ``settings`` once per seed (``first``: an existing run with ``seeds[0]``, reused)
     and aggregate: mean and std (ddof=1) of every valid/test metric, per-user test metrics
-    averaged over seeds, epochs per seed, the first seed's curve."""
+    averaged over seeds, epochs per seed, the first seed's curve. ``on_run`` sees the
+    aggregate of the seeds finished so far after each run (its ``seeds`` say which)."""
     runs = [first] if first is not None else []
     for seed in seeds[len(runs):]:
         runs.append(train(graph, settings.with_overrides({"train.seed": seed}), label=label))
+        if on_run and len(runs) < len(seeds):
+            on_run(aggregate(runs))
     return aggregate(runs)
 
 
