@@ -42,15 +42,15 @@ VARIANTS = (
     Variant("w/o user preference", {"train.use_user_pref": False},
             pick="mllmrec train --no-user-pref"),
     Variant("w/o LLM reasoning", {"enrich.no_llm": True},
-            pick="mllmrec profile-users --no-llm, then embed"),
+            pick="mllmrec profile-users --no-llm && mllmrec embed"),
     Variant("w/o co-occurrence graph", {"graph.knn_jac": 0},
-            pick="mllmrec build-graph --knn-jac 0, then train"),
+            pick="mllmrec build-graph --knn-jac 0 && mllmrec train"),
     Variant("w/o semantic graph", {"graph.knn_k": 1, "graph.pure": 1.0},
             "the graph settings have no switch to drop G_s: knn_k=1 with pure=1.0 keeps at "
             "most each item's self-match (cosine 1), so G is G_c plus at most self-loops",
-            pick="mllmrec build-graph --knn-k 1 --pure 1.0, then train"),
+            pick="mllmrec build-graph --knn-k 1 --pure 1.0 && mllmrec train"),
     Variant("w/o threshold", {"graph.pure": -1.0},
-            pick="mllmrec build-graph --pure -1, then train"),
+            pick="mllmrec build-graph --pure -1 && mllmrec train"),
 )
 
 
@@ -137,9 +137,11 @@ def better_on_validation(rows: list[dict[str, Any]], metric: str = "recall@20") 
     full = rows[0]["valid"].get(metric) if rows else None
     if full is None:
         return []
-    return [{"variant": r["variant"], "pick": r["pick"], "valid": r["valid"][metric],
-             "full_valid": full, "test": r["test"].get(metric)}
-            for r in rows[1:] if r["valid"].get(metric, -1.0) > full and not r["same_as_full"]]
+    picks = {v.name: v.pick for v in VARIANTS}
+    return [{"variant": r["variant"], "pick": r.get("pick") or picks.get(r["variant"], r["change"]),
+             "valid": r["valid"][metric], "full_valid": full, "test": r["test"].get(metric)}
+            for r in rows[1:]
+            if r["valid"].get(metric, -1.0) > full and not r.get("same_as_full")]
 
 
 def _row(v: Variant, result: dict[str, Any] | None, note: str,

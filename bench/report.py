@@ -187,8 +187,9 @@ def _conditions(q: dict[str, Any]) -> str:
     scope = q.get("history_scope", "train")
     texts = ("user texts from training interactions only" if scope == "train" else
              f"LEAKY user texts (history scope '{scope}': validation and test items included)")
-    return (f"{len(seeds)} training seed(s) ({', '.join(map(str, seeds))}) on one fixed split, "
-            f"mean ± sample std; early stopping on validation Recall@20 with patience "
+    runs = (f"{len(seeds)} training seeds ({', '.join(map(str, seeds))}) on one fixed split, "
+            "mean ± sample std" if len(seeds) > 1 else f"one training run (seed {seeds[0]})")
+    return (f"{runs}; early stopping on validation Recall@20 with patience "
             f"{q.get('patience')}, at most {q.get('max_epochs')} epochs; {texts}")
 
 
@@ -329,8 +330,9 @@ def _quality_md(run: dict[str, Any], out_dir: Path) -> list[str]:
              f"Dataset **{q['dataset']}**, split per METHOD.md section 1 (seed {q.get('seed')}); "
              "full ranking over all items with the user's training items masked; test metrics at "
              f"the best validation Recall@20 epoch. Conditions: {_conditions(q)}. "
-             f"{q.get('note', '')}", "", *_missing(q), table(header, rows), "",
-             _paired_text(q.get("paired_test")), ""]
+             f"{q.get('note', '')}", "", *_missing(q), table(header, rows), ""]
+    if q.get("paired_test"):
+        lines += [_paired_text(q["paired_test"]), ""]
     if any(m.get("curve") for m in q["models"]):
         plot_curves(q["models"], out_dir / "training_curves.png")
         lines += ["![training curves](training_curves.png)", ""]
@@ -379,7 +381,11 @@ def _ablation_md(run: dict[str, Any]) -> list[str]:
     header = ["variant", "change", "item-item edges (co-occurs / similar)", "valid recall@20",
               "valid ndcg@20", *[f"test {m}" for m in METRIC_COLUMNS], "best epoch (per seed)",
               "note"]
-    better = a.get("better_on_validation") or []
+    better = a.get("better_on_validation")
+    if better is None:  # a run from before the verdict was recorded
+        from bench.ablation import better_on_validation
+
+        better = better_on_validation(a["rows"])
     verdict = ("Variants that beat the full method on validation Recall@20 (mean over seeds; "
                "the test split plays no part in this): " + "; ".join(
                    f"**{b['variant']}** ({b['valid']:.4f} vs {b['full_valid']:.4f}; pick it "
@@ -517,7 +523,9 @@ def summary_block(run: dict[str, Any], report_link: str) -> str:
                         [[m["model"] + _capped(m, q.get("max_epochs")),
                           *(pm(m, "test", k) for k in METRIC_COLUMNS),
                           fmt(m.get("seconds_per_epoch"), 2)] for m in q["models"]]), "",
-                  *_missing(q), _paired_text(q.get("paired_test")), ""]
+                  *_missing(q)]
+        if q.get("paired_test"):
+            lines += [_paired_text(q["paired_test"]), ""]
     p = run.get("protocol")
     published = next((c for c in (p or {}).get("cells", [])
                       if (c["scope"], c["selection"]) == ("all", "test")), None)
@@ -527,7 +535,12 @@ def summary_block(run: dict[str, Any], report_link: str) -> str:
                   f"{_inflation(published['inflation']['recall@20'])} Recall@20 and "
                   f"{_inflation(published['inflation']['ndcg@20'])} NDCG@20 over ours "
                   "(report section \"Protocol\").", ""]
-    better = (run.get("ablation") or {}).get("better_on_validation") or []
+    ablation = run.get("ablation") or {}
+    better = ablation.get("better_on_validation")
+    if better is None and ablation.get("rows"):
+        from bench.ablation import better_on_validation
+
+        better = better_on_validation(ablation["rows"])
     if better:
         lines += ["Better than the default on validation (ablation): " + "; ".join(
             f"{b['variant']} (valid Recall@20 {b['valid']:.4f} vs {b['full_valid']:.4f}; "
