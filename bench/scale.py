@@ -267,7 +267,7 @@ def latency_rows(graph: Graph, dataset: str, seed: int,
     ``explore/user_recommendations`` over the same sampled users, warm connection."""
     from mllmrec.serve import recommend
 
-    users = [r["id"] for r in graph.run("train/users", dataset=dataset)]
+    users = [r["id"] for r in graph.run("bench/served_users", dataset=dataset)]
     chosen = random.Random(seed).sample(users, min(n_users, len(users)))
     for u in chosen[:5]:  # warm the query plans and the page cache
         recommend(graph, dataset, u, 10)
