@@ -228,7 +228,8 @@ def read_meta(path: str | Path, wanted: set[str] | None = None) -> pd.DataFrame:
         if not item or not str(item).strip():
             raise InputDataError(path, "record has no item id", line=number,
                                  field="parent_asin/asin")
-        details = rec.get("details") if isinstance(rec.get("details"), dict) else {}
+        raw_details = rec.get("details")
+        details = raw_details if isinstance(raw_details, dict) else {}
         rows.append({
             "item_id": str(item).strip(),
             "title": _text(rec.get("title")),

@@ -51,7 +51,7 @@ def sniff_separator(path: Path) -> str:
     with open_text(path, errors="replace") as f:
         header = f.readline()
     counts = {sep: header.count(sep) for sep in (",", "\t", ";", "|")}
-    return max(counts, key=counts.get) if max(counts.values()) else ","
+    return max(counts, key=lambda sep: counts[sep]) if max(counts.values()) else ","
 
 
 def find_columns(df: pd.DataFrame, path: Path, roles: Mapping[str, Sequence[str]],

@@ -37,6 +37,11 @@ class Neo4jSettings(_Section):
     pagecache: str = "512m"
     bolt_port: int = 7687
     http_port: int = 7474
+    # Seconds to wait for a connection (and its Bolt handshake), and to keep retrying a
+    # transaction that failed on a transient error: a server that is gone, or a port where
+    # another service answers, is reported within about twice this.
+    connect_timeout: float = Field(4.0, gt=0)
+    retry_seconds: float = Field(4.0, ge=0)
 
 
 class IngestSettings(_Section):

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import neo4j
 from neo4j import GraphDatabase
-from neo4j.exceptions import AuthError, ServiceUnavailable
+from neo4j.exceptions import AuthError, ClientError, DriverError, Neo4jError
 from tqdm.auto import tqdm
 
 from mllmrec.config import Neo4jSettings
@@ -44,7 +44,7 @@ class Graph:
     def close(self) -> None:
         self.driver.close()
 
-    def __enter__(self) -> "Graph":
+    def __enter__(self) -> Graph:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -56,6 +56,18 @@ class Graph:
             query(name), parameters_=params, database_=self.database
         )
         return [r.data() for r in records]
+
+    def try_run(self, name: str, **params: Any) -> bool:
+        """Run the named query once, without retries, logging instead of raising a failure:
+        for bookkeeping after an error (recording a failed run, releasing a lock), which must
+        neither hide the original error nor delay it while a lost server is retried."""
+        try:
+            with self.driver.session(database=self.database) as session:
+                session.run(query(name), params).consume()
+            return True
+        except (DriverError, Neo4jError, OSError) as exc:
+            log.warning("could not run %s after an error: %s", name, describe(exc))
+            return False
 
     def run_text(self, text: str, **params: Any) -> list[dict[str, Any]]:
         """Run query text loaded from elsewhere in ``cypher/`` (e.g. a user-facing explore query)."""
@@ -73,7 +85,7 @@ class Graph:
         name: str,
         rows: Sequence[dict[str, Any]] | Iterable[dict[str, Any]],
         batch_size: int = 10_000,
-        desc: str | None = None,
+        desc: str | Literal[False] | None = None,
         total: int | None = None,
         **params: Any,
     ) -> int:
@@ -114,26 +126,62 @@ def chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+_CHECK = "check that the server runs ('mllmrec neo4j status') and NEO4J_URI"
+
+
+def check_uri(uri: str) -> None:
+    """Refuse an address that is not a Bolt/Neo4j URI before the driver sees it (the driver
+    would try HTTP with a module that is not installed, or fail with a long message)."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep or scheme.lower() not in BOLT_SCHEMES or not rest.strip("/"):
+        raise DatabaseError(f"NEO4J_URI '{uri}' is not a Neo4j Bolt address: use "
+                            "bolt://HOST:PORT or neo4j://HOST:PORT (e.g. bolt://127.0.0.1:7687)")
+
+
 def connect(settings: Neo4jSettings) -> Graph:
-    """Open a driver and check that the server answers; raise DatabaseError otherwise."""
+    """Open a driver and check that the server answers, accepts the credentials and has the
+    database; raise DatabaseError with one line saying what to check otherwise. Every
+    failure is reported within about 2 x ``connect_timeout`` + ``retry_seconds``."""
+    check_uri(settings.uri)
     password = resolve_password(settings)
     auth = (settings.user, password) if password else None
     # Queries that name a property no node has yet (e.g. `embedding` before `embed` ran) are
     # normal in a staged pipeline; the server's "unrecognized" notifications would be noise.
     driver = GraphDatabase.driver(settings.uri, auth=auth,
-                                  notifications_disabled_classifications=["UNRECOGNIZED"])
+                                  notifications_disabled_classifications=["UNRECOGNIZED"],
+                                  connection_timeout=settings.connect_timeout,
+                                  connection_acquisition_timeout=settings.connect_timeout,
+                                  max_transaction_retry_time=settings.retry_seconds)
     try:
         driver.verify_connectivity()
+        driver.execute_query("RETURN 1", database_=settings.database)
     except AuthError as exc:
         driver.close()
         raise DatabaseError(
             f"Neo4j at {settings.uri} refused the credentials of user '{settings.user}': "
             "set NEO4J_PASSWORD (or neo4j.password in the config file)"
         ) from exc
-    except (ServiceUnavailable, OSError, ValueError) as exc:
+    except ClientError as exc:
         driver.close()
-        raise DatabaseError(
-            f"cannot reach Neo4j at {settings.uri} ({exc}); start the local server with "
-            "'mllmrec neo4j start' or set NEO4J_URI"
-        ) from exc
+        if exc.code == "Neo.ClientError.Database.DatabaseNotFound":
+            raise DatabaseError(f"Neo4j at {settings.uri} has no database '{settings.database}': "
+                                "set NEO4J_DATABASE (Community edition serves 'neo4j')") from exc
+        raise DatabaseError(f"Neo4j at {settings.uri} refused the connection: "
+                            f"{describe(exc)}") from exc
+    except (DriverError, Neo4jError, OSError, ValueError) as exc:
+        driver.close()
+        raise DatabaseError(f"cannot reach Neo4j at {settings.uri} ({describe(exc)}); {_CHECK}, "
+                            "or start the local server with 'mllmrec neo4j start'") from exc
     return Graph(driver, settings.database)
+
+
+def describe(exc: BaseException) -> str:
+    """The driver's message on one line: its last line holds the reason."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[-1] if lines else ''}"
+
+
+def connection_lost(exc: BaseException, uri: str) -> str:
+    """The one-line message for a driver error raised in the middle of a command."""
+    return f"lost the connection to Neo4j at {uri} ({describe(exc)}); {_CHECK}"

@@ -12,6 +12,7 @@ ones are labelled (:func:`mllmrec.preprocess.split_incremental`); nothing is del
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -20,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loaders.canonical import Catalogue, validate
-from mllmrec.config import IngestSettings
+from loaders.canonical import Catalogue, dedupe_latest, validate
+from mllmrec.config import IngestSettings, Settings
 from mllmrec.db import Graph
 from mllmrec.preprocess import kcore, split_incremental, split_per_user
 from mllmrec.provenance import fingerprint, stage_run
@@ -95,7 +96,7 @@ def interaction_rows(inter: pd.DataFrame, max_items: int = MAX_ROW_ITEMS) -> lis
     users = inter["user_id"].to_numpy(dtype=object)[order]
     items = inter["item_id"].to_numpy(dtype=object)[order].tolist()
     rating = inter["rating"].to_numpy(dtype="float64")[order]
-    ratings = np.where(np.isnan(rating), None, rating).tolist()
+    ratings = [None if r != r else r for r in rating.tolist()]  # NaN -> None
     ts = inter["ts"].astype(object).where(inter["ts"].notna(), None).to_numpy()[order]
     ts_list = [None if t is None else int(t) for t in ts]
     splits = inter["split"].astype(int).to_numpy()[order].tolist()
@@ -111,6 +112,20 @@ def interaction_rows(inter: pd.DataFrame, max_items: int = MAX_ROW_ITEMS) -> lis
 
 def _none(v: Any) -> Any:
     return None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else v
+
+
+def ingest(graph: Graph, settings: Settings, cat: Catalogue, params: dict[str, Any],
+           dedupe: bool = False) -> IngestReport:
+    """The whole ingest of a loaded catalogue into ``settings.dataset``, as the CLI and the
+    pipeline run it: optional deduplication (latest of each user-item pair), validation and
+    labelling against the interactions already stored (their labels are kept), then the write.
+    The caller holds the dataset's lock."""
+    if dedupe:
+        cat = dataclasses.replace(cat, interactions=dedupe_latest(cat.interactions))
+    prepared = prepare(cat, settings.ingest, existing_splits(graph, settings.dataset))
+    params = {**params, **settings.ingest.model_dump(mode="json", exclude={"batch_size"}),
+              "dedupe": dedupe}
+    return write(graph, settings.dataset, prepared, settings.ingest, params)
 
 
 def write(graph: Graph, dataset: str, cat: Catalogue, settings: IngestSettings,

@@ -5,6 +5,12 @@ its runtime dependencies (plus the Neo4j Browser jar) into a cache folder once. 
 *home* (a folder of the user's choosing) holds its own ``conf/``, ``data/``, ``logs/``, the
 pid file and a generated password (``credentials``, mode 600) that the CLI uses when no
 password is configured. The server listens on 127.0.0.1 only.
+
+Secrets and modes: the home is created 0700 and every file in it is created private (the
+server and the admin tool run with umask 077, files written here are opened 0600), so the
+store, ``auth.ini`` and the credentials are never readable by other users, not even for a
+moment. The initial password reaches the admin tool through a private file (picocli's
+``@file`` argument expansion), never on a command line where ``ps`` would show it.
 """
 from __future__ import annotations
 
@@ -137,6 +143,23 @@ class ServerPaths:
         return self.logs / "console.log"
 
 
+_PRIVATE_UMASK = 0o077
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file that is mode 0600 from the moment it exists (replacing any old one)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def make_private_dir(path: Path) -> None:
+    """Create a folder (and missing parents) as 0700; an existing one is made 0700."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+
+
 def read_credentials(home: Path) -> str | None:
     """The password the local server in ``home`` was created with, if any."""
     path = ServerPaths(Path(home)).credentials
@@ -152,6 +175,9 @@ def _write_conf(paths: ServerPaths, settings: Neo4jSettings) -> None:
         "server.default_listen_address": "127.0.0.1",
         "server.bolt.listen_address": f"127.0.0.1:{settings.bolt_port}",
         "server.http.listen_address": f"127.0.0.1:{settings.http_port}",
+        # What the server tells clients (HTTP discovery, routing tables) to connect to.
+        "server.bolt.advertised_address": f"127.0.0.1:{settings.bolt_port}",
+        "server.http.advertised_address": f"127.0.0.1:{settings.http_port}",
         "server.https.enabled": "false",
         "server.memory.heap.initial_size": settings.heap,
         "server.memory.heap.max_size": settings.heap,
@@ -161,9 +187,9 @@ def _write_conf(paths: ServerPaths, settings: Neo4jSettings) -> None:
         "db.tx_log.rotation.retention_policy": "1 files",
         "server.logs.gc.enabled": "false",
     }
-    paths.conf.mkdir(parents=True, exist_ok=True)
+    make_private_dir(paths.conf)
     text = "".join(f"{k}={v}\n" for k, v in lines.items())
-    (paths.conf / "neo4j.conf").write_text("# written by mllmrec; edit settings in mllmrec's config\n" + text)
+    write_private(paths.conf / "neo4j.conf", "# written by mllmrec; edit settings in mllmrec's config\n" + text)
 
 
 def _java_env(paths: ServerPaths) -> dict[str, str]:
@@ -175,17 +201,29 @@ def _java_env(paths: ServerPaths) -> dict[str, str]:
 
 def _set_initial_password(paths: ServerPaths, settings: Neo4jSettings) -> None:
     """Give the new store a password before its first start: the configured one, or a
-    generated one written to ``credentials`` (mode 600)."""
+    generated one kept in ``credentials`` (0600 from creation). The admin tool reads it from
+    a private file (``@file``), so it never appears on a command line."""
     if (paths.data / "dbms" / "auth.ini").exists():
         return
-    password = settings.password or secrets.token_hex(16)  # hex: never starts with "-"
+    generated = settings.password is None
+    password = settings.password or secrets.token_hex(16)
+    secret = paths.credentials if generated else paths.home / ".initial-password"
+    if generated:
+        write_private(secret, password + "\n")
+    else:  # a quoted picocli argument: spaces, quotes and backslashes kept as they are
+        write_private(secret, '"' + password.replace("\\", "\\\\").replace('"', '\\"') + '"\n')
     cmd = ["java", "-cp", f"{lib_dir()}/*", "org.neo4j.cli.AdminTool",
-           "dbms", "set-initial-password", password]
-    result = subprocess.run(cmd, capture_output=True, text=True, env=_java_env(paths))
+           "dbms", "set-initial-password", f"@{secret.resolve()}"]
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, env=_java_env(paths),
+                                umask=_PRIVATE_UMASK)
+    finally:
+        if not generated:
+            secret.unlink(missing_ok=True)
     if result.returncode != 0:
+        if generated:
+            secret.unlink(missing_ok=True)
         raise ServerError("could not set the initial password: " + result.stderr.strip()[-500:])
-    paths.credentials.write_text(password + "\n")
-    paths.credentials.chmod(0o600)
 
 
 def read_pid(paths: ServerPaths) -> int | None:
@@ -213,14 +251,17 @@ def start(settings: Neo4jSettings, timeout: float = 180.0) -> int:
     pid = read_pid(paths)
     if pid is not None:
         return pid
-    if port_open(settings.bolt_port):
-        raise ServerError(
-            f"port {settings.bolt_port} is already in use by another process; stop it or set "
-            "neo4j.bolt_port / NEO4J_URI to use that server instead"
-        )
+    for what, port, key in (("Bolt", settings.bolt_port, "neo4j.bolt_port"),
+                            ("HTTP", settings.http_port, "neo4j.http_port")):
+        if port_open(port):
+            raise ServerError(
+                f"{what} port {port} is already in use by another process; stop it or set "
+                f"{key} to a free port" + (" (or NEO4J_URI to use that server instead)"
+                                            if what == "Bolt" else ""))
     install()
+    make_private_dir(paths.home)
     for folder in (paths.data, paths.logs, paths.home / "plugins", paths.home / "import"):
-        folder.mkdir(parents=True, exist_ok=True)
+        make_private_dir(folder)
     _write_conf(paths, settings)
     _set_initial_password(paths, settings)
     cmd = [
@@ -229,12 +270,13 @@ def start(settings: Neo4jSettings, timeout: float = 180.0) -> int:
         f"--home-dir={paths.home.resolve()}", f"--config-dir={paths.conf.resolve()}",
         "--console-mode",
     ]
-    log_file = open(paths.console_log, "ab")
+    log_file = open(os.open(paths.console_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
     proc = subprocess.Popen(
         cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env=_java_env(paths), start_new_session=True,
+        env=_java_env(paths), start_new_session=True, umask=_PRIVATE_UMASK,
     )
-    paths.pidfile.write_text(str(proc.pid))
+    log_file.close()
+    write_private(paths.pidfile, str(proc.pid))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -302,7 +344,7 @@ class ServerStatus:
             f"home         {self.home.resolve()}",
             f"process      {'running, pid ' + str(self.pid) if self.pid else 'not running'}",
             f"bolt         {'answers' if self.bolt else 'closed'} on 127.0.0.1:{settings.bolt_port}",
-            f"browser      {'http://127.0.0.1:%d/browser/' % settings.http_port if self.http else 'closed'}",
+            f"browser      {f'http://127.0.0.1:{settings.http_port}/browser/' if self.http else 'closed'}",
         ]
 
 

@@ -80,6 +80,9 @@ def split_incremental(inter: pd.DataFrame, existing: pd.DataFrame, seed: int) ->
       as :func:`split_per_user` (train block first, then valid, then test), so a brand-new
       user is split exactly as a fresh ingest would split them.
     """
+    # A pair stored twice (a duplicate left by an older, unlocked concurrent ingest) must not
+    # multiply rows in the merge below: its first label counts.
+    existing = existing.drop_duplicates(["user_id", "item_id"])
     known = inter[["user_id", "item_id"]].merge(
         existing[["user_id", "item_id", "split"]], on=["user_id", "item_id"], how="left")
     labels = known["split"].to_numpy(dtype="float64", na_value=np.nan, copy=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import socket
 import subprocess
 import time
 import uuid
@@ -37,6 +39,37 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def process_identity() -> dict[str, Any]:
+    """``host`` and ``pid`` of this process, stored on the runs it records."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host (a zombie counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def mark_interrupted(graph: Graph, dataset: str) -> list[str]:
+    """Mark the dataset's StageRun and TrainingRun records left 'running' by a process that
+    no longer runs on this host as 'interrupted'; returns their ids. Records of other hosts
+    are left alone (their processes cannot be checked from here)."""
+    me = process_identity()
+    gone = [r["id"] for r in graph.run("ops/running_records", dataset=dataset)
+            if r["host"] == me["host"] and isinstance(r["pid"], int) and r["pid"] != me["pid"]
+            and not pid_alive(r["pid"])]
+    if gone:
+        graph.run("ops/mark_interrupted", dataset=dataset, ids=gone)
+        log.warning("%d run(s) of '%s' were killed before finishing; marked interrupted: %s",
+                    len(gone), dataset, ", ".join(gone))
+    return gone
+
+
 @dataclass
 class StageRecord:
     """Counts a running stage reports; written when the stage finishes."""
@@ -50,16 +83,20 @@ class StageRecord:
 def stage_run(graph: Graph, dataset: str, stage: str, params: dict[str, Any],
               fingerprint_: str | None = None) -> Iterator[StageRecord]:
     """Record a stage run around a block: 'running' first, then 'ok' or 'failed' with the
-    error. Counts set on the yielded record are stored with it."""
+    error. Counts set on the yielded record are stored with it. Earlier runs of the dataset
+    whose process was killed are marked 'interrupted' first."""
+    mark_interrupted(graph, dataset)
     rec = StageRecord(id=str(uuid.uuid4()))
     graph.run("stage/start", id=rec.id, dataset=dataset, stage=stage,
               params=json.dumps(params, sort_keys=True, default=str),
-              fingerprint=fingerprint_ or fingerprint(params), code_version=code_version())
+              fingerprint=fingerprint_ or fingerprint(params), code_version=code_version(),
+              **process_identity())
     try:
         yield rec
     except BaseException as exc:
-        graph.run("stage/finish", id=rec.id, status="failed", counts=json.dumps(rec.counts),
-                  error=f"{type(exc).__name__}: {exc}"[:2000])
+        graph.try_run("stage/finish", id=rec.id, status="failed",
+                      counts=json.dumps(rec.counts, default=str),
+                      error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     graph.run("stage/finish", id=rec.id, status="ok",
               counts=json.dumps(rec.counts, default=str), error=None)

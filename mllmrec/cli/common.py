@@ -1,6 +1,8 @@
 """State shared by the CLI commands: settings (layered) and a lazily opened database."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -17,6 +19,7 @@ class AppContext:
         self._base = load_settings(config_file, {"dataset": dataset})
         self.settings: Settings = self._base
         self._graph: Graph | None = None
+        self.dedupe = False  # ingest --dedupe, read by the format subcommands
 
     def apply(self, overrides: dict[str, Any]) -> Settings:
         """Apply a command's flags (dotted keys; None = not given) on top of the config."""
@@ -28,6 +31,15 @@ class AppContext:
         if self._graph is None:
             self._graph = connect(self.settings.neo4j)
         return self._graph
+
+    @contextmanager
+    def lock(self, purpose: str) -> Iterator[None]:
+        """Hold the dataset's lock (:mod:`mllmrec.ops.lock`) around a writing command; a busy
+        lock stops the command with a message naming its holder."""
+        from mllmrec.ops.lock import dataset_lock
+
+        with dataset_lock(self.graph, self.settings.dataset, purpose=purpose):
+            yield
 
     def close(self) -> None:
         if self._graph is not None:

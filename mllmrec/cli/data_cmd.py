@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from loaders import FORMATS, Catalogue
+from loaders import FORMATS
 from mllmrec.cli import cli
 from mllmrec.cli.common import AppContext, pass_app
 from mllmrec.schema import init_schema
@@ -37,14 +37,15 @@ def db_drop(app: AppContext, yes: bool) -> None:
     name = app.settings.dataset
     if not yes:
         click.confirm(f"Delete dataset '{name}' from {app.settings.neo4j.uri}?", abort=True)
-    drop_dataset(app.graph, name)
+    with app.lock("drop"):
+        drop_dataset(app.graph, name)
     click.echo(f"dataset '{name}' deleted")
 
 
 class _FormatGroup(click.Group):
     """Names the known formats when an unknown one is asked for."""
 
-    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
+    def resolve_command(self, ctx: click.Context, args: list[str]):
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             raise click.UsageError(
                 f"unknown format '{args[0]}'; known formats: {', '.join(FORMATS)}", ctx)
@@ -69,20 +70,18 @@ def ingest_group(app: AppContext, kcore: int | None, seed: int | None, batch_siz
     """
     app.apply({"ingest.kcore": kcore, "ingest.seed": seed, "ingest.batch_size": batch_size,
                "ingest.implicit_min_rating": min_rating})
-    app.dedupe = dedupe  # type: ignore[attr-defined]
+    app.dedupe = dedupe
 
 
-def _run_ingest(app: AppContext, load: Callable[[], Catalogue], params: dict[str, Any]) -> None:
-    from loaders.canonical import dedupe_latest
-    from mllmrec.ingest import existing_splits, prepare, write
+def _run_ingest(app: AppContext, fmt: str, path: Path, params: dict[str, Any],
+                **extras: Any) -> None:
+    from loaders import load
+    from mllmrec.ingest import ingest
 
     s = app.settings
-    cat = load()
-    if getattr(app, "dedupe", False):
-        cat.interactions = dedupe_latest(cat.interactions)
-    prepared = prepare(cat, s.ingest, existing_splits(app.graph, s.dataset))  # keeps stored labels
-    params = {**params, **s.ingest.model_dump(exclude={"batch_size"}), "dedupe": getattr(app, "dedupe", False)}
-    report = write(app.graph, s.dataset, prepared, s.ingest, params)
+    cat = load(fmt, path, **extras)
+    with app.lock("ingest"):
+        report = ingest(app.graph, s, cat, {"format": fmt, **params}, app.dedupe)
     click.echo(f"dataset '{s.dataset}': {report.users:,} users, {report.items:,} items, "
                f"{report.interactions:,} interactions (train/valid/test "
                f"{report.splits.get(0, 0):,}/{report.splits.get(1, 0):,}/{report.splits.get(2, 0):,}) "
@@ -96,10 +95,8 @@ def _run_ingest(app: AppContext, load: Callable[[], Catalogue], params: dict[str
 @pass_app
 def ingest_movielens(app: AppContext, folder: Path, posters: Path | None) -> None:
     """MovieLens 100K folder (u.data, u.item)."""
-    from loaders.movielens import load_movielens
-
-    _run_ingest(app, lambda: load_movielens(folder, posters),
-                {"format": "movielens", "folder": str(folder), "posters": str(posters or "")})
+    _run_ingest(app, "movielens", folder, {"folder": str(folder), "posters": str(posters or "")},
+                posters=posters)
 
 
 @ingest_group.command("amazon")
@@ -109,10 +106,8 @@ def ingest_movielens(app: AppContext, folder: Path, posters: Path | None) -> Non
 @pass_app
 def ingest_amazon(app: AppContext, ratings: Path, meta: Path | None, category: str | None) -> None:
     """Amazon reviews: 2014 ratings_<Category>.csv, or 2018/2023 JSON-lines reviews."""
-    from loaders.amazon import load_amazon
-
-    _run_ingest(app, lambda: load_amazon(ratings, meta, category),
-                {"format": "amazon", "ratings": str(ratings), "meta": str(meta or "")})
+    _run_ingest(app, "amazon", ratings, {"ratings": str(ratings), "meta": str(meta or "")},
+                items=meta, category=category)
 
 
 @ingest_group.command("mmrec")
@@ -122,10 +117,8 @@ def ingest_amazon(app: AppContext, ratings: Path, meta: Path | None, category: s
 @pass_app
 def ingest_mmrec(app: AppContext, folder: Path, name: str | None, items: Path | None) -> None:
     """MMRec processed folder; its x_label split is kept as it is."""
-    from loaders.mmrec import load_mmrec
-
-    _run_ingest(app, lambda: load_mmrec(folder, name, items),
-                {"format": "mmrec", "folder": str(folder), "name": name or ""})
+    _run_ingest(app, "mmrec", folder, {"folder": str(folder), "name": name or ""},
+                name=name, items=items)
 
 
 @ingest_group.command("csv")
@@ -135,10 +128,9 @@ def ingest_mmrec(app: AppContext, folder: Path, name: str | None, items: Path | 
 @pass_app
 def ingest_csv(app: AppContext, interactions: Path, items: Path | None, domain: str) -> None:
     """Generic CSV: interactions (user, item[, rating][, timestamp]) and optional items."""
-    from loaders.csv_files import load_csv
-
-    _run_ingest(app, lambda: load_csv(interactions, items, domain),
-                {"format": "csv", "interactions": str(interactions), "items": str(items or "")})
+    _run_ingest(app, "csv", interactions,
+                {"interactions": str(interactions), "items": str(items or "")},
+                items=items, domain=domain)
 
 
 @cli.command("stats")

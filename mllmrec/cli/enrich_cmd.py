@@ -1,8 +1,9 @@
 """Enrichment commands: ``describe-items``, ``profile-users``, ``embed`` (METHOD.md 2-4)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -74,7 +75,9 @@ def describe_items_cmd(app: AppContext, image_cache: Path | None, max_pixels: in
 
     _apply_generation(app, "enrich.vlm_model", opts,
                       {"enrich.image_cache": image_cache, "enrich.image_max_pixels": max_pixels})
-    _echo_summary(describe_items(app.graph, app.settings))
+    with app.lock("describe-items"):
+        summary = describe_items(app.graph, app.settings)
+    _echo_summary(summary)
 
 
 @cli.command("profile-users")
@@ -103,7 +106,9 @@ def profile_users_cmd(app: AppContext, history_max_items: int | None, history_sc
     if app.settings.enrich.history_scope != "train":
         click.secho("history scope 'all': validation and test items go into the user texts "
                     "(leaky, for protocol comparison only)", fg="red", err=True)
-    _echo_summary(profile_users(app.graph, app.settings))
+    with app.lock("profile-users"):
+        summary = profile_users(app.graph, app.settings)
+    _echo_summary(summary)
 
 
 @cli.command("embed")
@@ -122,4 +127,6 @@ def embed_cmd(app: AppContext, encoder: str | None, batch_size: int | None, devi
 
     app.apply({"enrich.encoder": encoder, "enrich.embed_batch_size": batch_size,
                "enrich.device": device})
-    _echo_summary(embed_texts(app.graph, app.settings))
+    with app.lock("embed"):
+        summary = embed_texts(app.graph, app.settings)
+    _echo_summary(summary)

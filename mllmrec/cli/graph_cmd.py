@@ -40,7 +40,9 @@ def build_graph_cmd(app: AppContext, knn_k: int | None, knn_jac: int | None, pur
                    "graph.approximate": approximate, "graph.batch_items": batch_items,
                    "graph.index_candidates": index_candidates,
                    "graph.recall_sample": recall_sample})
-    for line in build_graph(app.graph, s).lines():
+    with app.lock("build-graph"):
+        report = build_graph(app.graph, s)
+    for line in report.lines():
         click.echo(line)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 from rich.console import Console
@@ -94,8 +95,8 @@ def _summary_table(report: Any) -> Table:
 
 def _show_results(app: AppContext, user: str | None, k: int) -> None:
     """Dataset counts, the serving run's metrics and a few recommendations for one user."""
-    from mllmrec.ops.status import dataset_status, run_metrics
     from mllmrec.ops.recommend import sample_recommendations
+    from mllmrec.ops.status import dataset_status, run_metrics
 
     st = dataset_status(app.graph, app.settings.dataset)
     _console.print("  ".join(st.stats.lines()[1:4]).replace("  ", " ").strip(), highlight=False)
@@ -104,11 +105,7 @@ def _show_results(app: AppContext, user: str | None, k: int) -> None:
         shown = ", ".join(f"{key} {metrics[key]:.4f}" for key in sorted(metrics)
                           if "recall" in key.lower() or "ndcg" in key.lower())
         _console.print(f"serving run {st.serving['id']}: {shown}", highlight=False)
-    recs = sample_recommendations(app.graph, app.settings.dataset, user, k)
-    if recs is None:
-        _console.print("recommendations: not available yet (mllmrec.serve.recommend is missing)")
-        return
-    user_id, rows = recs
+    user_id, rows = sample_recommendations(app.graph, app.settings.dataset, user, k)
     table = Table(title=f"top {k} for user {user_id}")
     columns = list(rows[0]) if rows else ["(none)"]
     for col in columns:
@@ -131,6 +128,10 @@ def pipeline_group() -> None:
               help="MovieLens posters folder (with ml100k_item_to_ml1m_poster.csv).")
 @click.option("--items", type=click.Path(exists=True, path_type=Path),
               help="Item metadata file for amazon (meta JSON), csv or mmrec sources.")
+@click.option("--domain", help="What the items are, for prompts (csv, amazon) [default: csv "
+                               "'products', amazon from the file name].")
+@click.option("--dedupe", is_flag=True, help="Keep the latest of duplicate (user, item) rows of "
+                                             "the source instead of failing.")
 @_setting_flags
 @click.option("--wait", default=0.0, show_default=True, type=float,
               help="Seconds to wait while a retrain holds the dataset's lock.")
@@ -138,7 +139,7 @@ def pipeline_group() -> None:
 @click.option("-k", "k", default=10, show_default=True, help="Recommendations to show.")
 @pass_app
 def pipeline_run(app: AppContext, source: tuple[str, str] | None, posters: Path | None,
-                 items: Path | None, no_llm: bool | None, epochs: int | None, model: str | None,
+                 items: Path | None, domain: str | None, dedupe: bool, no_llm: bool | None, epochs: int | None, model: str | None,
                  device: str | None, sets: tuple[str, ...], force: tuple[str, ...],
                  wait: float, user: str | None, k: int) -> None:
     """Ingest (with --source), describe, profile, embed, build-graph, train.
@@ -158,7 +159,7 @@ def pipeline_run(app: AppContext, source: tuple[str, str] | None, posters: Path 
         path = Path(source[1])
         if not path.exists():
             raise click.BadParameter(f"{path} does not exist", param_hint="--source")
-        src = Source(source[0], path, posters, items)
+        src = Source(source[0], path, posters, items, domain, dedupe)
     s = app.settings
     _console.print(f"dataset '{s.dataset}' on {s.neo4j.uri}", highlight=False)
     _console.print(f"enrichment mode: {_mode(s)}", highlight=False)
@@ -166,9 +167,9 @@ def pipeline_run(app: AppContext, source: tuple[str, str] | None, posters: Path 
         with dataset_lock(app.graph, s.dataset, wait=wait, purpose="pipeline run"):
             report = run_pipeline(app.graph, s, src, force=force, on_step=_print_step)
     except Exception as exc:
-        report = getattr(exc, "report", None)
-        if report is not None:
-            _console.print(_summary_table(report))
+        partial = getattr(exc, "report", None)
+        if partial is not None:
+            _console.print(_summary_table(partial))
         raise
     _console.print(_summary_table(report))
     _show_results(app, user, k)

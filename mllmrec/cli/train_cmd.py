@@ -63,7 +63,8 @@ def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, see
                    "train.device": device, "train.minibatch": minibatch, "train.fanout": fanout,
                    "train.topks": list(topks) or None, "train.eval_batch_size": eval_batch_size,
                    "train.threads": threads, "train.runs_dir": runs_dir})
-    r = train_model(app.graph, s, init_run=init_run, serve=not no_serve)
+    with app.lock("train"):
+        r = train_model(app.graph, s, init_run=init_run, serve=not no_serve)
     click.echo(f"run {r.run_id} ({r.model}, {r.device}): best epoch {r.best_epoch} of {r.epochs}, "
                f"{r.seconds_per_epoch:.2f}s/epoch, {r.seconds:.1f}s total, peak {r.peak_memory_mb:.0f} MB")
     for line in metrics_table({k: v for k, v in r.metrics.items()}):

@@ -1,9 +1,13 @@
-"""A per-dataset lock held in Neo4j, so two retrains never run on one dataset at once.
+"""A per-dataset lock held in Neo4j, so two writing stages never run on one dataset at once.
 
-The lock is a ``(:Lock {dataset, owner, purpose, acquired_at, expires_at})`` node taken
-atomically (MERGE, then a conditional SET under the node's write lock). The holder renews the
-expiry from a background thread while it works; a holder that crashes stops renewing and the
-lock expires after ``ttl`` seconds, so the next retrain can take it without manual cleanup.
+Every command that writes to a dataset (ingest, describe-items, profile-users, embed,
+build-graph, train, pipeline run, retrain) holds it for its whole run. The lock is a
+``(:Lock {dataset, owner, purpose, acquired_at, expires_at})`` node taken atomically (MERGE,
+then a conditional SET under the node's write lock). The owner is ``host:pid:random``. The
+holder renews the expiry from a background thread (the heartbeat) while it works. A holder is
+*stale* when its heartbeat expired (after ``ttl`` seconds without renewal) or when its process
+is gone from this host (killed: no need to wait for the expiry); the next run takes a stale
+lock over, and ``status`` reports it as such.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from typing import Any
 
 from mllmrec.db import Graph
 from mllmrec.errors import StageError
+from mllmrec.provenance import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +49,37 @@ def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def holder_gone(owner: str | None) -> bool:
+    """Whether ``owner`` (``host:pid:...``) names a process of this host that no longer runs.
+    Holders on other hosts, or not in that form, are judged by their heartbeat only."""
+    host, _, rest = (owner or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    return not pid_alive(int(pid))
+
+
 def lock_info(graph: Graph, dataset: str) -> dict[str, Any] | None:
-    """The dataset's lock as stored (owner, purpose, times, live), or None."""
+    """The dataset's lock as stored (owner, purpose, times, ``live``: heartbeat not expired),
+    plus ``gone``: its holder's process no longer runs on this host; or None."""
     rows = graph.run("ops/lock_show", dataset=dataset)
-    return rows[0] if rows else None
+    if not rows:
+        return None
+    return {**rows[0], "gone": holder_gone(rows[0]["owner"])}
 
 
 def try_acquire(graph: Graph, dataset: str, owner: str, ttl: float = DEFAULT_TTL,
                 purpose: str = "retrain") -> dict[str, Any]:
     """One atomic attempt; the returned row says ``acquired`` and who holds the lock."""
     graph.run("ops/lock_schema")
-    return graph.run("ops/lock_acquire", dataset=dataset, owner=owner, ttl=float(ttl),
-                     purpose=purpose)[0]
+    row = graph.run("ops/lock_acquire", dataset=dataset, owner=owner, ttl=float(ttl),
+                    purpose=purpose)[0]
+    if not row["acquired"] and holder_gone(row["owner"]):
+        log.warning("taking over the lock on '%s' from %s (%s): its process is gone",
+                    dataset, row["owner"], row["purpose"])
+        row = graph.run("ops/lock_takeover", dataset=dataset, stale=row["owner"], owner=owner,
+                        ttl=float(ttl), purpose=purpose)[0]
+    return row
 
 
 @contextmanager
@@ -77,7 +101,8 @@ def dataset_lock(graph: Graph, dataset: str, *, wait: float = 0.0, ttl: float = 
             raise LockBusy(
                 f"another {row['purpose'] or 'run'} holds the lock on dataset '{dataset}' "
                 f"(owner {row['owner']}, since {row['acquired_at']}, expires {row['expires_at']} "
-                f"unless renewed); waited {wait:.0f}s. Try again later or pass --wait SECONDS")
+                f"unless renewed); waited {wait:.0f}s. Try again when it has finished"
+                + (" or pass --wait SECONDS" if purpose in ("retrain", "pipeline run") else ""))
         time.sleep(max(0.0, min(poll, deadline - time.monotonic())))
     log.info("lock on dataset '%s' taken by %s", dataset, owner)
     held = HeldLock(dataset, owner, threading.Event())
@@ -85,12 +110,19 @@ def dataset_lock(graph: Graph, dataset: str, *, wait: float = 0.0, ttl: float = 
     renewer = threading.Thread(target=_renew, args=(graph, held, ttl, stop), daemon=True,
                                name=f"lock-renew-{dataset}")
     renewer.start()
+    failed = True
     try:
         yield held
+        failed = False
     finally:
         stop.set()
-        renewer.join(timeout=10)
-        graph.run("ops/lock_release", dataset=dataset, owner=owner)
+        renewer.join(timeout=2)
+        # After a failure (possibly a lost server) release in one attempt: the lock expires
+        # anyway, and the original error must come out now.
+        if failed:
+            graph.try_run("ops/lock_release", dataset=dataset, owner=owner)
+        else:
+            graph.run("ops/lock_release", dataset=dataset, owner=owner)
         log.info("lock on dataset '%s' released by %s", dataset, owner)
 
 

@@ -7,7 +7,7 @@ The skip rule: before a stage runs, the fingerprint of its parameters and inputs
 is compared with the ``input_fingerprint`` stored on the stage's newest successful
 ``(:StageRun)``. Equal: skipped. Otherwise the stage runs (it records its own StageRun) and the
 pipeline stores the fingerprint on that run. A failed stage stops the pipeline (later stages
-would read incomplete inputs); a stage whose code is not installed yet is reported as such.
+would read incomplete inputs).
 """
 from __future__ import annotations
 
@@ -23,47 +23,40 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from loaders import load
 from loaders.canonical import INTERACTION_COLUMNS, ITEM_COLUMNS, Catalogue
 from mllmrec.config import Settings
 from mllmrec.db import Graph
-from mllmrec.errors import MllmrecError, UnknownFormatError
+from mllmrec.errors import MllmrecError
 from mllmrec.ops.stages import STAGES, Stage
 from mllmrec.provenance import fingerprint
 
 log = logging.getLogger(__name__)
 
-RAN, SKIPPED, MISSING, FAILED, NOT_RUN = "ran", "skipped", "not available yet", "failed", "not run"
+RAN, SKIPPED, FAILED, NOT_RUN = "ran", "skipped", "failed", "not run"
 
 
 @dataclass
 class Source:
     """A source to ingest first: a loader format, its main path and optional extras
-    (``posters`` for MovieLens, ``items`` for the metadata file of amazon/csv/mmrec)."""
+    (``posters`` for MovieLens, ``items`` for the metadata file of amazon/csv/mmrec, the
+    ``domain`` of csv/amazon items), and whether to keep the latest of duplicate rows."""
 
     format: str
     path: Path
     posters: Path | None = None
     items: Path | None = None
+    domain: str | None = None
+    dedupe: bool = False
 
     def load(self) -> Catalogue:
-        if self.format == "movielens":
-            from loaders.movielens import load_movielens
-            return load_movielens(self.path, self.posters)
-        if self.format == "amazon":
-            from loaders.amazon import load_amazon
-            return load_amazon(self.path, self.items, None)
-        if self.format == "mmrec":
-            from loaders.mmrec import load_mmrec
-            return load_mmrec(self.path, None, self.items)
-        if self.format == "csv":
-            from loaders.csv_files import load_csv
-            return load_csv(self.path, self.items, "products")
-        raise UnknownFormatError(f"unknown source format '{self.format}'; known formats: "
-                                 "movielens, amazon, mmrec, csv")
+        return load(self.format, self.path, posters=self.posters, items=self.items,
+                    domain=self.domain)
 
     def params(self) -> dict[str, str]:
         return {"format": self.format, "path": str(self.path),
-                "posters": str(self.posters or ""), "items": str(self.items or "")}
+                "posters": str(self.posters or ""), "items": str(self.items or ""),
+                "domain": self.domain or ""}
 
 
 @dataclass
@@ -112,7 +105,7 @@ def summary_dict(result: Any) -> dict[str, Any]:
         return dict(result)
     if callable(getattr(result, "counts", None)):
         return dict(result.counts())
-    if dataclasses.is_dataclass(result):
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
         return {k: v for k, v in dataclasses.asdict(result).items()}
     return {"result": str(result)}
 
@@ -123,7 +116,7 @@ def source_fingerprint(cat: Catalogue, source: Source, settings: Settings) -> st
     for frame, cols in ((cat.interactions, INTERACTION_COLUMNS), (cat.items, ITEM_COLUMNS)):
         h.update(pd.util.hash_pandas_object(frame[list(cols)], index=False).to_numpy().tobytes())
     ingest = settings.ingest.model_dump(mode="json", exclude={"batch_size"})
-    return fingerprint("ingest", ingest, cat.domain, h.hexdigest())
+    return fingerprint("ingest", ingest, cat.domain, source.dedupe, h.hexdigest())
 
 
 def _last_fingerprint(graph: Graph, dataset: str, stage: str) -> str | None:
@@ -138,7 +131,7 @@ def _tag(graph: Graph, dataset: str, stage: str, since: str, fp: str) -> None:
 
 
 def _ingest(graph: Graph, settings: Settings, source: Source, force: bool) -> StepResult:
-    from mllmrec.ingest import existing_splits, prepare, write
+    from mllmrec.ingest import ingest
 
     t0 = time.perf_counter()
     cat = source.load()
@@ -146,9 +139,7 @@ def _ingest(graph: Graph, settings: Settings, source: Source, force: bool) -> St
     if not force and _last_fingerprint(graph, settings.dataset, "ingest") == fp:
         return StepResult("ingest", SKIPPED, time.perf_counter() - t0, note="source unchanged")
     since = graph.run("ops/now")[0]["now"]
-    prepared = prepare(cat, settings.ingest, existing_splits(graph, settings.dataset))
-    params = {**source.params(), **settings.ingest.model_dump(mode="json", exclude={"batch_size"})}
-    report = write(graph, settings.dataset, prepared, settings.ingest, params)
+    report = ingest(graph, settings, cat, source.params(), source.dedupe)
     _tag(graph, settings.dataset, "ingest", since, fp)
     summary = {"users": report.users, "items": report.items, "interactions": report.interactions,
                "train/valid/test": "/".join(str(report.splits.get(s, 0)) for s in (0, 1, 2))}
@@ -157,18 +148,15 @@ def _ingest(graph: Graph, settings: Settings, source: Source, force: bool) -> St
 
 def run_stage(graph: Graph, settings: Settings, stage: Stage, force: bool = False,
               **kwargs: Any) -> StepResult:
-    """Run one stage unless its inputs and parameters are unchanged (or its code is missing);
+    """Run one stage unless its inputs and parameters are unchanged;
     ``kwargs`` go to the entry point (e.g. retrain's ``serve=False`` for train)."""
     t0 = time.perf_counter()
-    entry = stage.load()
-    if entry is None:
-        return StepResult(stage.name, MISSING, note=f"{stage.entry} is not available yet")
     fp = stage.input_fingerprint(graph, settings)
     if not force and _last_fingerprint(graph, settings.dataset, stage.name) == fp:
         return StepResult(stage.name, SKIPPED, time.perf_counter() - t0,
                           note="inputs and parameters unchanged")
     since = graph.run("ops/now")[0]["now"]
-    result = entry(graph, settings, **kwargs)
+    result = stage.run(graph, settings, **kwargs)
     _tag(graph, settings.dataset, stage.name, since, fp)
     return StepResult(stage.name, RAN, time.perf_counter() - t0, summary_dict(result))
 

@@ -1,12 +1,12 @@
 """A few recommendations for one user at the end of a pipeline run, through the serving
-entry point :func:`mllmrec.serve.recommend` (reported as unavailable until it exists)."""
+entry point :func:`mllmrec.serve.recommend`."""
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
 from mllmrec.db import Graph
-from mllmrec.ops.stages import load_entry
+from mllmrec.serve import recommend
 
 
 def sample_user(graph: Graph, dataset: str) -> str | None:
@@ -17,17 +17,14 @@ def sample_user(graph: Graph, dataset: str) -> str | None:
 def _row(rec: Any) -> dict[str, Any]:
     if isinstance(rec, dict):
         return rec
-    if dataclasses.is_dataclass(rec):
+    if dataclasses.is_dataclass(rec) and not isinstance(rec, type):
         return dataclasses.asdict(rec)
     return {"item": rec}
 
 
 def sample_recommendations(graph: Graph, dataset: str, user: str | None,
-                           k: int) -> tuple[str, list[dict[str, Any]]] | None:
-    """(user, rows) from the serving run, or None when the serving code is not installed."""
-    recommend = load_entry("mllmrec.serve:recommend")
-    if recommend is None:
-        return None
+                           k: int) -> tuple[str, list[dict[str, Any]]]:
+    """(user, rows) from the serving run."""
     user = user or sample_user(graph, dataset)
     if user is None:
         return "-", []

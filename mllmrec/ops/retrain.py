@@ -30,6 +30,8 @@ from mllmrec.ops.lock import DEFAULT_TTL, dataset_lock
 from mllmrec.ops.pipeline import RAN, PipelineReport, StepResult, run_pipeline
 from mllmrec.ops.stages import STAGES
 from mllmrec.ops.status import decode, valid_recall20
+from mllmrec.train.writeback import serving_run
+
 
 @dataclass
 class RetrainReport:
@@ -52,14 +54,6 @@ class RetrainReport:
         out.append(f"  serving run: {self.serving_run or 'none'}"
                    + (f" (previous {self.previous_run})" if self.previous_run != self.serving_run else ""))
         return out
-
-
-def serving_run(graph: Graph, dataset: str) -> tuple[str | None, dict[str, Any] | None]:
-    """Id and properties of the run serving the dataset (None, None when none does)."""
-    rows = graph.run("ops/serving_run", dataset=dataset)
-    if not rows:
-        raise StageError(f"no dataset named '{dataset}' in the database; ingest it first")
-    return rows[0]["id"], rows[0]["props"]
 
 
 def warm_start_run(settings: Settings, prev_id: str | None,
@@ -86,9 +80,10 @@ def retrain(graph: Graph, settings: Settings, *, wait: float = 0.0, ttl: float =
             progress: bool = True) -> RetrainReport:
     """One incremental cycle under the dataset's lock; see the module docstring."""
     dataset = settings.dataset
-    serving_run(graph, dataset)  # fails clearly before taking a lock on a missing dataset
+    serving_run(graph, dataset, required=False)  # fails clearly before locking a missing dataset
     with dataset_lock(graph, dataset, wait=wait, ttl=ttl, owner=owner, purpose="retrain") as lock:
-        prev_id, prev_props = serving_run(graph, dataset)
+        serving = serving_run(graph, dataset, required=False)
+        prev_id, prev_props = serving["run"], serving["props"]
         init, start_note = warm_start_run(settings, prev_id, prev_props)
         report = run_pipeline(graph, settings, stages=STAGES, force=force, on_step=on_step,
                               progress=progress,

@@ -10,8 +10,6 @@ inputs come from one query, ``cypher/ops/inputs/<stage>.cypher``, hashed row by 
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.util
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +17,12 @@ from typing import Any
 
 from mllmrec.config import Settings
 from mllmrec.db import Graph
+from mllmrec.enrich.describe import describe_items
+from mllmrec.enrich.embed import embed_texts
+from mllmrec.enrich.profile import profile_users
+from mllmrec.graph.build import build_graph
 from mllmrec.provenance import fingerprint
+from mllmrec.train.trainer import train_model
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Stage:
     """One step of the pipeline: its StageRun name, entry point and result-changing settings."""
 
     name: str
-    entry: str  # "module:function"; the function takes (graph, settings)
+    run: Callable[..., Any]  # takes (graph, settings, **stage kwargs)
     fields: tuple[str, ...]  # dotted settings that change what the stage produces
 
     def params(self, settings: Settings) -> dict[str, Any]:
@@ -40,30 +43,10 @@ class Stage:
                 out[dotted] = data[section][key]
         return out
 
-    def load(self) -> Callable[[Graph, Settings], Any] | None:
-        """The entry point, or None while its code does not exist yet."""
-        return load_entry(self.entry)
-
     def input_fingerprint(self, graph: Graph, settings: Settings) -> str:
         """Hash of this stage's parameters and of the rows its input query returns."""
         rows = graph.run(f"ops/inputs/{self.name}", dataset=settings.dataset)
         return fingerprint(self.name, self.params(settings), hash_rows(rows))
-
-
-def load_entry(entry: str) -> Callable[..., Any] | None:
-    """The function named "module:function", or None while the module or the function does
-    not exist yet. A module that exists but fails to import raises: a bug, not absence."""
-    module, _, func = entry.partition(":")
-    if not _module_exists(module):
-        return None
-    return getattr(importlib.import_module(module), func, None)
-
-
-def _module_exists(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:  # a parent package is missing
-        return False
 
 
 def hash_rows(rows: list[dict[str, Any]]) -> str:
@@ -78,15 +61,15 @@ def hash_rows(rows: list[dict[str, Any]]) -> str:
 _GEN = ("enrich.backend", "enrich.openai_base_url", "enrich.max_new_tokens", "enrich.domain",
         "enrich.prompt_version", "enrich.no_llm")
 
-DESCRIBE = Stage("describe", "mllmrec.enrich.describe:describe_items",
+DESCRIBE = Stage("describe", describe_items,
                  (*_GEN, "enrich.vlm_model", "enrich.image_max_pixels"))
-PROFILE = Stage("profile", "mllmrec.enrich.profile:profile_users",
+PROFILE = Stage("profile", profile_users,
                 (*_GEN, "enrich.llm_model", "enrich.history_max_items", "enrich.history_max_chars",
                  "enrich.user_text_max_chars", "enrich.history_scope"))
-EMBED = Stage("embed", "mllmrec.enrich.embed:embed_texts", ("enrich.encoder",))
-BUILD_GRAPH = Stage("build-graph", "mllmrec.graph.build:build_graph",
+EMBED = Stage("embed", embed_texts, ("enrich.encoder",))
+BUILD_GRAPH = Stage("build-graph", build_graph,
                     ("graph.knn_k", "graph.knn_jac", "graph.pure", "graph.approximate"))
-TRAIN = Stage("train", "mllmrec.train.trainer:train_model",
+TRAIN = Stage("train", train_model,
               tuple(f"train.{f}" for f in ("model", "dim", "n_ii_layers", "ui_gcn", "n_ui_layers",
                                           "lr", "batch_size", "epochs", "patience", "seed",
                                           "topks", "minibatch", "fanout", "use_user_pref")))

@@ -13,6 +13,7 @@ from rich.table import Table
 from mllmrec.dataset import DatasetStats, dataset_stats
 from mllmrec.db import Graph
 from mllmrec.ops.lock import lock_info
+from mllmrec.train.writeback import serving_run
 
 
 @dataclass
@@ -23,6 +24,7 @@ class DatasetStatus:
     runs: int
     lock: dict[str, Any] | None
     extra_counts: dict[str, int] = field(default_factory=dict)
+    interrupted: list[dict[str, Any]] = field(default_factory=list)
 
 
 def decode(value: Any) -> Any:
@@ -62,12 +64,14 @@ LEAKY = "users_with_all_splits_text"  # count of users profiled with --history-s
 def dataset_status(graph: Graph, dataset: str) -> DatasetStatus:
     stats = dataset_stats(graph, dataset)
     stages = graph.run("ops/stage_history", dataset=dataset)
-    serving = graph.run("ops/serving_run", dataset=dataset)
+    serving = serving_run(graph, dataset, required=False)
     runs = graph.run("ops/training_runs", dataset=dataset)
     extra = graph.run("ops/enrich_counts", dataset=dataset)[0]
     extra[LEAKY] = graph.run("ops/leaky_preferences", dataset=dataset)[0]["users"]
-    return DatasetStatus(stats, stages, serving[0] if serving and serving[0]["id"] else None,
-                         len(runs), lock_info(graph, dataset), extra)
+    return DatasetStatus(stats, stages,
+                         {"id": serving["run"], "props": serving["props"]} if serving["run"] else None,
+                         len(runs), lock_info(graph, dataset), extra,
+                         graph.run("ops/interrupted_runs", dataset=dataset))
 
 
 def datasets(graph: Graph) -> list[str]:
@@ -91,8 +95,8 @@ def render(status: DatasetStatus, console: Console) -> None:
     for line in st.lines()[1:]:
         name, _, value = line.strip().partition(" ")
         counts.add_row(name, value.strip())
-    for name, value in status.extra_counts.items():
-        counts.add_row(name.replace("_", " "), f"{value:,}")
+    for key, number in status.extra_counts.items():
+        counts.add_row(key.replace("_", " "), f"{number:,}")
     console.print(counts)
     if status.extra_counts.get(LEAKY):
         console.print(f"[red]{status.extra_counts[LEAKY]:,} user texts were built from ALL splits "
@@ -103,7 +107,8 @@ def render(status: DatasetStatus, console: Console) -> None:
     for col in ("stage", "outcome", "started", "seconds", "parameters", "counts / error"):
         stages.add_column(col)
     for s in status.stages:
-        outcome = {"ok": "[green]ok[/]", "failed": "[red]failed[/]"}.get(s["status"], s["status"])
+        outcome = {"ok": "[green]ok[/]", "failed": "[red]failed[/]",
+                   "interrupted": "[yellow]interrupted[/]"}.get(s["status"], s["status"])
         if s["status"] != "ok" and s["last_ok_at"]:
             outcome += f" (last ok {s['last_ok_at'][:19]})"
         stages.add_row(s["stage"], outcome, (s["started_at"] or "")[:16].replace("T", " "),
@@ -122,8 +127,16 @@ def render(status: DatasetStatus, console: Console) -> None:
     else:
         console.print(f"serving run: none yet ({status.runs} training runs)")
 
+    for run in status.interrupted[:5]:
+        console.print(f"[yellow]interrupted[/] {run['kind']} {run['what']} {run['id']} started "
+                      f"{(run['started_at'] or '')[:19]}: {run['error']}", highlight=False)
+    if len(status.interrupted) > 5:
+        console.print(f"... and {len(status.interrupted) - 5} more interrupted runs")
     lock = status.lock
-    if lock and lock["live"]:
+    if lock and lock["gone"]:
+        console.print(f"no {lock['purpose']} running: a stale lock by {lock['owner']} whose process "
+                      "is gone (killed); the next run takes it over")
+    elif lock and lock["live"]:
         console.print(f"[yellow]a {lock['purpose']} is running[/]: owner {lock['owner']} since "
                       f"{lock['acquired_at'][:19]}, lock expires {lock['expires_at'][:19]}")
     elif lock:

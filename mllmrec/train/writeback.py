@@ -24,7 +24,7 @@ import numpy as np
 from mllmrec.cypher import statements
 from mllmrec.db import Graph
 from mllmrec.errors import StageError
-from mllmrec.provenance import code_version
+from mllmrec.provenance import code_version, process_identity
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def start_run(graph: Graph, run_id: str, dataset: str, model: str, params: dict[
               device: str, graph_build: str | None) -> None:
     graph.run("train/run_start", id=run_id, dataset=dataset, model=model,
               params=json.dumps(params, sort_keys=True, default=str), device=device,
-              code_version=code_version(), graph_build=graph_build)
+              code_version=code_version(), graph_build=graph_build, **process_identity())
 
 
 def finish_run(graph: Graph, run_id: str, status: str, props: dict[str, Any]) -> None:
@@ -90,12 +90,13 @@ def promote_run(graph: Graph, dataset: str, run_id: str, n_users: int, n_items: 
     log.info("run %s now serves '%s'", run_id, dataset)
 
 
-def serving_run(graph: Graph, dataset: str) -> dict[str, Any]:
-    """The serving run of a dataset: ``{"run", "graph_build", "metrics", "model", "checkpoint"}``."""
+def serving_run(graph: Graph, dataset: str, required: bool = True) -> dict[str, Any]:
+    """The serving run of a dataset: ``{"run", "graph_build", "metrics", "model", "checkpoint",
+    "props"}``; with ``required=False`` a dataset without one gives ``run`` None."""
     rows = graph.run("train/serving_run", dataset=dataset)
     if not rows:
-        raise StageError(f"no dataset named '{dataset}' in the database")
-    if rows[0]["run"] is None:
+        raise StageError(f"no dataset named '{dataset}' in the database; ingest it first")
+    if required and rows[0]["run"] is None:
         raise StageError(f"dataset '{dataset}' has no trained model yet; run 'mllmrec train'")
     return rows[0]
 

@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from mllmrec.ops.pipeline import MISSING, run_stage
-from mllmrec.ops.stages import BUILD_GRAPH, DESCRIBE, STAGES, TRAIN, Stage
+from mllmrec.ops.stages import BUILD_GRAPH, DESCRIBE, STAGES, TRAIN
 from tests.conftest import POSTERS, run_cli
 from tests.e2e.ops_fixtures import Processed, processed_dataset
 
@@ -76,16 +75,10 @@ def test_fingerprints_follow_parameters_and_inputs(graph, neo4j_settings, proces
         assert graph.run("ops/last_input", dataset=s.dataset, stage=name)[0]["input_fingerprint"] == fp
 
 
-def test_stage_without_code_is_reported_not_crashed(graph, neo4j_settings, processed):
-    ghost = Stage("ghost", "mllmrec.not_written_yet:run", ())
-    step = run_stage(graph, processed.settings(neo4j_settings), ghost)
-    assert step.status == MISSING and "not available yet" in step.note
-
-
 def test_status_reports_stages_serving_run_and_lock(graph, neo4j_settings, processed):
     result = run_cli(["-d", processed.name, "status"], neo4j_settings)
     assert result.exit_code == 0, result.output
-    serving = graph.run("ops/serving_run", dataset=processed.name)[0]["id"]
+    serving = graph.run("train/serving_run", dataset=processed.name)[0]["run"]
     text = result.output
     assert processed.name in text and serving in text and "no retrain running" in text
     for name in ALL:

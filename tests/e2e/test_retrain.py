@@ -57,7 +57,7 @@ def _last_counts(graph, dataset) -> dict[str, dict]:
 
 
 def _serving(graph, dataset) -> str:
-    return graph.run("ops/serving_run", dataset=dataset)[0]["id"]
+    return graph.run("train/serving_run", dataset=dataset)[0]["run"]
 
 
 def _runs(graph, dataset) -> dict[str, dict]:

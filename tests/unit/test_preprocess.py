@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mllmrec.preprocess import kcore, split_per_user
+from mllmrec.preprocess import kcore, split_incremental, split_per_user
 
 
 def _random_interactions(seed: int, n: int = 3000, users: int = 300, items: int = 150) -> pd.DataFrame:
@@ -96,3 +96,14 @@ def test_user_split_stable_when_other_users_are_added_or_rows_reordered():
     labels_all = dict(zip(zip(shuffled["user_id"], shuffled["item_id"]), split_per_user(shuffled, 11)))
     assert {key: labels_all[key] for key in labels_few} == labels_few
     assert len(labels_few) > 30
+
+
+def test_incremental_split_survives_pairs_stored_twice():
+    """A dataset holding a pair twice (left by two concurrent ingests before the dataset
+    lock existed) is re-ingested: the stored label is kept, nothing is mislabelled."""
+    existing = pd.DataFrame({"user_id": ["u1", "u1", "u1"], "item_id": ["a", "a", "b"],
+                             "split": [2, 2, 0]})
+    inter = pd.DataFrame({"user_id": ["u1"] * 4, "item_id": ["a", "b", "c", "d"]})
+    labels = split_incremental(inter, existing, seed=1)
+    assert len(labels) == 4
+    assert labels.tolist()[:2] == [2, 0]
