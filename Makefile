@@ -18,10 +18,11 @@ $(VENV)/.installed: pyproject.toml
 	$(MLLMREC) neo4j install
 	touch $@
 
-test: setup
+# Static checks first (ruff lint on the whole tree, mypy on mllmrec/ and loaders/; configured
+# in pyproject.toml), then the suite.
+test: setup lint
 	$(PY) -m pytest -q
 
-# Static checks: ruff (lint only, no formatting) on the whole tree, mypy on the package and loaders.
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy

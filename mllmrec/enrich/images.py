@@ -54,5 +54,5 @@ def load_image(ref: str, cache_dir: Path, max_pixels: int, timeout: float = 20.0
     w, h = rgb.size
     if w * h > max_pixels:
         scale = (max_pixels / (w * h)) ** 0.5
-        rgb = rgb.resize((max(1, int(w * scale)), max(1, int(h * scale))), Image.BICUBIC)
+        rgb = rgb.resize((max(1, int(w * scale)), max(1, int(h * scale))), Image.Resampling.BICUBIC)
     return rgb

@@ -154,11 +154,16 @@ class MLLMRec(Recommender):
         """h_u for the given user indices (no UI-GCN)."""
         if self.user_emb is not None:
             return self.user_emb(users)
-        return self.user_mlp(self.user_input[users])
+        return self.user_mlp(self._user_input()[users])
+
+    def _user_input(self) -> torch.Tensor:
+        """The users' preference embeddings (present whenever there is no ID embedding)."""
+        assert self.user_input is not None
+        return self.user_input
 
     def all_repr(self, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
         dev = self.device
-        n_users = self.user_input.shape[0] if self.user_emb is None else self.user_emb.num_embeddings
+        n_users = self.user_emb.num_embeddings if self.user_emb is not None else len(self._user_input())
         h_u = self.user_repr(torch.arange(n_users, device=dev))
         h_i = torch.cat([self.item_repr(torch.arange(s, min(s + chunk, self.n_items), device=dev))
                          for s in range(0, self.n_items, chunk)])

@@ -138,6 +138,7 @@ def build_model(data: TrainData, ts: TrainSettings, device: torch.device) -> Rec
     if ts.minibatch and ts.ui_gcn:
         raise ConfigError("train.ui_gcn needs full-graph mode; drop --minibatch or --ui-gcn")
     ii = data.ii_graph
+    assert data.item_feat is not None  # the pull requires every item's vector
     model = MLLMRec(data.item_feat, data.user_feat if ts.use_user_pref else None, data.n_users,
                     dim=ts.dim, ii_graph=ii if ts.minibatch else (ii.to(device) if ii is not None else None),
                     n_ii_layers=ts.n_ii_layers,
@@ -211,7 +212,7 @@ def warm_start(model: Recommender, folder: Path, data: TrainData, model_name: st
 
 def fit(model: Recommender, data: TrainData, ts: TrainSettings, ks: list[int],
         on_epoch: Callable[[EpochLog], None] | None = None,
-        on_improve: Callable[[Recommender, EpochLog], None] | None = None,
+        on_improve: Callable[[Recommender, EpochLog], object] | None = None,
         progress: bool = True) -> tuple[list[EpochLog], dict[str, torch.Tensor], int]:
     """Train with early stopping; returns the history, the best state and its epoch."""
     sampler = BPRSampler(data.train, ts.seed)

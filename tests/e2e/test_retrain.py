@@ -188,7 +188,7 @@ def test_lock_is_atomic_and_expires(graph, dataset_name):
         barrier = threading.Barrier(len(owners))
         won = []
 
-        def race(owner: str) -> None:
+        def race(owner: str, barrier: threading.Barrier = barrier, won: list = won) -> None:
             barrier.wait()
             if try_acquire(graph, dataset_name, owner, ttl=60)["acquired"]:
                 won.append(owner)
