@@ -27,6 +27,7 @@ LIMIT = 10.0
 def _env(neo4j, **extra: str) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "NEO4J_URI": neo4j.uri,
            "NEO4J_USER": neo4j.user, "MLLMREC_NEO4J_HOME": str(neo4j.home)}
+    env.pop("NEO4J_PASSWORD", None)  # the server's own, or its home's credentials file
     if neo4j.password:
         env["NEO4J_PASSWORD"] = neo4j.password
     return {**env, **extra}

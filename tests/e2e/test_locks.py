@@ -33,6 +33,7 @@ def _env(neo4j) -> dict[str, str]:
     """Environment of a child process: this worktree's code, the test server."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "NEO4J_URI": neo4j.uri, "NEO4J_USER": neo4j.user,
            "MLLMREC_NEO4J_HOME": str(neo4j.home)}
+    env.pop("NEO4J_PASSWORD", None)  # the server's own, or its home's credentials file
     if neo4j.password:
         env["NEO4J_PASSWORD"] = neo4j.password
     return env
