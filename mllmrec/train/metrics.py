@@ -109,5 +109,5 @@ def evaluate(user_repr: torch.Tensor, item_repr: torch.Tensor, train: sp.csr_mat
                 per_user[name][start:start + len(batch)] = values
     result: dict[str, float] = {name: float(v.mean()) if len(users) else 0.0
                                 for name, v in per_user.items()}
-    result["users"] = int(len(users))
+    result["users"] = len(users)
     return result

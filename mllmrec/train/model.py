@@ -26,15 +26,23 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def spmm(g: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
+    """``A h`` for a message graph whose edge j -> i carries A_ij. A graph with
+    ``ndata['norm']`` is a symmetric normalised one, A = diag(norm) B diag(norm) with B its
+    unweighted edges: it is computed as ``norm * (B (norm * h))``, an unweighted DGL SpMM that
+    is about 10x faster on CPU than the edge-weighted one (same numbers up to rounding).
+    Otherwise the edge weights ``edata['w']`` are used."""
+    if "norm" in g.ndata:
+        norm = g.ndata["norm"].unsqueeze(1)
+        return norm * dgl.ops.copy_u_sum(g, h * norm)
+    return dgl.ops.u_mul_e_sum(g, h, g.edata["w"])
+
+
 def propagate(g: dgl.DGLGraph, x: torch.Tensor, n_layers: int, mean: bool = False) -> torch.Tensor:
-    """``sum_{l=0..n_layers} A^l x`` (or the mean over layers) by message passing along the
-    weighted edges ``g.edata['w']`` (edge j -> i carries A_ij)."""
+    """``sum_{l=0..n_layers} A^l x`` (or the mean over layers) by message passing (:func:`spmm`)."""
     out, h = x, x
     for _ in range(n_layers):
-        with g.local_scope():
-            g.ndata["h"] = h
-            g.update_all(fn.u_mul_e("h", "w", "m"), fn.sum("m", "h"))
-            h = g.ndata["h"]
+        h = spmm(g, h)
         out = out + h
     return out / (n_layers + 1) if mean else out
 

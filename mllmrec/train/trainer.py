@@ -167,13 +167,21 @@ def run_dir(ts: TrainSettings, dataset: str, run_id: str) -> Path:
 
 
 def save_checkpoint(model: Recommender, folder: Path, data: TrainData, meta: dict[str, Any]) -> Path:
-    """Weights as safetensors plus the id orders and settings needed to reuse them."""
+    """Weights as safetensors plus the id orders (written once per run folder) and settings
+    needed to reuse them."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "model.safetensors"
     save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(path))
-    (folder / "ids.json").write_text(json.dumps({"users": data.user_ids, "items": data.item_ids}))
-    (folder / "run.json").write_text(json.dumps(meta, indent=1, default=str))
+    ids = folder / "ids.json"
+    if not ids.exists():
+        ids.write_text(json.dumps({"users": data.user_ids, "items": data.item_ids}))
+    write_run_meta(folder, meta)
     return path
+
+
+def write_run_meta(folder: Path, meta: dict[str, Any]) -> None:
+    """The checkpoint's ``run.json`` (run id, model, settings, best epoch, metrics)."""
+    (folder / "run.json").write_text(json.dumps(meta, indent=1, default=str))
 
 
 def warm_start(model: Recommender, folder: Path, data: TrainData, model_name: str) -> int:
@@ -210,6 +218,22 @@ def warm_start(model: Recommender, folder: Path, data: TrainData, model_name: st
     return loaded
 
 
+def train_epoch(model: Recommender, sampler: BPRSampler, opt: torch.optim.Optimizer,
+                batch_size: int, device: torch.device) -> float:
+    """One BPR pass over every training interaction; returns the mean loss. The loss is
+    summed on the device and read once at the end (no host sync per batch)."""
+    model.train()
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    for users, pos, neg in sampler.epoch(batch_size):
+        u, p, q = model(users.to(device), pos.to(device), neg.to(device))
+        loss = bpr_loss(u, p, q)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += loss.detach() * len(users)
+    return float(total) / len(sampler)
+
+
 def fit(model: Recommender, data: TrainData, ts: TrainSettings, ks: list[int],
         on_epoch: Callable[[EpochLog], None] | None = None,
         on_improve: Callable[[Recommender, EpochLog], object] | None = None,
@@ -223,19 +247,10 @@ def fit(model: Recommender, data: TrainData, ts: TrainSettings, ks: list[int],
     bar = tqdm(range(1, ts.epochs + 1), desc=f"train {ts.model}", unit="epoch", disable=not progress)
     for epoch in bar:
         t0 = time.perf_counter()
-        model.train()
-        total, n = 0.0, 0
-        for users, pos, neg in sampler.epoch(ts.batch_size):
-            u, p, q = model(users.to(device), pos.to(device), neg.to(device))
-            loss = bpr_loss(u, p, q)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(users)
-            n += len(users)
+        loss = train_epoch(model, sampler, opt, ts.batch_size, device)
         t1 = time.perf_counter()
         valid = evaluate_model(model, data, VALID, ks, ts.eval_batch_size)
-        rec = EpochLog(epoch, total / n, valid, t1 - t0, time.perf_counter() - t1)
+        rec = EpochLog(epoch, loss, valid, t1 - t0, time.perf_counter() - t1)
         history.append(rec)
         if valid[STOP_METRIC] > best:
             best, best_epoch = valid[STOP_METRIC], epoch
@@ -286,8 +301,9 @@ def train_model(graph: Graph, settings: Settings, *, init_run: str | None = None
             model.load_state_dict(best_state)
             metrics = {name: evaluate_model(model, data, split, ks, ts.eval_batch_size)
                        for name, split in (("valid", VALID), ("test", TEST))}
-            checkpoint = save_checkpoint(model, folder, data, {**meta, "best_epoch": best_epoch,
-                                                               "metrics": metrics})
+            # The best weights were saved when they were reached: only the metadata changes.
+            checkpoint = folder / "model.safetensors"
+            write_run_meta(folder, {**meta, "best_epoch": best_epoch, "metrics": metrics})
             plot = plot_curves([h.epoch for h in history], [h.loss for h in history],
                                [h.valid[STOP_METRIC] for h in history], best_epoch,
                                folder / "curve.png", f"{dataset} {ts.model} {run_id}")
@@ -307,6 +323,8 @@ def train_model(graph: Graph, settings: Settings, *, init_run: str | None = None
                 peak_memory_mb=_peak_memory_mb(device), run_dir=str(folder), served=serve,
                 graph_build=data.graph_build, history=history)
             timings = {"load": t_loaded - t_start, "fit": t_fit - t_loaded,
+                       "epochs": sum(h.train_seconds for h in history),
+                       "validation": sum(h.eval_seconds for h in history),
                        "writeback": t_end - t_fit, "total": t_end - t_start}
             writeback.finish_run(graph, run_id, "ok", writeback.run_properties(metrics, {
                 "best_epoch": best_epoch, "epochs": len(history), "timings": json.dumps(timings),
