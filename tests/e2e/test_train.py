@@ -79,7 +79,9 @@ def test_training_run_is_recorded_and_served(graph, first_run):
     assert json.loads(p["params"])["epochs"] == 3
     assert json.loads(p["metrics"]) == summary.metrics
     assert p["test_recall_20"] == summary.metrics["test"]["recall@20"]
-    assert set(json.loads(p["timings"])) == {"load", "fit", "writeback", "total"}
+    timings = json.loads(p["timings"])
+    assert set(timings) == {"load", "fit", "epochs", "validation", "writeback", "total"}
+    assert timings["epochs"] + timings["validation"] <= timings["fit"] <= timings["total"]
     assert p["best_epoch"] == summary.best_epoch and p["graph_build"] == summary.graph_build
     assert Path(p["checkpoint"]).is_file() and Path(p["plot"]).stat().st_size > 1000
 
