@@ -66,7 +66,7 @@ class Graph:
                 session.run(query(name), params).consume()
             return True
         except (DriverError, Neo4jError, OSError) as exc:
-            log.info("could not run %s after an error: %s", name, describe(exc))
+            log.warning("could not run %s after an error: %s", name, describe(exc))
             return False
 
     def run_text(self, text: str, **params: Any) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ def cli(ctx: click.Context, config_file: str | None, dataset: str | None, verbos
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if verbose < 2:  # the driver logs each retry of a lost connection; the error says it once
-        logging.getLogger("neo4j").setLevel(logging.CRITICAL)
+        logging.getLogger("neo4j").setLevel(logging.ERROR)
     ctx.obj = AppContext(config_file=config_file, dataset=dataset)
     _uri = ctx.obj.settings.neo4j.uri
     ctx.call_on_close(ctx.obj.close)

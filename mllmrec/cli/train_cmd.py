@@ -34,18 +34,22 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
               help="User side from preference embeddings, or free ID embeddings [default: on].")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="[default: auto].")
 @click.option("--minibatch/--full-graph", default=None,
-              help="Propagate items on sampled DGL blocks per batch instead of once [default: full-graph].")
-@click.option("--fanout", type=int, help="Mini-batch: neighbours sampled per item and hop, -1 = all [default: -1].")
+              help="LightGCN / --ui-gcn: per batch, propagate only on user-item blocks sampled "
+                   "around its users and items [default: full-graph].")
+@click.option("--fanout", type=int, help="Mini-batch: neighbours sampled per node and hop, -1 = all (exact) [default: -1].")
 @click.option("--topk", "topks", type=int, multiple=True, help="Cut-offs K (repeatable) [default: 10 20].")
 @click.option("--eval-batch-size", type=int, help="Users ranked per evaluation step [default: 1024].")
 @click.option("--threads", type=int, help="CPU threads of torch/DGL kernels [default: library default].")
 @click.option("--runs-dir", type=click.Path(file_okay=False), help="Checkpoints and plots [default: .mllmrec/runs].")
 @click.option("--init-run", help="Warm-start from this run's checkpoint.")
 @click.option("--no-serve", is_flag=True, help="Store the vectors but keep the current serving run.")
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Data-parallel processes on this machine (runs this command under torchrun; "
+                   "DistributedDataParallel, gloo on CPU, NCCL on GPU; --batch-size is the global batch).")
 @pass_app
 def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, seed, n_ii_layers,
               ui_gcn, n_ui_layers, user_pref, device, minibatch, fanout, topks, eval_batch_size,
-              threads, runs_dir, init_run, no_serve) -> None:
+              threads, runs_dir, init_run, no_serve, nproc) -> None:
     """Train on the dataset (METHOD.md sections 6-7), evaluate, and write the run back.
 
     Pulls embeddings, interactions and the item-item graph from Neo4j; trains with BPR and
@@ -53,8 +57,18 @@ def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, see
     validation epoch; stores the 64-d vectors and a (:TrainingRun) node; saves the checkpoint
     (safetensors) and a training-curve PNG under --runs-dir. The new run serves
     recommendations only once all its vectors are written.
+
+    With --nproc N, N processes each train on a disjoint share of every batch and average
+    gradients; rank 0 evaluates, checkpoints and writes to Neo4j (one TrainingRun).
+    Equivalent: torchrun --standalone --nproc-per-node N -m mllmrec [-d NAME] train ...
     """
+    import sys
+
+    from mllmrec.train.distributed import launch, under_launcher
     from mllmrec.train.trainer import train_model
+
+    if nproc > 1 and not under_launcher():
+        raise SystemExit(launch(nproc, sys.argv[1:]))
 
     s = app.apply({"train.model": model, "train.epochs": epochs, "train.patience": patience,
                    "train.dim": dim, "train.lr": lr, "train.batch_size": batch_size,
@@ -65,6 +79,8 @@ def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, see
                    "train.threads": threads, "train.runs_dir": runs_dir})
     with app.lock("train"):
         r = train_model(app.graph, s, init_run=init_run, serve=not no_serve)
+    if r is None:  # a data-parallel rank other than 0: rank 0 reports
+        return
     click.echo(f"run {r.run_id} ({r.model}, {r.device}): best epoch {r.best_epoch} of {r.epochs}, "
                f"{r.seconds_per_epoch:.2f}s/epoch, {r.seconds:.1f}s total, peak {r.peak_memory_mb:.0f} MB")
     for line in metrics_table({k: v for k, v in r.metrics.items()}):

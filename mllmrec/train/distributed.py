@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -47,6 +48,9 @@ class Ranks:
         return self.world > 1
 
 
+SINGLE = Ranks()  # the one process of a job that is not distributed
+
+
 def under_launcher() -> bool:
     """Whether this process was started by torchrun with more than one rank."""
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -60,7 +64,7 @@ def init(device: torch.device) -> tuple[Ranks, torch.device]:
     """Join the torchrun job described by the environment (no-op for a single process);
     returns the ranks and this rank's device (``cuda:LOCAL_RANK`` on CUDA)."""
     if not under_launcher():
-        return Ranks(), device
+        return SINGLE, device
     ranks = Ranks(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]),
                   int(os.environ.get("LOCAL_RANK", "0")))
     if device.type == "cuda":
@@ -109,8 +113,35 @@ def agree(flag: bool, ranks: Ranks) -> bool:
     return bool(t.item())
 
 
+def sum_over_ranks(t: torch.Tensor, ranks: Ranks) -> torch.Tensor:
+    """The sum of ``t`` over all ranks (``t`` itself when not distributed)."""
+    if ranks.distributed:
+        td.all_reduce(t)
+    return t
+
+
 def torchrun_argv(nproc: int, argv: list[str]) -> list[str]:
     """The torchrun command line that runs ``mllmrec <argv>`` on ``nproc`` local processes
     (a single-node job on a free port)."""
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
             "-m", "mllmrec", *argv]
+
+
+def without_nproc(argv: list[str]) -> list[str]:
+    """``argv`` without its ``--nproc N`` / ``--nproc=N`` (the ranks must not launch again)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            out.append(arg)
+    return out
+
+
+def launch(nproc: int, argv: list[str]) -> int:
+    """Run ``mllmrec <argv>`` on ``nproc`` local processes under torchrun; its exit code."""
+    cmd = torchrun_argv(nproc, without_nproc(argv))
+    log.info("launching: %s", " ".join(cmd))
+    return subprocess.call(cmd)

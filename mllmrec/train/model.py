@@ -8,9 +8,9 @@
 
 ``E`` are the frozen item text embeddings (384-d), ``A`` the normalised item-item graph,
 ``p_u`` the frozen user preference embeddings; only the two MLPs (384 -> 4d -> d) learn.
-Because ``E`` and ``A`` are fixed, ``e`` is computed once by DGL message passing (full-graph
-mode) or, per batch, on sampled neighbourhood blocks (mini-batch mode, for catalogues whose
-propagation does not fit; with a full fanout both give the same numbers).
+Because ``E`` and ``A`` are fixed, ``e`` is computed once, on the CPU, by DGL message passing
+(:func:`frozen_item_input`); the model keeps only the result, so its training loop needs
+nothing but torch on whatever device it is placed (PyPI's DGL is a CPU build).
 
 Option ``ui_gcn``: ``[h_u; h_i] += sum_{l=0}^{L'} \\hat{A}_{UI}^l \\,\\mathrm{normalize}([h_u; h_i])``
 over the symmetric normalised training user-item graph (the authors' "w/ GCN_UI" variant).
@@ -20,7 +20,6 @@ ID embedding (the ablation "w/o user preference").
 from __future__ import annotations
 
 import dgl
-import dgl.function as fn
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -47,44 +46,14 @@ def propagate(g: dgl.DGLGraph, x: torch.Tensor, n_layers: int, mean: bool = Fals
     return out / (n_layers + 1) if mean else out
 
 
-def propagate_blocks(blocks: list[dgl.DGLGraph], x: torch.Tensor) -> torch.Tensor:
-    """The layer sum of :func:`propagate` for the output nodes of sampled ``blocks`` (whose
-    ``edata['w']`` is set); ``x`` holds the features of the first block's input nodes. The
-    output nodes are the first nodes of every block, so each layer's sum term is a prefix."""
-    n_out = blocks[-1].num_dst_nodes()
-    out, h = x[:n_out], x
-    for block in blocks:
-        with block.local_scope():
-            block.srcdata["h"] = h
-            block.update_all(fn.u_mul_e("h", "w", "m"), fn.sum("m", "h"))
-            h = block.dstdata["h"]
-        out = out + h[:n_out]
-    return out
-
-
-class BlockPropagation:
-    """Mini-batch item propagation: samples the ``n_layers``-hop in-neighbourhood of the
-    requested items with DGL's neighbour sampler (``fanout`` per item and hop, -1 = all) and
-    propagates on the blocks. Sampled sums are rescaled by full/sampled in-degree, so they are
-    unbiased; with a full fanout the scale is exactly 1."""
-
-    def __init__(self, g: dgl.DGLGraph, feat: torch.Tensor, n_layers: int, fanout: int = -1) -> None:
-        self.g, self.feat, self.n_layers = g, feat, n_layers
-        self.in_deg = g.in_degrees().float()
-        self.sampler = dgl.dataloading.NeighborSampler([fanout] * n_layers)
-
-    def __call__(self, items: torch.Tensor, device: torch.device) -> torch.Tensor:
-        if self.n_layers == 0:
-            return self.feat[items.cpu()].to(device)
-        seeds, inverse = torch.unique(items.cpu(), return_inverse=True)
-        input_nodes, _, blocks = self.sampler.sample_blocks(self.g, seeds)
-        for block in blocks:
-            w = self.g.edata["w"][block.edata[dgl.EID]]
-            _, dst = block.edges()
-            scale = self.in_deg[block.dstdata[dgl.NID]] / block.in_degrees().clamp(min=1).float()
-            block.edata["w"] = w * scale[dst.long()]
-        blocks = [b.to(device) for b in blocks]
-        return propagate_blocks(blocks, self.feat[input_nodes].to(device))[inverse.to(device)]
+def frozen_item_input(item_feat: torch.Tensor, ii_graph: dgl.DGLGraph | None, n_layers: int
+                      ) -> torch.Tensor:
+    """``e = sum_{l=0..L} A^l E``, computed once on the CPU (``E`` and ``A`` are frozen); the
+    caller places the result on the training device."""
+    if ii_graph is None or n_layers == 0:
+        return item_feat.float().contiguous()
+    with torch.no_grad():
+        return propagate(ii_graph.cpu(), item_feat.cpu(), n_layers).float().contiguous()
 
 
 def mlp(d_in: int, dim: int) -> nn.Sequential:
@@ -117,25 +86,18 @@ class MLLMRec(Recommender):
         n_ii_layers: ``L``.
         ui_graph: the normalised user-item graph; given = the UI-GCN variant.
         n_ui_layers: layers of the UI-GCN variant.
-        minibatch_fanout: None = full-graph mode; else mini-batch mode with this fanout.
+
+    Built on the CPU; :func:`mllmrec.train.placement.place` moves it to the training device.
     """
 
     def __init__(self, item_feat: torch.Tensor, user_feat: torch.Tensor | None, n_users: int,
                  dim: int = 64, ii_graph: dgl.DGLGraph | None = None, n_ii_layers: int = 1,
-                 ui_graph: dgl.DGLGraph | None = None, n_ui_layers: int = 2,
-                 minibatch_fanout: int | None = None) -> None:
+                 ui_graph: dgl.DGLGraph | None = None, n_ui_layers: int = 2) -> None:
         super().__init__()
-        n_ii_layers = n_ii_layers if ii_graph is not None else 0
         self.n_items = item_feat.shape[0]
-        self.blocks: BlockPropagation | None = None
-        if minibatch_fanout is None:
-            with torch.no_grad():
-                e = propagate(ii_graph, item_feat, n_ii_layers) if n_ii_layers else item_feat
-            self.register_buffer("item_input", e.float().contiguous(), persistent=False)
-        else:
-            if ui_graph is not None:
-                raise ValueError("the UI-GCN variant needs every representation: use full-graph mode")
-            self.blocks = BlockPropagation(ii_graph, item_feat, n_ii_layers, minibatch_fanout)
+        self.n_users = n_users if user_feat is None else user_feat.shape[0]
+        self.register_buffer("item_input", frozen_item_input(item_feat, ii_graph, n_ii_layers),
+                             persistent=False)
         if user_feat is not None:
             self.register_buffer("user_input", user_feat.float().contiguous(), persistent=False)
             self.user_mlp: nn.Module = mlp(user_feat.shape[1], dim)
@@ -154,8 +116,6 @@ class MLLMRec(Recommender):
 
     def item_repr(self, items: torch.Tensor) -> torch.Tensor:
         """h_i for the given item indices (no UI-GCN)."""
-        if self.blocks is not None:
-            return self.item_mlp(self.blocks(items, self.device))
         return self.item_mlp(self.item_input[items])
 
     def user_repr(self, users: torch.Tensor) -> torch.Tensor:
@@ -169,12 +129,10 @@ class MLLMRec(Recommender):
         assert self.user_input is not None
         return self.user_input
 
-    def all_repr(self, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
-        dev = self.device
-        n_users = self.user_emb.num_embeddings if self.user_emb is not None else len(self._user_input())
+    def all_repr(self) -> tuple[torch.Tensor, torch.Tensor]:
+        dev, n_users = self.device, self.n_users
         h_u = self.user_repr(torch.arange(n_users, device=dev))
-        h_i = torch.cat([self.item_repr(torch.arange(s, min(s + chunk, self.n_items), device=dev))
-                         for s in range(0, self.n_items, chunk)])
+        h_i = self.item_repr(torch.arange(self.n_items, device=dev))
         if self.ui_graph is None:
             return h_u, h_i
         z = propagate(self.ui_graph, F.normalize(torch.cat([h_u, h_i])), self.n_ui_layers)

@@ -13,7 +13,7 @@ Two facts shape this module (docs/STACK.md):
 from __future__ import annotations
 
 import functools
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import dgl
 import torch
@@ -24,7 +24,7 @@ from mllmrec.errors import ConfigError
 CUDA_TORCH_INSTALL = "pip install torch==2.2.1  (PyPI's torch 2.2.1 is the CUDA 12.1 build)"
 CUDA_DGL_INSTALL = "pip install dgl==2.1.0 -f https://data.dgl.ai/wheels/torch-2.2/cu121/repo.html"
 
-T = TypeVar("T", torch.Tensor, dgl.DGLGraph, nn.Module)
+T = TypeVar("T", bound=torch.Tensor | dgl.DGLGraph | nn.Module)
 
 
 def needs_graph_on_device(model: str, ui_gcn: bool) -> bool:
@@ -107,7 +107,7 @@ def place(obj: T, device: torch.device) -> T:
     or of its submodules (``nn.Module.to`` does not know DGL graphs). This is the only place
     training code moves data between devices."""
     if isinstance(obj, (torch.Tensor, dgl.DGLGraph)):
-        return obj.to(device)
+        return cast(T, obj.to(device))
     obj.to(device)
     for module in obj.modules():
         for name, value in list(vars(module).items()):

@@ -20,14 +20,37 @@ import torch.nn.functional as F
 from torch import nn
 
 from mllmrec.train.baselines import LightGCN
-from mllmrec.train.model import MLLMRec, propagate_blocks
+from mllmrec.train.model import MLLMRec
 
 Rows = Callable[[torch.Tensor], torch.Tensor]
 
 
+def block_spmm(block: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
+    """``A h`` on one sampled block, for its output nodes. With node norms (a symmetric
+    normalised graph, see :func:`mllmrec.train.model.spmm`) as the unweighted, faster SpMM
+    ``dst_norm * (B (src_norm * h))``; otherwise with the edge weights ``edata['w']``."""
+    if "src_norm" in block.srcdata:
+        return block.dstdata["dst_norm"].unsqueeze(1) * dgl.ops.copy_u_sum(
+            block, h * block.srcdata["src_norm"].unsqueeze(1))
+    return dgl.ops.u_mul_e_sum(block, h, block.edata["w"])
+
+
+def propagate_blocks(blocks: list[dgl.DGLGraph], x: torch.Tensor) -> torch.Tensor:
+    """``sum_{l=0..L} A^l x`` for the output nodes of sampled ``blocks`` (weights set by
+    :class:`BlockSampler`); ``x`` holds the features of the first block's input nodes. A
+    block's output nodes are its first input nodes, so each layer's term is a prefix."""
+    n_out = blocks[-1].num_dst_nodes()
+    out, h = x[:n_out], x
+    for block in blocks:
+        h = block_spmm(block, h)
+        out = out + h[:n_out]
+    return out
+
+
 class BlockSampler:
-    """Samples the ``n_layers``-hop blocks around seed nodes of a weighted message graph
-    (``edata['w']``) and sets every block's edge weights, rescaled by full / sampled in-degree."""
+    """Samples the ``n_layers``-hop blocks around seed nodes of a message graph and sets every
+    block's weights, sums rescaled by full / sampled in-degree of the output node: node norms
+    when the graph has them (``ndata['norm']``: A_ij = norm_i norm_j), else edge weights."""
 
     def __init__(self, g: dgl.DGLGraph, n_layers: int, fanout: int = -1) -> None:
         if fanout == 0 or fanout < -1:
@@ -41,10 +64,15 @@ class BlockSampler:
         are ``seeds`` in order."""
         input_nodes, _, blocks = self.sampler.sample_blocks(self.g, seeds.to(self.g.device))
         for block in blocks:
-            w = self.g.edata["w"][block.edata[dgl.EID]]
-            _, dst = block.edges()
-            scale = self.in_deg[block.dstdata[dgl.NID]] / block.in_degrees().clamp(min=1).float()
-            block.edata["w"] = w * scale[dst.long()]
+            dst_nodes = block.dstdata[dgl.NID]
+            scale = self.in_deg[dst_nodes] / block.in_degrees().clamp(min=1).float()
+            if "norm" in self.g.ndata:
+                norm = self.g.ndata["norm"]
+                block.srcdata["src_norm"] = norm[block.srcdata[dgl.NID]]
+                block.dstdata["dst_norm"] = norm[dst_nodes] * scale
+            else:
+                _, dst = block.edges()
+                block.edata["w"] = self.g.edata["w"][block.edata[dgl.EID]] * scale[dst.long()]
         return input_nodes, blocks
 
 
@@ -70,8 +98,7 @@ class SampledTraining(nn.Module):
             raise ValueError("sampled training needs a model that propagates over the user-item "
                              "graph (LightGCN or MLLMRec with ui_gcn)")
         self.model = model
-        n_items = model.item_emb.num_embeddings if isinstance(model, LightGCN) else model.n_items
-        self.n_users = model.ui_graph.num_nodes() - n_items
+        self.n_users = model.n_users
         n_layers = model.n_layers if isinstance(model, LightGCN) else model.n_ui_layers
         self.blocks = BlockSampler(model.ui_graph, n_layers, fanout)
 

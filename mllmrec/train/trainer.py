@@ -26,19 +26,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+from torch import nn
 from tqdm.auto import tqdm
 
 from mllmrec.config import Settings, TrainSettings
 from mllmrec.db import Graph
 from mllmrec.errors import ConfigError, StageError
 from mllmrec.provenance import stage_run
-from mllmrec.train import writeback
+from mllmrec.train import distributed, writeback
 from mllmrec.train.baselines import BPRMF, LightGCN
 from mllmrec.train.data import TEST, VALID, TrainData, load_train_data
+from mllmrec.train.distributed import SINGLE, Ranks, agree, shard, sum_over_ranks, wrap
 from mllmrec.train.metrics import evaluate
 from mllmrec.train.model import MLLMRec, Recommender
+from mllmrec.train.placement import (
+    check_device,
+    needs_graph_on_device,
+    place,
+    resolve_device,
+)
 from mllmrec.train.plots import plot_curves
 from mllmrec.train.sampler import BPRSampler
+from mllmrec.train.sampling import SampledTraining
 
 log = logging.getLogger(__name__)
 
@@ -78,26 +87,6 @@ class RunSummary:
         return asdict(self)
 
 
-def resolve_device(name: str) -> torch.device:
-    """``cpu``, ``cuda`` (error when unusable) or ``auto`` (CUDA when both torch and DGL can
-    use it; PyPI's DGL is a CPU build, DGL's own wheel index has CUDA builds)."""
-    if name == "cpu":
-        return torch.device("cpu")
-    usable = torch.cuda.is_available() and _dgl_has_cuda()
-    if name == "cuda" and not usable:
-        raise ConfigError("train.device=cuda but CUDA is not usable here (torch sees no GPU or "
-                          "DGL is a CPU build: install DGL's CUDA wheel); use --device cpu or auto")
-    return torch.device("cuda" if usable else "cpu")
-
-
-def _dgl_has_cuda() -> bool:
-    try:
-        dgl.graph(([0], [0])).to("cuda")
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "not usable"
-        return False
-
-
 @contextmanager
 def cpu_threads(n: int | None) -> Iterator[None]:
     """Use ``n`` threads in torch and DGL kernels inside the block (None = unchanged)."""
@@ -129,28 +118,44 @@ def load_data(graph: Graph, dataset: str, ts: TrainSettings) -> TrainData:
 
 
 def build_model(data: TrainData, ts: TrainSettings, device: torch.device) -> Recommender:
-    """The configured model on ``device`` (graphs moved there too)."""
+    """The configured model, built on the CPU (MLLMRec computes A.E there once) and placed on
+    ``device`` by :func:`~mllmrec.train.placement.place`; a combination the installed DGL
+    cannot run there is refused first."""
+    check_device(ts.model, ts.ui_gcn, device)
+    model: Recommender
     if ts.model == "bpr":
-        return BPRMF(data.n_users, data.n_items, ts.dim).to(device)
-    if ts.model == "lightgcn":
-        return LightGCN(data.n_users, data.n_items, data.ui_graph.to(device), ts.dim,
-                        ts.n_ui_layers).to(device)
-    if ts.minibatch and ts.ui_gcn:
-        raise ConfigError("train.ui_gcn needs full-graph mode; drop --minibatch or --ui-gcn")
-    ii = data.ii_graph
-    assert data.item_feat is not None  # the pull requires every item's vector
-    model = MLLMRec(data.item_feat, data.user_feat if ts.use_user_pref else None, data.n_users,
-                    dim=ts.dim, ii_graph=ii if ts.minibatch else (ii.to(device) if ii is not None else None),
-                    n_ii_layers=ts.n_ii_layers,
-                    ui_graph=data.ui_graph.to(device) if ts.ui_gcn else None,
-                    n_ui_layers=ts.n_ui_layers,
-                    minibatch_fanout=ts.fanout if ts.minibatch else None)
-    return model.to(device)
+        model = BPRMF(data.n_users, data.n_items, ts.dim)
+    elif ts.model == "lightgcn":
+        model = LightGCN(data.n_users, data.n_items, data.ui_graph, ts.dim, ts.n_ui_layers)
+    else:
+        if data.item_feat is None:
+            raise StageError("MLLMRec needs the item text features: pull them with load_data")
+        model = MLLMRec(data.item_feat, data.user_feat if ts.use_user_pref else None, data.n_users,
+                        dim=ts.dim, ii_graph=data.ii_graph, n_ii_layers=ts.n_ii_layers,
+                        ui_graph=data.ui_graph if ts.ui_gcn else None, n_ui_layers=ts.n_ui_layers)
+    return place(model, device)
 
 
-def bpr_loss(u: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
-    """-mean log sigmoid(s(u, pos) - s(u, neg))."""
-    return -F.logsigmoid((u * pos).sum(-1) - (u * neg).sum(-1)).mean()
+def step_module(model: Recommender, ts: TrainSettings, ranks: Ranks, device: torch.device) -> nn.Module:
+    """What a training step calls with a BPR batch: the model itself, or with ``minibatch`` its
+    neighbour-sampled version (LightGCN and the UI-GCN variant only); wrapped in
+    DistributedDataParallel when the job has several ranks."""
+    module: nn.Module = model
+    if ts.minibatch:
+        if not needs_graph_on_device(ts.model, ts.ui_gcn):
+            raise ConfigError("train.minibatch samples the user-item graph of LightGCN or the "
+                              "--ui-gcn variant; BPR-MF and MLLMRec (A.E is computed once) "
+                              "train on plain batches: drop --minibatch")
+        module = SampledTraining(model, ts.fanout)  # type: ignore[arg-type]
+    return wrap(module, ranks, device)
+
+
+def bpr_loss(u: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor,
+             denom: float | None = None) -> torch.Tensor:
+    """-sum log sigmoid(s(u, pos) - s(u, neg)) / denom; ``denom`` defaults to the batch size
+    (the mean). A data-parallel rank passes global batch / ranks (:func:`distributed.shard`)."""
+    total = -F.logsigmoid((u * pos).sum(-1) - (u * neg).sum(-1)).sum()
+    return total / (len(u) if denom is None else denom)
 
 
 def evaluate_model(model: Recommender, data: TrainData, split: int, ks: list[int],
@@ -218,119 +223,187 @@ def warm_start(model: Recommender, folder: Path, data: TrainData, model_name: st
     return loaded
 
 
-def train_epoch(model: Recommender, sampler: BPRSampler, opt: torch.optim.Optimizer,
-                batch_size: int, device: torch.device) -> float:
-    """One BPR pass over every training interaction; returns the mean loss. The loss is
-    summed on the device and read once at the end (no host sync per batch)."""
-    model.train()
+def train_epoch(module: nn.Module, sampler: BPRSampler, opt: torch.optim.Optimizer,
+                batch_size: int, device: torch.device, ranks: Ranks = SINGLE) -> float:
+    """One BPR pass over every training interaction (this rank's share of each global batch);
+    returns the mean loss over all ranks. The loss is summed on the device and read once at
+    the end (no host sync per batch)."""
+    module.train()
     total = torch.zeros((), dtype=torch.float64, device=device)
-    for users, pos, neg in sampler.epoch(batch_size):
-        u, p, q = model(users.to(device), pos.to(device), neg.to(device))
-        loss = bpr_loss(u, p, q)
+    for (users, pos, neg), denom in shard(sampler.epoch(batch_size), ranks):
+        u, p, q = module(users.to(device), pos.to(device), neg.to(device))
+        loss = bpr_loss(u, p, q, denom)
         opt.zero_grad()
         loss.backward()
         opt.step()
-        total += loss.detach() * len(users)
-    return float(total) / len(sampler)
+        total += loss.detach() * denom
+    return float(sum_over_ranks(total, ranks)) / len(sampler)
 
 
 def fit(model: Recommender, data: TrainData, ts: TrainSettings, ks: list[int],
         on_epoch: Callable[[EpochLog], None] | None = None,
         on_improve: Callable[[Recommender, EpochLog], object] | None = None,
-        progress: bool = True) -> tuple[list[EpochLog], dict[str, torch.Tensor], int]:
-    """Train with early stopping; returns the history, the best state and its epoch."""
+        progress: bool = True, ranks: Ranks = SINGLE
+        ) -> tuple[list[EpochLog], dict[str, torch.Tensor], int]:
+    """Train with early stopping; returns the history, the best state and its epoch. With
+    several ranks, rank 0 evaluates and decides when to stop (the others train only: their
+    history has no validation metrics)."""
     sampler = BPRSampler(data.train, ts.seed)
-    opt = torch.optim.Adam(model.parameters(), lr=ts.lr)
     device = next(model.parameters()).device
+    module = step_module(model, ts, ranks, device)
+    opt = torch.optim.Adam(module.parameters(), lr=ts.lr)
     history: list[EpochLog] = []
     best, best_epoch, best_state = -1.0, 0, copy.deepcopy(model.state_dict())
-    bar = tqdm(range(1, ts.epochs + 1), desc=f"train {ts.model}", unit="epoch", disable=not progress)
+    bar = tqdm(range(1, ts.epochs + 1), desc=f"train {ts.model}", unit="epoch",
+               disable=not progress or not ranks.is_main)
     for epoch in bar:
         t0 = time.perf_counter()
-        loss = train_epoch(model, sampler, opt, ts.batch_size, device)
+        loss = train_epoch(module, sampler, opt, ts.batch_size, device, ranks)
         t1 = time.perf_counter()
-        valid = evaluate_model(model, data, VALID, ks, ts.eval_batch_size)
+        valid = evaluate_model(model, data, VALID, ks, ts.eval_batch_size) if ranks.is_main else {}
         rec = EpochLog(epoch, loss, valid, t1 - t0, time.perf_counter() - t1)
         history.append(rec)
-        if valid[STOP_METRIC] > best:
-            best, best_epoch = valid[STOP_METRIC], epoch
-            best_state = copy.deepcopy(model.state_dict())
-            if on_improve:
-                on_improve(model, rec)
-        bar.set_postfix(loss=f"{rec.loss:.4f}", r20=f"{valid[STOP_METRIC]:.4f}", best=best_epoch)
-        if on_epoch:
-            on_epoch(rec)
-        if epoch - best_epoch >= ts.patience:
+        if ranks.is_main:
+            if valid[STOP_METRIC] > best:
+                best, best_epoch = valid[STOP_METRIC], epoch
+                best_state = copy.deepcopy(model.state_dict())
+                if on_improve:
+                    on_improve(model, rec)
+            bar.set_postfix(loss=f"{rec.loss:.4f}", r20=f"{valid[STOP_METRIC]:.4f}", best=best_epoch)
+            if on_epoch:
+                on_epoch(rec)
+        if agree(epoch - best_epoch >= ts.patience, ranks):
             log.info("early stop at epoch %d (best %d)", epoch, best_epoch)
             break
     return history, best_state, best_epoch
 
 
+@dataclass
+class Run:
+    """One training run while it is being made (rank 0): identity, settings, folder, clock."""
+
+    id: str
+    dataset: str
+    settings: TrainSettings
+    params: dict[str, Any]
+    device: torch.device
+    folder: Path
+    started: float = field(default_factory=time.perf_counter)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return {"run_id": self.id, "dataset": self.dataset, "model": self.settings.model,
+                "settings": self.params}
+
+    def lap(self, name: str) -> None:
+        """Record the time since the start under ``name``."""
+        self.timings[name] = time.perf_counter() - self.started
+
+
+def fit_best(run: Run, model: Recommender, data: TrainData, ks: list[int],
+             on_epoch: Callable[[EpochLog], None] | None = None, progress: bool = True,
+             ranks: Ranks = SINGLE) -> tuple[list[EpochLog], int, dict[str, dict[str, float]]]:
+    """The fit step: train with early stopping (a checkpoint per improvement), reload the best
+    weights and evaluate them on validation and test. Returns history, best epoch, metrics."""
+    history, best_state, best_epoch = fit(
+        model, data, run.settings, ks, on_epoch=on_epoch, progress=progress, ranks=ranks,
+        on_improve=lambda m, e: save_checkpoint(m, run.folder, data, {**run.meta, "best_epoch": e.epoch}))
+    model.load_state_dict(best_state)
+    metrics = {name: evaluate_model(model, data, split, ks, run.settings.eval_batch_size)
+               for name, split in (("valid", VALID), ("test", TEST))}
+    return history, best_epoch, metrics
+
+
+def record(graph: Graph, run: Run, model: Recommender, data: TrainData, history: list[EpochLog],
+           best_epoch: int, metrics: dict[str, dict[str, float]], serve: bool) -> RunSummary:
+    """The record step: final checkpoint and curve in the run folder, the vectors staged in
+    Neo4j (and served when ``serve``), the (:TrainingRun) node finished as ``ok``."""
+    # The best weights were saved when they were reached: only the metadata changes.
+    checkpoint = run.folder / "model.safetensors"
+    write_run_meta(run.folder, {**run.meta, "best_epoch": best_epoch, "metrics": metrics})
+    plot = plot_curves([h.epoch for h in history], [h.loss for h in history],
+                       [h.valid[STOP_METRIC] for h in history], best_epoch,
+                       run.folder / "curve.png", f"{run.dataset} {run.settings.model} {run.id}")
+    with torch.no_grad():
+        users, items = (t.detach().cpu().numpy() for t in model.all_repr())
+    writeback.ensure_indexes(graph, run.settings.dim)
+    writeback.stage_vectors(graph, run.dataset, run.id, data.user_ids, users, data.item_ids, items)
+    if serve:
+        writeback.promote_run(graph, run.dataset, run.id, data.n_users, data.n_items)
+    run.lap("total")
+    timings = {"load": run.timings["load"], "fit": run.timings["fit"] - run.timings["load"],
+               "epochs": sum(h.train_seconds for h in history),
+               "validation": sum(h.eval_seconds for h in history),
+               "writeback": run.timings["total"] - run.timings["fit"], "total": run.timings["total"]}
+    summary = RunSummary(
+        run_id=run.id, dataset=run.dataset, model=run.settings.model, best_epoch=best_epoch,
+        epochs=len(history), metrics=metrics, device=str(run.device), seconds=timings["total"],
+        seconds_per_epoch=float(np.mean([h.train_seconds for h in history])),
+        eval_seconds_per_epoch=float(np.mean([h.eval_seconds for h in history])),
+        peak_memory_mb=_peak_memory_mb(run.device), run_dir=str(run.folder), served=serve,
+        graph_build=data.graph_build, history=history)
+    writeback.finish_run(graph, run.id, "ok", writeback.run_properties(metrics, {
+        "best_epoch": best_epoch, "epochs": len(history), "timings": json.dumps(timings),
+        "seconds_per_epoch": summary.seconds_per_epoch,
+        "peak_memory_mb": summary.peak_memory_mb, "checkpoint": str(checkpoint),
+        "plot": str(plot), "n_users": data.n_users, "n_items": data.n_items}))
+    return summary
+
+
 def train_model(graph: Graph, settings: Settings, *, init_run: str | None = None,
                 serve: bool = True, on_epoch: Callable[[EpochLog], None] | None = None,
-                progress: bool = True) -> RunSummary:
-    """Train the configured model on ``settings.dataset``, evaluate it, write the run back.
+                progress: bool = True) -> RunSummary | None:
+    """Train the configured model on ``settings.dataset``, evaluate it, write the run back:
+    the pull (:func:`load_data`), fit (:func:`fit_best`) and record (:func:`record`) steps.
 
     ``init_run`` warm-starts from that run's checkpoint (same dataset folder); ``serve=False``
     stages the vectors without switching ``Dataset.serving_run`` (promote later with
     :func:`mllmrec.train.writeback.promote_run`); ``on_epoch`` sees every epoch's log (it may
     raise to abort the run: the run is then recorded as failed and nothing served changes).
+    Under torchrun with several ranks (:mod:`.distributed`), rank 0 does all of that; the
+    other ranks only read from Neo4j, train their share of every batch and return None.
     """
     ts, dataset = settings.train, settings.dataset
     ks = sorted(set(ts.topks) | {20})
-    params = {**ts.model_dump(mode="json"), "init_run": init_run, "serve": serve}
-    with cpu_threads(ts.threads), stage_run(graph, dataset, "train", params) as rec:
-        t_start = time.perf_counter()
+    device, why = resolve_device(ts.device, ts.model, ts.ui_gcn)
+    ranks, device = distributed.init(device)
+    log.info("training %s on %s (%s)%s", ts.model, device, why,
+             f", rank {ranks.rank} of {ranks.world}" if ranks.distributed else "")
+    params = {**ts.model_dump(mode="json"), "init_run": init_run, "serve": serve, "nproc": ranks.world}
+    try:
+        with cpu_threads(ts.threads):
+            if not ranks.is_main:
+                seed_everything(ts.seed)
+                data = load_data(graph, dataset, ts)
+                fit(build_model(data, ts, device), data, ts, ks, progress=False, ranks=ranks)
+                return None
+            return _train_main(graph, settings, device, params, ks, init_run, serve, on_epoch,
+                               progress, ranks)
+    finally:
+        distributed.shutdown()
+
+
+def _train_main(graph: Graph, settings: Settings, device: torch.device, params: dict[str, Any],
+                ks: list[int], init_run: str | None, serve: bool,
+                on_epoch: Callable[[EpochLog], None] | None, progress: bool, ranks: Ranks) -> RunSummary:
+    """Rank 0 (or the only process): provenance, the three steps, the run node's outcome."""
+    ts, dataset = settings.train, settings.dataset
+    with stage_run(graph, dataset, "train", params) as rec:
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         rec.counts["run"] = run_id
-        device = resolve_device(ts.device)
+        run = Run(run_id, dataset, ts, params, device, run_dir(ts, dataset, run_id))
         seed_everything(ts.seed)
         data = load_data(graph, dataset, ts)
-        t_loaded = time.perf_counter()
+        run.lap("load")
         model = build_model(data, ts, device)
-        folder = run_dir(ts, dataset, run_id)
         writeback.start_run(graph, run_id, dataset, ts.model, params, str(device), data.graph_build)
         try:
             if init_run:
                 warm_start(model, run_dir(ts, dataset, init_run), data, ts.model)
-            meta = {"run_id": run_id, "dataset": dataset, "model": ts.model, "settings": params}
-            history, best_state, best_epoch = fit(
-                model, data, ts, ks, on_epoch=on_epoch, progress=progress,
-                on_improve=lambda m, e: save_checkpoint(m, folder, data, {**meta, "best_epoch": e.epoch}))
-            t_fit = time.perf_counter()
-            model.load_state_dict(best_state)
-            metrics = {name: evaluate_model(model, data, split, ks, ts.eval_batch_size)
-                       for name, split in (("valid", VALID), ("test", TEST))}
-            # The best weights were saved when they were reached: only the metadata changes.
-            checkpoint = folder / "model.safetensors"
-            write_run_meta(folder, {**meta, "best_epoch": best_epoch, "metrics": metrics})
-            plot = plot_curves([h.epoch for h in history], [h.loss for h in history],
-                               [h.valid[STOP_METRIC] for h in history], best_epoch,
-                               folder / "curve.png", f"{dataset} {ts.model} {run_id}")
-            with torch.no_grad():
-                users, items = (t.detach().cpu().numpy() for t in model.all_repr())
-            writeback.ensure_indexes(graph, ts.dim)
-            writeback.stage_vectors(graph, dataset, run_id, data.user_ids, users, data.item_ids, items)
-            if serve:
-                writeback.promote_run(graph, dataset, run_id, data.n_users, data.n_items)
-            t_end = time.perf_counter()
-            summary = RunSummary(
-                run_id=run_id, dataset=dataset, model=ts.model, best_epoch=best_epoch,
-                epochs=len(history), metrics=metrics, device=str(device),
-                seconds=t_end - t_start,
-                seconds_per_epoch=float(np.mean([h.train_seconds for h in history])),
-                eval_seconds_per_epoch=float(np.mean([h.eval_seconds for h in history])),
-                peak_memory_mb=_peak_memory_mb(device), run_dir=str(folder), served=serve,
-                graph_build=data.graph_build, history=history)
-            timings = {"load": t_loaded - t_start, "fit": t_fit - t_loaded,
-                       "epochs": sum(h.train_seconds for h in history),
-                       "validation": sum(h.eval_seconds for h in history),
-                       "writeback": t_end - t_fit, "total": t_end - t_start}
-            writeback.finish_run(graph, run_id, "ok", writeback.run_properties(metrics, {
-                "best_epoch": best_epoch, "epochs": len(history), "timings": json.dumps(timings),
-                "seconds_per_epoch": summary.seconds_per_epoch,
-                "peak_memory_mb": summary.peak_memory_mb, "checkpoint": str(checkpoint),
-                "plot": str(plot), "n_users": data.n_users, "n_items": data.n_items}))
+            history, best_epoch, metrics = fit_best(run, model, data, ks, on_epoch, progress, ranks)
+            run.lap("fit")
+            summary = record(graph, run, model, data, history, best_epoch, metrics, serve)
         except BaseException as exc:
             writeback.finish_run(graph, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"[:2000]})
             raise

@@ -1,22 +1,19 @@
 """Connection problems end in one line that says what to check, within 10 s, exit code 1 and
 no traceback (only with -vv): a URI that is not Bolt, an unknown database, wrong credentials,
-a port where another service answers (HTTP, or silence), and the server killed mid-ingest.
-Each runs the real command in its own process against real peers."""
+and a port where another service answers (HTTP, or silence). Each runs the real command in
+its own process against real peers."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from mllmrec import neo4j_server
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.e2e
@@ -57,8 +54,7 @@ def _run(args: list[str], env: dict[str, str], startup: float) -> tuple[str, flo
 
 
 def _one_line(err: str) -> str:
-    """The one message line; progress bars (stderr, carriage returns) are not messages."""
-    lines = [line for line in err.splitlines() if line.strip() and "%|" not in line]
+    lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert "Traceback" not in err
     return lines[0]
@@ -135,35 +131,3 @@ def test_wrong_service_on_the_port_ends_in_one_line(peer, neo4j_settings, fake_p
 def test_traceback_only_with_vv(neo4j_settings, startup):
     err, _ = _run(["-vv", "stats"], _env(neo4j_settings, NEO4J_URI="garbage"), startup)
     assert "Traceback" in err and "error: NEO4J_URI 'garbage'" in err
-
-
-def _big_csv(path: Path, rows: int) -> Path:
-    with open(path, "w") as f:
-        f.write("user,item\n")
-        f.writelines(f"u{n // 100},i{n % 100}\n" for n in range(rows))
-    return path
-
-
-def test_server_killed_mid_ingest_ends_in_one_line(tmp_path):
-    """A server of its own, killed (SIGKILL) while an ingest writes to it."""
-    from mllmrec.db import connect
-
-    data = _big_csv(tmp_path / "big.csv", 300_000)
-    with neo4j_server.temporary(heap="512m", pagecache="64m") as settings:
-        graph = connect(settings)
-        proc = _start(["--dataset", "killed", "ingest", "csv", str(data)], _env(settings))
-        deadline = time.monotonic() + 300
-        while not graph.run_text("MATCH (u:User {dataset: 'killed'}) RETURN 1 LIMIT 1"):
-            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-            time.sleep(0.1)
-        graph.close()
-        pid = neo4j_server.read_pid(neo4j_server.ServerPaths(Path(settings.home)))
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
-        t0 = time.monotonic()
-        _, err = proc.communicate(timeout=120)
-        elapsed = time.monotonic() - t0
-    assert proc.returncode == 1, err
-    line = _one_line(err)
-    assert "Neo4j at" in line and "NEO4J_URI" in line, line
-    assert elapsed < LIMIT, (elapsed, line)

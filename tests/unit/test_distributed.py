@@ -3,13 +3,27 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
+import numpy as np
+import pytest
+import scipy.sparse as sp
 import torch
-import torch.distributed as td
 import torch.multiprocessing as mp
 
-from mllmrec.train.distributed import Ranks, agree, shard, torchrun_argv
+from mllmrec.config import TrainSettings
+from mllmrec.train.data import TrainData
+from mllmrec.train.distributed import (
+    SINGLE,
+    Ranks,
+    init,
+    shard,
+    shutdown,
+    torchrun_argv,
+    without_nproc,
+)
+from mllmrec.train.trainer import build_model, fit, seed_everything
 
 
 def _batches():
@@ -27,25 +41,55 @@ def test_shards_are_disjoint_cover_each_global_batch_and_carry_its_size():
             assert {shares[r][b][1] for r in range(world)} == {len(batch[0]) / world}
 
 
-def _worker(rank: int, port: int, out: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    td.init_process_group("gloo", rank=rank, world_size=2)
-    ranks = Ranks(rank, 2)
+def _data() -> TrainData:
+    rng = np.random.default_rng(0)
+    m, n = 120, 90
+    splits = {}
+    taken = rng.random((m, n))
+    for split, (lo, hi) in enumerate([(0.0, 0.12), (0.12, 0.15), (0.15, 0.18)]):
+        splits[split] = sp.csr_matrix(((taken >= lo) & (taken < hi)).astype(np.float32))
+    return TrainData("mem", [f"u{k}" for k in range(m)], [f"i{k}" for k in range(n)], splits)
+
+
+def _settings(model: str) -> TrainSettings:
+    return TrainSettings(model=model, dim=8, batch_size=101, epochs=6, patience=2, lr=0.01, seed=3)
+
+
+def _fit(model: str, ranks) -> list[dict]:
+    data, ts = _data(), _settings(model)
+    seed_everything(ts.seed)
+    history, _, _ = fit(build_model(data, ts, torch.device("cpu")), data, ts, [20], progress=False,
+                        ranks=ranks)
+    return [{"loss": h.loss, "r20": h.valid.get("recall@20")} for h in history]
+
+
+def _worker(rank: int, port: int, model: str, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      LOCAL_RANK=str(rank), WORLD_SIZE="2", OMP_NUM_THREADS="1")
+    torch.set_num_threads(1)
+    ranks, _ = init(torch.device("cpu"))  # joins the job from the environment, as under torchrun
     try:
-        Path(f"{out}.{rank}").write_text(json.dumps([agree(f, ranks) for f in (rank == 0, rank == 1)]))
+        Path(f"{out}.{rank}").write_text(json.dumps(_fit(model, ranks)))
     finally:
-        td.destroy_process_group()
+        shutdown()
 
 
-def test_agree_takes_rank_0s_decision(tmp_path):
-    import socket
-
+@pytest.mark.parametrize("model", ["bpr", "lightgcn"])
+def test_two_gloo_ranks_follow_one_process_with_the_same_global_batch(tmp_path, model):
+    """Same seeded permutation and negatives, disjoint halves of each global batch, gradients
+    averaged: every epoch's loss and validation Recall@20 match the single-process run, and
+    both ranks stop at the same epoch (rank 0's decision)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    mp.spawn(_worker, args=(port, str(tmp_path / "r")), nprocs=2)
-    for rank in (0, 1):
-        assert json.loads((tmp_path / f"r.{rank}").read_text()) == [True, False]
+    mp.spawn(_worker, args=(port, model, str(tmp_path / "r")), nprocs=2)
+    rank0, rank1 = (json.loads((tmp_path / f"r.{r}").read_text()) for r in (0, 1))
+    single = _fit(model, SINGLE)
+    assert len(rank0) == len(rank1) == len(single)
+    assert all(e["r20"] is None for e in rank1)  # only rank 0 evaluates
+    for a, b, c in zip(rank0, rank1, single):
+        assert abs(a["loss"] - c["loss"]) < 1e-5 and abs(b["loss"] - c["loss"]) < 1e-5
+        assert abs(a["r20"] - c["r20"]) <= 0.005
 
 
 def test_torchrun_line_runs_the_package_on_n_local_processes():
@@ -57,3 +101,8 @@ def test_torchrun_line_runs_the_package_on_n_local_processes():
 def test_single_rank_share_is_the_batch():
     got = list(shard(_batches(), Ranks(0, 1)))
     assert all(torch.equal(a[0][0], b[0]) and a[1] == len(b[0]) for a, b in zip(got, _batches()))
+
+
+def test_ranks_are_launched_without_nproc():
+    assert without_nproc(["-d", "x", "train", "--nproc", "2", "--epochs", "3", "--nproc=4"]) == [
+        "-d", "x", "train", "--epochs", "3"]

@@ -1,14 +1,14 @@
 """The model's graph maths against dense numpy references, and mini-batch == full graph."""
 from __future__ import annotations
 
+import dgl
 import numpy as np
-import pytest
 import scipy.sparse as sp
 import torch
 
 from mllmrec.train.baselines import LightGCN
 from mllmrec.train.data import normalised_item_graph, user_item_graph
-from mllmrec.train.model import MLLMRec, propagate
+from mllmrec.train.model import MLLMRec, frozen_item_input, propagate
 from mllmrec.train.sampler import BPRSampler
 
 
@@ -54,7 +54,15 @@ def test_lightgcn_matches_dense_reference():
     np.testing.assert_allclose(torch.cat([u, i]).detach().numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
-def _model_pair(minibatch_fanout, ui=None):
+def _dense_a(src, dst, w, n):
+    g = np.zeros((n, n))
+    np.add.at(g, (src, dst), w)
+    d = g.sum(axis=1)
+    inv = np.where(d > 0, 1 / np.sqrt(np.where(d > 0, d, 1)), 0)
+    return inv[:, None] * g * inv[None, :]
+
+
+def _model_pair(ui=None):
     rng = np.random.default_rng(3)
     n, m, f = 300, 50, 16
     src, dst, w = _random_item_graph(rng, n, 2000)
@@ -62,40 +70,27 @@ def _model_pair(minibatch_fanout, ui=None):
     item_feat = torch.tensor(rng.normal(size=(n, f)), dtype=torch.float32)
     user_feat = torch.tensor(rng.normal(size=(m, f)), dtype=torch.float32)
     torch.manual_seed(0)
-    full = MLLMRec(item_feat, user_feat, m, dim=8, ii_graph=g, n_ii_layers=2, ui_graph=ui)
-    other = MLLMRec(item_feat, user_feat, m, dim=8, ii_graph=g, n_ii_layers=2,
-                    minibatch_fanout=minibatch_fanout)
-    other.load_state_dict(full.state_dict())
-    return full, other, n, m
+    model = MLLMRec(item_feat, user_feat, m, dim=8, ii_graph=g, n_ii_layers=2, ui_graph=ui)
+    return model, (src, dst, w, item_feat.numpy().astype(float)), n, m
 
 
-def test_minibatch_full_fanout_equals_full_graph():
-    full, mini, n, m = _model_pair(-1)
-    with torch.no_grad():
-        uf, if_ = full.all_repr()
-        um, im = mini.all_repr(chunk=64)  # several sampled chunks
-        np.testing.assert_allclose((um @ im.T).numpy(), (uf @ if_.T).numpy(), atol=1e-5)
-        users = torch.tensor([0, 3, 3, 49])
-        pos = torch.tensor([5, 5, 299, 17])
-        neg = torch.tensor([6, 100, 5, 250])
-        for a, b in zip(full(users, pos, neg), mini(users, pos, neg)):
-            np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
-
-
-def test_minibatch_sampled_fanout_runs_and_differs():
-    full, mini, n, m = _model_pair(2)
-    with torch.no_grad():
-        items = torch.arange(n)
-        assert mini.item_repr(items).shape == (n, 8)
-        assert not torch.allclose(mini.item_repr(items), full.item_repr(items), atol=1e-5)
+def test_frozen_product_is_computed_once_and_equals_the_dense_reference():
+    """A.E is computed once on the CPU when the model is built and kept as a plain tensor
+    (no graph in the model): it equals E + A E + A^2 E computed densely here."""
+    model, (src, dst, w, e), n, _ = _model_pair()
+    a = _dense_a(src, dst, w, n)
+    np.testing.assert_allclose(model.item_input.numpy(), e + a @ e + a @ a @ e, rtol=1e-5, atol=1e-5)
+    assert not any(isinstance(v, dgl.DGLGraph) for v in vars(model).values())
+    np.testing.assert_allclose(frozen_item_input(torch.tensor(e, dtype=torch.float32), None, 2).numpy(),
+                               e, rtol=1e-6)
 
 
 def test_ui_gcn_variant_adds_normalised_propagation():
     rng = np.random.default_rng(4)
     r = (rng.random((50, 300)) < 0.05).astype(float)
     ui = user_item_graph(sp.csr_matrix(r))
-    plain, _, n, m = _model_pair(-1)
-    with_ui, _, _, _ = _model_pair(-1, ui=ui)
+    plain, _, n, m = _model_pair()
+    with_ui, _, _, _ = _model_pair(ui=ui)
     with torch.no_grad():
         hu, hi = plain.all_repr()
         h = torch.cat([hu, hi]).numpy().astype(float)
@@ -107,13 +102,6 @@ def test_ui_gcn_variant_adds_normalised_propagation():
         expected = h + x + a @ x + a @ a @ x
         u, i = with_ui.all_repr()
         np.testing.assert_allclose(torch.cat([u, i]).numpy(), expected, atol=1e-5)
-
-
-def test_minibatch_refuses_ui_gcn():
-    g = normalised_item_graph(np.arange(5), np.arange(5), np.ones(5), 5)
-    ui = user_item_graph(sp.csr_matrix(np.eye(3, 5)))
-    with pytest.raises(ValueError):
-        MLLMRec(torch.zeros(5, 4), torch.zeros(3, 4), 3, 4, g, 1, ui_graph=ui, minibatch_fanout=-1)
 
 
 def test_bpr_negatives_are_never_training_items():

@@ -96,3 +96,35 @@ def test_place_tensor_and_graph():
     assert place(torch.ones(2), META).device == META
     g = place(_ui_graph(), CPU)
     assert g.device == CPU and g.edata["w"].device == CPU
+
+
+def _train_data():
+    from mllmrec.train.data import TrainData, normalised_item_graph
+
+    rng = np.random.default_rng(1)
+    splits = {s: sp.csr_matrix((rng.random((6, 5)) < 0.4).astype(np.float32)) for s in (0, 1, 2)}
+    data = TrainData("mem", [f"u{k}" for k in range(6)], [f"i{k}" for k in range(5)], splits,
+                     item_feat=torch.randn(5, 7), user_feat=torch.randn(6, 7))
+    data.ii_graph = normalised_item_graph(rng.integers(0, 5, 12), rng.integers(0, 5, 12), rng.random(12), 5)
+    return data
+
+
+@pytest.mark.parametrize("model", ["bpr", "mllmrec"])
+def test_build_model_places_every_tensor_the_model_uses(model):
+    """The trainer's model, built for a device torch has and DGL lacks: every parameter and
+    buffer (MLLMRec's A.E included) is there, and the model holds no graph."""
+    from mllmrec.config import TrainSettings
+    from mllmrec.train.trainer import build_model
+
+    built = build_model(_train_data(), TrainSettings(model=model, dim=4), META)
+    assert placed_on(built) == {META}
+    assert not [n for m in built.modules() for n, v in vars(m).items() if "graph" in n and v is not None]
+
+
+@pytest.mark.parametrize("model,ui_gcn", [("lightgcn", False), ("mllmrec", True)])
+def test_build_model_refuses_graph_models_where_dgl_cannot_run(model, ui_gcn):
+    from mllmrec.config import TrainSettings
+    from mllmrec.train.trainer import build_model
+
+    with pytest.raises(ConfigError, match="dgl==2.1.0 -f https://data.dgl.ai"):
+        build_model(_train_data(), TrainSettings(model=model, ui_gcn=ui_gcn, dim=4), META)

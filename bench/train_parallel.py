@@ -1,0 +1,121 @@
+"""LightGCN epoch times on the Sports-shaped catalogue: full-graph vs neighbour-sampled
+mini-batches (``train.minibatch``), and 1 vs 2 data-parallel processes (gloo).
+
+Every figure is one training epoch of the real trainer (:func:`mllmrec.train.trainer.train_epoch`:
+BPR sampling, forward, backward, Adam; no evaluation) on an in-memory synthetic catalogue of
+the Amazon Sports shape (``bench.train_speed.synthetic_train_data``; no Neo4j). The 2-process
+row spawns two gloo ranks on this machine, each with one thread, training disjoint halves of
+every global batch (the same global batch size as the 1-process rows); its time is rank 0's.
+Ratios are against the full-graph 1-process epoch measured in the same run::
+
+    python -m bench.train_parallel [--interactions N] [--fanouts -1 10] [--threads 1]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("DGLBACKEND", "pytorch")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench/__main__.py
+
+import torch  # noqa: E402
+import torch.multiprocessing as mp  # noqa: E402
+
+from bench.common import load_average  # noqa: E402
+from bench.train_speed import SPORTS_INTERACTIONS, synthetic_train_data  # noqa: E402
+from mllmrec.config import TrainSettings  # noqa: E402
+from mllmrec.train.data import TrainData  # noqa: E402
+from mllmrec.train.distributed import SINGLE, Ranks, init, shutdown  # noqa: E402
+from mllmrec.train.sampler import BPRSampler  # noqa: E402
+from mllmrec.train.trainer import (  # noqa: E402
+    build_model,
+    cpu_threads,
+    seed_everything,
+    step_module,
+    train_epoch,
+)
+
+CPU = torch.device("cpu")
+
+
+def epoch_seconds(data: TrainData, ts: TrainSettings, ranks: Ranks = SINGLE) -> float:
+    """Wall seconds of one training epoch of the configured model (built and seeded first)."""
+    seed_everything(ts.seed)
+    model = build_model(data, ts, CPU)
+    module = step_module(model, ts, ranks, CPU)
+    opt = torch.optim.Adam(module.parameters(), lr=ts.lr)
+    sampler = BPRSampler(data.train, ts.seed)
+    t0 = time.perf_counter()
+    train_epoch(module, sampler, opt, ts.batch_size, CPU, ranks)
+    return time.perf_counter() - t0
+
+
+def _rank(rank: int, port: int, n_interactions: int, ts_json: str, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      LOCAL_RANK=str(rank), WORLD_SIZE="2")
+    torch.set_num_threads(1)
+    ranks, _ = init(CPU)
+    try:
+        seconds = epoch_seconds(synthetic_train_data(n_interactions), TrainSettings.model_validate_json(ts_json),
+                                ranks)
+        if ranks.is_main:
+            Path(out).write_text(json.dumps(seconds))
+    finally:
+        shutdown()
+
+
+def two_process_epoch_seconds(n_interactions: int, ts: TrainSettings) -> float:
+    """Rank 0's epoch time of a 2-rank gloo job on this machine."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(tmp) / "seconds.json")
+        mp.spawn(_rank, args=(port, n_interactions, ts.model_dump_json(), out), nprocs=2)
+        return float(json.loads(Path(out).read_text()))
+
+
+def run(n_interactions: int = SPORTS_INTERACTIONS, fanouts: tuple[int, ...] = (-1, 10),
+        threads: int = 1) -> list[dict[str, Any]]:
+    """Rows {setting, processes, seconds, ratio (vs full-graph, 1 process), load_average}."""
+    data = synthetic_train_data(n_interactions)
+    base = TrainSettings(model="lightgcn", threads=threads)
+    rows: list[dict[str, Any]] = []
+
+    def add(setting: str, processes: int, seconds: float) -> None:
+        rows.append({"setting": setting, "processes": processes, "seconds": round(seconds, 2),
+                     "ratio": round(seconds / rows[0]["seconds"], 2) if rows else 1.0,
+                     "load_average": load_average()[0]})
+
+    with cpu_threads(threads):
+        add("full-graph", 1, epoch_seconds(data, base))
+        for fanout in fanouts:
+            ts = base.model_copy(update={"minibatch": True, "fanout": fanout})
+            add(f"sampled, fanout {fanout}", 1, epoch_seconds(data, ts))
+    add("full-graph", 2, two_process_epoch_seconds(n_interactions, base))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.train_parallel", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--interactions", type=int, default=SPORTS_INTERACTIONS)
+    p.add_argument("--fanouts", type=int, nargs="*", default=[-1, 10])
+    p.add_argument("--threads", type=int, default=1, help="torch/DGL threads (1 process rows)")
+    a = p.parse_args(argv)
+    rows = run(a.interactions, tuple(a.fanouts), a.threads)
+    print("LightGCN (2 layers, d=64, batch 2048), one training epoch, measured under parallel load")
+    print(f"{'setting':<22} {'procs':>5} {'seconds':>8} {'ratio':>6} {'load':>5}")
+    for r in rows:
+        print(f"{r['setting']:<22} {r['processes']:>5} {r['seconds']:>8.2f} {r['ratio']:>6.2f} "
+              f"{r['load_average']:>5.1f}")
+
+
+if __name__ == "__main__":
+    main()
