@@ -77,7 +77,12 @@ def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, see
                    "train.device": device, "train.minibatch": minibatch, "train.fanout": fanout,
                    "train.topks": list(topks) or None, "train.eval_batch_size": eval_batch_size,
                    "train.threads": threads, "train.runs_dir": runs_dir})
-    with app.lock("train"):
+    from contextlib import nullcontext
+
+    from mllmrec.train.distributed import is_main_rank
+
+    # Under torchrun only rank 0 writes, so only rank 0 takes the dataset's train lock.
+    with app.lock("train") if is_main_rank() else nullcontext():
         r = train_model(app.graph, s, init_run=init_run, serve=not no_serve)
     if r is None:  # a data-parallel rank other than 0: rank 0 reports
         return

@@ -56,6 +56,11 @@ def under_launcher() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def is_main_rank() -> bool:
+    """Whether this process is rank 0 of its job (or not part of a job)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def backend_for(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
