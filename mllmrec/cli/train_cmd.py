@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 
 import click
 
@@ -64,7 +65,7 @@ def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, see
     """
     import sys
 
-    from mllmrec.train.distributed import launch, under_launcher
+    from mllmrec.train.distributed import is_main_rank, launch, under_launcher
     from mllmrec.train.trainer import train_model
 
     if nproc > 1 and not under_launcher():
@@ -77,10 +78,6 @@ def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, see
                    "train.device": device, "train.minibatch": minibatch, "train.fanout": fanout,
                    "train.topks": list(topks) or None, "train.eval_batch_size": eval_batch_size,
                    "train.threads": threads, "train.runs_dir": runs_dir})
-    from contextlib import nullcontext
-
-    from mllmrec.train.distributed import is_main_rank
-
     # Under torchrun only rank 0 writes, so only rank 0 takes the dataset's train lock.
     with app.lock("train") if is_main_rank() else nullcontext():
         r = train_model(app.graph, s, init_run=init_run, serve=not no_serve)
