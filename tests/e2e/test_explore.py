@@ -249,14 +249,16 @@ def _operators(plan: dict):
         yield from _operators(child)
 
 
-def test_explore_browser_url_opens_the_same_graph(neo4j_settings, processed, graph):
+def test_explore_browser_url_opens_the_same_graph(neo4j_settings, processed, graph, tmp_path):
     """The URL's editor text, run as Browser would run it, draws exactly the graph the
-    parameterised query draws."""
+    parameterised query draws; the URL points at the configured HTTP port."""
     from urllib.parse import unquote, urlsplit
 
+    config = tmp_path / "browser.yaml"
+    config.write_text(f"neo4j:\n  http_port: {neo4j_settings.http_port}\n")
     user = graph.run("ops/sample_user", dataset=processed.name)[0]["id"]
-    out = run_cli(["-d", processed.name, "explore", "user_neighbourhood", "--browser",
-                   "--param", f"user={user}"], neo4j_settings)
+    out = run_cli(["--config", str(config), "-d", processed.name, "explore", "user_neighbourhood",
+                   "--browser", "--param", f"user={user}"], neo4j_settings)
     assert out.exit_code == 0, out.output
     url = urlsplit(next(line for line in out.output.splitlines() if line.startswith("http://")))
     assert url.port == neo4j_settings.http_port and url.path == "/browser/"
