@@ -102,7 +102,12 @@ class GraphSettings(_Section):
     workers: int = Field(
         2, ge=1, description="semantic kNN read queries run at once (Neo4j runs each on one core)")
     index_candidates: int = Field(
-        40, ge=1, description="approximate mode: dataset items asked from the vector index per item")
+        30, ge=1, description="approximate mode: dataset items asked from the vector index per item")
+    rebuild_index: bool | None = Field(
+        None, description="approximate mode: rebuild the item text vector index before the "
+        "search (True), never (False), or None = when this dataset holds at least half of the "
+        "indexed items. An index grown by many small writes is split into many Lucene "
+        "segments, each searched on its own: measured 2-4x slower at Sports size")
     recall_sample: int = Field(
         100, ge=0, description="approximate mode: source items whose exact kNN measures recall "
         "(0 = no check)")

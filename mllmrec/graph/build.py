@@ -45,6 +45,8 @@ class GraphBuildSummary:
                f"  CO_OCCURS  {c['co_occurs_edges']:,} edges in {t['cooccurrence_s']:.1f}s",
                f"  SIMILAR    {c['similar_edges']:,} edges ({c['similar_loops']:,} self-loops, "
                f"{c['similar_below_pure']:,} neighbours below pure) in {t['semantic_s']:.1f}s"]
+        if "index_rebuild_s" in t:
+            out.append(f"  vector index rebuilt first in {t['index_rebuild_s']:.1f}s (included above)")
         if "approximate_recall" in c:
             out.append(f"  approximate recall vs exact: {c['approximate_recall']:.4f} "
                        f"on {c['recall_sample']} items ({t['recall_s']:.1f}s)")

@@ -65,3 +65,33 @@ def test_mode_by_catalogue_size_and_recall(graph, neo4j_settings, small, above, 
         assert all(got[(i, i)] == 1.0 for i in syn.item_ids)
     else:
         assert_same_edges(got, want, tol=1e-9)
+
+
+@pytest.mark.parametrize("rebuild", [True, False])
+def test_index_rebuild_keeps_recall_and_every_dataset_searchable(graph, neo4j_settings, small,
+                                                                  rebuild):
+    """Rebuilding the shared vector index before the search (graph.rebuild_index) leaves it
+    online with every dataset's items in it, and the build's recall unchanged."""
+    name, syn = small
+    settings = Settings(dataset=name, neo4j=neo4j_settings)
+    settings.graph.approximate = True
+    settings.graph.rebuild_index = rebuild
+    settings.graph.knn_jac = 0
+    settings.graph.pure = 0.6
+    summary = build_graph(graph, settings)
+    assert summary.counts["index_rebuilt"] == int(rebuild)
+    assert ("index_rebuild_s" in summary.timings) is rebuild
+    states = {r["name"]: r["state"] for r in graph.run("enrich/vector_indexes")}
+    assert states["item_embedding"] == "ONLINE"
+
+    want, _ = semantic_edges(syn.item_ids, syn.item_embeddings, settings.graph.knn_k, 0.6)
+    got = _similar(graph, name, summary.build_id)
+    assert len(set(got) & set(want)) / len(want) >= 0.99
+    # items with an embedding, other datasets' first, are found by their own vector
+    hits = graph.run_text(
+        "MATCH (i:Item) WHERE i.embedding IS NOT NULL "
+        "WITH i ORDER BY i.dataset = $name, elementId(i) LIMIT 50 "
+        "CALL (i) { CALL db.index.vector.queryNodes('item_embedding', 10, i.embedding) "
+        "YIELD node RETURN collect(node) AS top } "
+        "RETURN count(*) AS n, sum(CASE WHEN i IN top THEN 1 ELSE 0 END) AS found", name=name)[0]
+    assert hits == {"n": 50, "found": 50}

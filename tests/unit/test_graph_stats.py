@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from mllmrec.graph.build import GraphBuildSummary
-from mllmrec.graph.semantic import EmbeddedItems, index_fetch, kept
+from mllmrec.config import GraphSettings
+from mllmrec.graph.semantic import EmbeddedItems, index_fetch, kept, should_rebuild
 from mllmrec.graph.stats import DegreeStats, _histogram
 
 
@@ -31,6 +32,17 @@ def test_index_fetch_scales_with_other_datasets_in_the_shared_index():
     shared = EmbeddedItems(ids=alone.ids, items=100, dimensions=4, indexed=300)
     assert index_fetch(shared, 50) == 150
     assert index_fetch(shared, 500) == 300  # never more than the index holds
+
+
+def test_index_rebuild_by_default_only_when_the_dataset_dominates_the_index():
+    mine = [str(k) for k in range(100)]
+    auto = GraphSettings()
+    assert auto.rebuild_index is None
+    assert should_rebuild(auto, EmbeddedItems(mine, 100, 4, indexed=100))
+    assert should_rebuild(auto, EmbeddedItems(mine, 100, 4, indexed=200))
+    assert not should_rebuild(auto, EmbeddedItems(mine, 100, 4, indexed=201))
+    assert should_rebuild(GraphSettings(rebuild_index=True), EmbeddedItems(mine, 100, 4, 10_000))
+    assert not should_rebuild(GraphSettings(rebuild_index=False), EmbeddedItems(mine, 100, 4, 100))
 
 
 def test_threshold_keeps_pairs_at_or_above_pure():
