@@ -225,7 +225,7 @@ def sections(args: argparse.Namespace, settings: Settings, graph: Any, run_doc: 
     if "ablation" in args.only:
         log.info("== ablation")
         ablation.run_ablation(graph, settings, args.dataset, mllmrec_agg, seeds=args.seeds,
-                              on_progress=keep("ablation"))
+                              on_progress=keep("ablation"), first=mllmrec_result)
     if "scaling" in args.only:
         log.info("== scaling")
         chosen = sizes or (scaling.QUICK_SIZES if args.quick else scaling.FULL_SIZES)

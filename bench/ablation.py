@@ -80,11 +80,14 @@ def run_ablation(graph: Graph, base: Settings, source: str,
                  full_result: dict[str, Any] | None = None,
                  variants: tuple[Variant, ...] = VARIANTS,
                  seeds: tuple[int, ...] | None = None,
-                 on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+                 on_progress: Callable[[dict[str, Any]], None] | None = None,
+                 first: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train every variant with every seed (default: ``base.train.seed`` only) on dataset
     ``base.dataset`` (loaded from ``source``); ``full_result`` (the aggregated MLLMRec run of
     the quality table, same settings and seeds) is reused for the full method instead of
-    training it again. ``on_progress`` sees the section after each variant."""
+    training it again; without it, ``first`` (a run of the base settings with the first seed,
+    e.g. the stage table's) is reused as the full method's first seed. ``on_progress`` sees
+    the section after each variant."""
     seeds = seeds or (base.train.seed,)
     rows = []
     graph_is_base = True
@@ -112,7 +115,8 @@ def run_ablation(graph: Graph, base: Settings, source: str,
                 graph_is_base = True
             if v.touches("enrich"):
                 _reprofile(graph, settings)
-            rows.append(_row(v, repeat(graph, settings, seeds, label=v.name), note,
+            reuse = first if not v.overrides else None
+            rows.append(_row(v, repeat(graph, settings, seeds, label=v.name, first=reuse), note,
                              active_edges(graph, settings.dataset)))
         except Exception as exc:  # noqa: BLE001 - one failed variant must not sink the table
             log.exception("ablation variant %s failed", v.name)
