@@ -1,8 +1,13 @@
 // A training run begins: recorded before any work, so a crash leaves a 'running'/'failed' trace.
+// user_text_scope labels the user texts it trained on: 'all' when any of them was built with
+// the leaky history scope (validation and test items in the text: comparison only).
 MATCH (d:Dataset {name: $dataset})
 CREATE (r:TrainingRun {id: $id, dataset: $dataset, model: $model, status: 'running',
                        started_at: datetime(), params: $params, device: $device,
                        code_version: $code_version, graph_build: $graph_build, serving: false,
-                       host: $host, pid: $pid})
+                       host: $host, pid: $pid,
+                       user_text_scope: CASE WHEN EXISTS {
+                         MATCH (u:User {dataset: $dataset}) WHERE u.preference_scope = 'all'
+                       } THEN 'all' ELSE 'train' END})
 CREATE (r)-[:TRAINED_ON]->(d)
-RETURN r.id AS id
+RETURN r.id AS id, r.user_text_scope AS user_text_scope

@@ -2,6 +2,7 @@
 MATCH (r:TrainingRun {dataset: $dataset})
 RETURN r.id AS id, r.model AS model, r.status AS status, r.serving AS serving,
        r.metrics AS metrics, r.best_epoch AS best_epoch, r.device AS device,
-       toString(r.started_at) AS started_at, r.checkpoint AS checkpoint
+       toString(r.started_at) AS started_at, r.checkpoint AS checkpoint,
+       coalesce(r.user_text_scope, 'train') AS user_text_scope
 ORDER BY r.started_at DESC
 LIMIT $limit

@@ -85,6 +85,9 @@ def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, see
         return
     click.echo(f"run {r.run_id} ({r.model}, {r.device}): best epoch {r.best_epoch} of {r.epochs}, "
                f"{r.seconds_per_epoch:.2f}s/epoch, {r.seconds:.1f}s total, peak {r.peak_memory_mb:.0f} MB")
+    if r.user_text_scope != "train":
+        click.echo(f"LEAKY: user texts of history scope '{r.user_text_scope}' (validation and test "
+                   "items in them): these metrics are for comparison only")
     for line in metrics_table({k: v for k, v in r.metrics.items()}):
         click.echo(line)
     click.echo(f"checkpoint and curve: {r.run_dir}" + ("" if r.served else " (not serving)"))
@@ -142,4 +145,5 @@ def runs_cmd(app: AppContext, limit: int) -> None:
         mark = "*" if r["serving"] else " "
         click.echo(f"{mark} {r['id']}  {r['model']:<9} {r['status']:<8} {r['started_at'][:19]}  "
                    f"test R@20 {test.get('recall@20', float('nan')):.4f}  "
-                   f"N@20 {test.get('ndcg@20', float('nan')):.4f}")
+                   f"N@20 {test.get('ndcg@20', float('nan')):.4f}"
+                   + ("  LEAKY user texts" if r["user_text_scope"] != "train" else ""))

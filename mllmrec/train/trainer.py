@@ -82,6 +82,7 @@ class RunSummary:
     served: bool
     graph_build: str | None
     history: list[EpochLog] = field(default_factory=list)
+    user_text_scope: str = "train"  # 'all': trained on leaky user texts (comparison only)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -397,13 +398,18 @@ def _train_main(graph: Graph, settings: Settings, device: torch.device, params: 
         data = load_data(graph, dataset, ts)
         run.lap("load")
         model = build_model(data, ts, device)
-        writeback.start_run(graph, run_id, dataset, ts.model, params, str(device), data.graph_build)
+        scope = writeback.start_run(graph, run_id, dataset, ts.model, params, str(device),
+                                    data.graph_build)
+        if scope != "train":
+            log.warning("run %s trains on LEAKY user texts (history scope '%s': validation and "
+                        "test items in them); its metrics are for comparison only", run_id, scope)
         try:
             if init_run:
                 warm_start(model, run_dir(ts, dataset, init_run), data, ts.model)
             history, best_epoch, metrics = fit_best(run, model, data, ks, on_epoch, progress, ranks)
             run.lap("fit")
             summary = record(graph, run, model, data, history, best_epoch, metrics, serve)
+            summary.user_text_scope = scope
         except BaseException as exc:
             writeback.finish_run(graph, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"[:2000]})
             raise

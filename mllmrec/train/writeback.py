@@ -44,10 +44,13 @@ def ensure_indexes(graph: Graph, dim: int) -> None:
 
 
 def start_run(graph: Graph, run_id: str, dataset: str, model: str, params: dict[str, Any],
-              device: str, graph_build: str | None) -> None:
-    graph.run("train/run_start", id=run_id, dataset=dataset, model=model,
-              params=json.dumps(params, sort_keys=True, default=str), device=device,
-              code_version=code_version(), graph_build=graph_build, **process_identity())
+              device: str, graph_build: str | None) -> str:
+    """Record the run as started; returns the scope of the user texts it trains on ('train',
+    or 'all' when they include held-out items: the published protocol's leak)."""
+    rows = graph.run("train/run_start", id=run_id, dataset=dataset, model=model,
+                     params=json.dumps(params, sort_keys=True, default=str), device=device,
+                     code_version=code_version(), graph_build=graph_build, **process_identity())
+    return str(rows[0]["user_text_scope"]) if rows else "train"
 
 
 def finish_run(graph: Graph, run_id: str, status: str, props: dict[str, Any]) -> None:

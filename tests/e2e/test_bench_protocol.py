@@ -56,5 +56,9 @@ def test_protocol_cells_labels_and_restored_state(graph, settings, ml100k_catalo
     scopes = graph.run_text("MATCH (u:User {dataset: $d}) WHERE u.preference IS NOT NULL "
                             "RETURN DISTINCT u.preference_scope AS scope", d=s.dataset)
     assert scopes == [{"scope": "train"}]
+    # every training run is labelled in Neo4j with the scope of the user texts it used
+    labels = graph.run_text("MATCH (r:TrainingRun {dataset: $d}) RETURN r.user_text_scope AS "
+                            "scope, count(*) AS runs ORDER BY scope", d=s.dataset)
+    assert labels == [{"scope": "all", "runs": len(grid)}, {"scope": "train", "runs": len(grid)}]
     active = graph.run("graph/active_build", dataset=s.dataset)[0]
     assert {k: active[k] for k in ("knn_k", "knn_jac", "pure")} == built(s)
