@@ -71,16 +71,19 @@ def embedded_items(graph: Graph, dataset: str) -> EmbeddedItems:
 
 
 def neighbours(graph: Graph, dataset: str, sources: list[str], knn_k: int,
-               approximate: bool = False, fetch: int = 0) -> Neighbours:
-    """Top ``knn_k`` (target id, cosine) of each source, before the threshold."""
-    name = "graph/similar_approximate" if approximate else "graph/similar_exact"
+               approximate: bool = False, fetch: int = 0, scan: bool = False) -> Neighbours:
+    """Top ``knn_k`` (target id, cosine) of each source, before the threshold. ``scan``:
+    exact, in bounded memory, for a few sources of a catalogue of any size."""
+    name = ("graph/similar_approximate" if approximate else
+            "graph/similar_exact_scan" if scan else "graph/similar_exact")
     rows = graph.run(name, dataset=dataset, sources=sources, knn_k=knn_k,
                      candidates=knn_k + RERANK_MARGIN, index=INDEX, fetch=fetch)
     return {r["source"]: [(n["target"], n["cosine"]) for n in r["neighbours"]] for r in rows}
 
 
 def concurrent_neighbours(graph: Graph, dataset: str, batches: list[list[str]], knn_k: int,
-                          approximate: bool, fetch: int, workers: int) -> Iterator[Neighbours]:
+                          approximate: bool, fetch: int, workers: int,
+                          scan: bool = False) -> Iterator[Neighbours]:
     """:func:`neighbours` of each batch, in order, with up to ``workers`` read queries running
     at once (Neo4j runs each query on one core; the caller writes while later batches are
     searched). Writes stay in the caller's thread: concurrent edge writes would contend for
@@ -88,7 +91,8 @@ def concurrent_neighbours(graph: Graph, dataset: str, batches: list[list[str]], 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="knn")
     try:
         yield from pool.map(
-            lambda batch: neighbours(graph, dataset, batch, knn_k, approximate, fetch), batches)
+            lambda batch: neighbours(graph, dataset, batch, knn_k, approximate, fetch, scan),
+            batches)
     finally:  # a failed write must not wait for every remaining search
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -194,10 +198,11 @@ def _recall_sample(ids: list[str], settings: GraphSettings) -> set[str]:
 def approximate_recall(graph: Graph, dataset: str, approx: Neighbours, knn_k: int,
                        pure: float, batch: int = 50, workers: int = 1) -> float:
     """Share of the exact kept edges of the sampled sources that the approximate build also
-    kept (1.0 when the exact set is empty)."""
+    kept (1.0 when the exact set is empty). The exact side scans per source: bounded memory
+    on any catalogue (the batch query of exact builds holds every vector at once)."""
     exact: Neighbours = {}
     for found in concurrent_neighbours(graph, dataset, list(chunks(sorted(approx), batch)),
-                                       knn_k, False, 0, workers):
+                                       knn_k, False, 0, workers, scan=True):
         exact.update(found)
     truth = kept(exact, pure)
     if not truth:
