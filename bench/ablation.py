@@ -92,12 +92,13 @@ def run_ablation(graph: Graph, base: Settings, source: str,
     rows = []
     graph_is_base = True
     base_edges = active_edges(graph, base.dataset) if graph is not None else None
+    full = full_result  # the full method's result, once known (variants equal to it reuse it)
     for v in variants:
         settings = base.with_overrides(v.overrides)
         note = v.note
         if v.touches("enrich") and all(getattr(base.enrich, k.split(".")[1]) == val
                                        for k, val in v.overrides.items()):
-            rows.append(_row(v, full_result, "same as the full method here: no generative model "
+            rows.append(_row(v, full, "same as the full method here: no generative model "
                              "was configured, so the full method already used the --no-llm "
                              "behavioural list as the user text", base_edges, same_as_full=True))
             continue
@@ -115,9 +116,11 @@ def run_ablation(graph: Graph, base: Settings, source: str,
                 graph_is_base = True
             if v.touches("enrich"):
                 _reprofile(graph, settings)
-            reuse = first if not v.overrides else None
-            rows.append(_row(v, repeat(graph, settings, seeds, label=v.name, first=reuse), note,
-                             active_edges(graph, settings.dataset)))
+            result = repeat(graph, settings, seeds, label=v.name,
+                            first=first if not v.overrides else None)
+            if not v.overrides:
+                full = result
+            rows.append(_row(v, result, note, active_edges(graph, settings.dataset)))
         except Exception as exc:  # noqa: BLE001 - one failed variant must not sink the table
             log.exception("ablation variant %s failed", v.name)
             rows.append(_row(v, None, f"failed: {type(exc).__name__}: {exc}"[:300], None))

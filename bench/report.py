@@ -370,14 +370,23 @@ def _edges_text(edges: dict[str, int] | None) -> str:
     return f"{edges['co_occurs']:,} / {edges['similar']:,}" if edges else "-"
 
 
+# A variant identical to the full method shows the full method's numbers; runs recorded before
+# bench/ablation.py copied them when the full method was trained in the same section left
+# those rows empty.
+_RESULT_KEYS = ("valid", "valid_std", "test", "test_std", "seeds", "best_epoch", "epochs")
+
+
 def _ablation_md(run: dict[str, Any]) -> list[str]:
     a = run.get("ablation")
     if not a:
         return []
+    full = a["rows"][0] if a["rows"] else {}
+    shown = [{**r, **{k: full.get(k) for k in _RESULT_KEYS}}
+             if r.get("same_as_full") and not r.get("test") else r for r in a["rows"]]
     rows = [[r["variant"], r["change"], _edges_text(r.get("graph_edges")),
              pm(r, "valid", "recall@20"), pm(r, "valid", "ndcg@20"),
              *(pm(r, "test", k) for k in METRIC_COLUMNS), _per_seed(r.get("best_epoch")),
-             r.get("note", "")] for r in a["rows"]]
+             r.get("note", "")] for r in shown]
     header = ["variant", "change", "item-item edges (co-occurs / similar)", "valid recall@20",
               "valid ndcg@20", *[f"test {m}" for m in METRIC_COLUMNS], "best epoch (per seed)",
               "note"]

@@ -47,3 +47,26 @@ def test_training_stage_rows_split_epochs_and_evaluation():
     assert whole["seconds"] == 30.0 and whole["count"] == 2
     assert fit["count"] == 2000 and fit["seconds"] == 5.0 and fit["throughput"] == 400.0
     assert evaluation["seconds"] == 1.0 and evaluation["throughput"] == 2.0
+
+
+def test_variant_equal_to_a_full_method_trained_here_reuses_that_run(monkeypatch):
+    """Without the quality section's result the full method is trained (here: stubbed
+    training) and a variant identical to it shows its numbers, not an empty row."""
+    import bench.ablation as ablation
+
+    calls = []
+
+    def fake_repeat(graph, settings, seeds, label=None, first=None):
+        calls.append((label, first))
+        return FULL
+
+    monkeypatch.setattr(ablation, "repeat", fake_repeat)
+    monkeypatch.setattr(ablation, "active_edges", lambda graph, dataset: {"co_occurs": 1, "similar": 2})
+    base = Settings().with_overrides({"enrich.no_llm": True})
+    stage_run = {"seed": 2025}
+    out = run_ablation(object(), base, "ml-100k", None,  # type: ignore[arg-type]
+                       variants=(Variant("full method"),
+                                 Variant("w/o LLM reasoning", {"enrich.no_llm": True})),
+                       first=stage_run)
+    assert calls == [("full method", stage_run)]  # trained once, the stage run as first seed
+    assert out["rows"][1]["test"] == FULL["test"] and out["rows"][1]["same_as_full"]
