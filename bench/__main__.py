@@ -86,6 +86,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="run only the paper-scale profile (sports: 35,598 users, 18,357 items, "
                         "296,337 interactions; small: a quick check) through every stage, each "
                         "beside its reference: bench/scale.py. Implies --only scale")
+    p.add_argument("--neo4j-heap", default="2g",
+                   help="heap of the temporary Neo4j (default 2g). Training write-back promotes "
+                        "a run in one transaction, which needs more than 2g at 1M interactions "
+                        "(120k users): the full scaling curve takes 4g")
     p.add_argument("--config", default=None, help="YAML configuration file (as for mllmrec)")
     p.add_argument("--results-dir", type=Path, default=RESULTS)
     p.add_argument("--render", action="store_true",
@@ -143,7 +147,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> Path:
     }
     sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else None
     with tempfile.TemporaryDirectory(prefix="mllmrec-bench-runs-") as runs_dir, \
-            neo4j_for_bench() as neo4j:
+            neo4j_for_bench(heap=args.neo4j_heap) as neo4j:
         settings = base_settings(args, neo4j, Path(runs_dir))
         run_doc["parameters"] = {
             "dataset": args.dataset, "quick": args.quick, "seed": args.seed,
