@@ -81,9 +81,14 @@ def init(device: torch.device) -> tuple[Ranks, torch.device]:
     return ranks, device
 
 
-def shutdown() -> None:
-    """Leave the process group (if any)."""
-    if td.is_initialized():
+def shutdown(clean: bool = True) -> None:
+    """Leave the process group (if any). After a clean run the ranks first meet at a barrier:
+    destroying the group while a peer is still at work (rank 0 writes back alone) can hang
+    gloo (pytorch/pytorch#75097; seen here as a rank stuck in ``destroy_process_group``). After
+    an error nothing is destroyed: a barrier could wait on a peer stuck in a collective, and
+    the process's exit releases the group anyway."""
+    if td.is_initialized() and clean:
+        td.barrier()
         td.destroy_process_group()
 
 

@@ -374,15 +374,19 @@ def train_model(graph: Graph, settings: Settings, *, init_run: str | None = None
     params = {**ts.model_dump(mode="json"), "init_run": init_run, "serve": serve, "nproc": ranks.world}
     try:
         with cpu_threads(ts.threads):
-            if not ranks.is_main:
+            if ranks.is_main:
+                summary = _train_main(graph, settings, device, params, ks, init_run, serve,
+                                      on_epoch, progress, ranks)
+            else:
                 seed_everything(ts.seed)
                 data = load_data(graph, dataset, ts)
                 fit(build_model(data, ts, device), data, ts, ks, progress=False, ranks=ranks)
-                return None
-            return _train_main(graph, settings, device, params, ks, init_run, serve, on_epoch,
-                               progress, ranks)
-    finally:
-        distributed.shutdown()
+                summary = None
+    except BaseException:
+        distributed.shutdown(clean=False)
+        raise
+    distributed.shutdown()
+    return summary
 
 
 def _train_main(graph: Graph, settings: Settings, device: torch.device, params: dict[str, Any],
