@@ -22,7 +22,7 @@ import yaml
 
 from mllmrec.config import Neo4jSettings
 from mllmrec.cypher import query
-from mllmrec.db import Graph
+from mllmrec.db import Graph, bolt_params
 from mllmrec.errors import MllmrecError
 
 _PARAM = re.compile(r"^//\s*:param\s+(\w+)\s*=>\s*(.+?)\s*;?\s*$")
@@ -96,7 +96,7 @@ def run_graph(graph: Graph, name: str, dataset: str,
     """Run one explore query and return what Browser's graph view draws: every node and
     relationship in its results (also inside lists and paths), each once."""
     q = get_query(name)
-    return graph.driver.execute_query(q.text, parameters_=q.params(dataset, overrides or {}),
+    return graph.driver.execute_query(q.text, parameters_=bolt_params(q.params(dataset, overrides or {})),
                                       database_=graph.database,
                                       result_transformer_=neo4j.Result.graph)
 

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 import torch
 
 from mllmrec.cypher import query
-from mllmrec.db import Graph
+from mllmrec.db import Graph, bolt_params
 from mllmrec.errors import StageError
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def _stream(graph: Graph, name: str, **params: Any) -> Iterator[tuple[Any, ...]]
     """The records of a named query as plain tuples, streamed in large fetches: no per-record
     dicts (``Record`` is a tuple, so positional unpacking costs nothing)."""
     with graph.driver.session(database=graph.database, fetch_size=FETCH_SIZE) as session:
-        yield from session.run(query(name), params)
+        yield from session.run(query(name), bolt_params(params))
 
 
 def _positions(index: pd.Index, ids: list[str], kind: str) -> np.ndarray:
