@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from mllmrec.enrich.describe import describe_items
-from mllmrec.enrich.embed import embed_texts
+from mllmrec.enrich.embed import INDEXES, embed_texts, ensure_vector_indexes
+from mllmrec.errors import StageError
 from mllmrec.enrich.profile import profile_users
 from tests.fixtures_models import ingest, ml100k_catalogue, small_catalogue  # noqa: F401
 
@@ -74,3 +75,19 @@ def test_vectors_stored_exactly_indexed_and_encoded_once(graph, enriched, minilm
     describe_items(graph, enriched)
     third = embed_texts(graph, enriched)
     assert (third.extra["items_encoded"], third.extra["users_encoded"]) == (1, 0)
+
+
+def test_vector_indexes_created_when_missing_and_dimension_guarded(graph):
+    """A missing index is created and online when the call returns; indexes that exist are
+    left alone, and an encoder of another dimension is refused by name."""
+    ensure_vector_indexes(graph, 384)
+    graph.run("enrich/drop_item_index")
+    assert {r["name"] for r in graph.run("enrich/vector_indexes")} == {INDEXES["user"]}
+    ensure_vector_indexes(graph, 384)
+    idx = {r["name"]: r for r in graph.run("enrich/vector_indexes")}
+    assert set(idx) == set(INDEXES.values())
+    assert all(r["state"] == "ONLINE" and int(r["dimensions"]) == 384 for r in idx.values())
+    with pytest.raises(StageError, match=r"vector index '(item|user)_embedding' has dimension 384 "
+                                         r"but the encoder gives 7"):
+        ensure_vector_indexes(graph, 7)
+    assert {int(r["dimensions"]) for r in graph.run("enrich/vector_indexes")} == {384}
