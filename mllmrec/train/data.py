@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -124,20 +125,30 @@ def _positions(index: pd.Index, ids: list[str], kind: str) -> np.ndarray:
     return pos.astype(np.int64)
 
 
-def _grouped(graph: Graph, name: str, index: pd.Index, kind: str, **params: Any
-             ) -> tuple[np.ndarray, list[str], list[Any]]:
-    """Pull a query returning one record per group ``(key, [ids], [values])`` and flatten it:
-    the key position of every pair, the pair ids and the pair values, in record order."""
-    keys: list[str] = []
-    counts: list[int] = []
-    ids: list[str] = []
-    values: list[Any] = []
+@dataclass
+class _Groups:
+    """The records of a query returning one record per group ``(key, [ids], [values])``,
+    flattened: the group keys with their sizes, then every pair's id and value in order."""
+
+    keys: list[str] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)
+
+    def key_positions(self, index: pd.Index, kind: str) -> np.ndarray:
+        """The position in ``index`` of every pair's key."""
+        return np.repeat(_positions(index, self.keys, kind), self.counts)
+
+
+def _fetch_groups(graph: Graph, name: str, **params: Any) -> _Groups:
+    """Stream a grouped query (one record per user or source item) into :class:`_Groups`."""
+    out = _Groups()
     for key, group_ids, group_values in _stream(graph, name, **params):
-        keys.append(key)
-        counts.append(len(group_ids))
-        ids.extend(group_ids)
-        values.extend(group_values)
-    return np.repeat(_positions(index, keys, kind), counts), ids, values
+        out.keys.append(key)
+        out.counts.append(len(group_ids))
+        out.ids.extend(group_ids)
+        out.values.extend(group_values)
+    return out
 
 
 def _nodes(graph: Graph, name: str, dataset: str, embeddings: bool
@@ -170,12 +181,11 @@ def _features(ids: list[str], vectors: list[Any], kind: str, required: bool) -> 
     return torch.from_numpy(feat)
 
 
-def _split_matrices(graph: Graph, dataset: str, users: pd.Index, items: pd.Index
-                    ) -> dict[int, sp.csr_matrix]:
-    """The train / valid / test users x items matrices, from one record per user."""
-    u_arr, item_ids, split = _grouped(graph, "train/interactions", users, "user", dataset=dataset)
-    i_arr = _positions(items, item_ids, "item")
-    s_arr = np.asarray([-1 if s is None else s for s in split], dtype=np.int64)
+def _split_matrices(pairs: _Groups, users: pd.Index, items: pd.Index) -> dict[int, sp.csr_matrix]:
+    """The train / valid / test users x items matrices, from the interactions grouped per user."""
+    u_arr = pairs.key_positions(users, "user")
+    i_arr = _positions(items, pairs.ids, "item")
+    s_arr = np.asarray([-1 if s is None else s for s in pairs.values], dtype=np.int64)
     bad = (s_arr < 0) | (s_arr > TEST)
     if bad.any():
         raise StageError(f"{int(bad.sum())} interactions have no valid split label (0/1/2); "
@@ -186,41 +196,51 @@ def _split_matrices(graph: Graph, dataset: str, users: pd.Index, items: pd.Index
             for s in (TRAIN, VALID, TEST)}
 
 
-def load_item_graph(graph: Graph, dataset: str, items: pd.Index) -> tuple[dgl.DGLGraph, str]:
-    """The normalised item-item graph of the latest build of the dataset (one record per
-    source item), and that build's id. ``items`` are the item ids in position order."""
+def _fetch_item_edges(graph: Graph, dataset: str) -> tuple[_Groups, str]:
+    """The edges of the dataset's active graph build, grouped per source item, and its id."""
     builds = graph.run("graph/active_build", dataset=dataset)
     if not builds:
         raise StageError(f"dataset '{dataset}' has no item-item graph; run 'mllmrec build-graph' first")
     build = builds[0]["id"]
-    src, dst_ids, weight = _grouped(graph, "train/item_edges", items, "item",
-                                    dataset=dataset, build=build)
-    if not len(src):
+    return _fetch_groups(graph, "train/item_edges", dataset=dataset, build=build), build
+
+
+def _item_graph(edges: _Groups, build: str, dataset: str, items: pd.Index) -> dgl.DGLGraph:
+    """The normalised item-item graph of ``edges`` (``items``: item ids in position order)."""
+    if not edges.ids:
         raise StageError(f"graph build {build} of '{dataset}' has no SIMILAR/CO_OCCURS edges")
-    g = normalised_item_graph(src, _positions(items, dst_ids, "item"),
-                              np.asarray(weight, dtype=np.float64), len(items))
-    return g, build
+    return normalised_item_graph(edges.key_positions(items, "item"), _positions(items, edges.ids, "item"),
+                                 np.asarray(edges.values, dtype=np.float64), len(items))
 
 
 def load_train_data(graph: Graph, dataset: str, features: bool = True, item_graph: bool = True,
                     user_features: bool = True) -> TrainData:
     """Everything a model needs for ``dataset``: ids, split matrices and, on request, the text
     features (``features``/``user_features``) and the item-item graph (``item_graph``)."""
-    item_ids, item_vectors = _nodes(graph, "train/items", dataset, features)
-    user_ids, user_vectors = _nodes(graph, "train/users", dataset, features and user_features)
-    if not item_ids or not user_ids:
-        raise StageError(f"dataset '{dataset}' has no users or items; ingest it first")
-    items = pd.Index(item_ids)
-    splits = _split_matrices(graph, dataset, pd.Index(user_ids), items)
-    if splits[TRAIN].nnz == 0:
-        raise StageError(f"dataset '{dataset}' has no training interactions")
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="pull") as pool:
+        # four independent reads on their own sessions: the server produces one while the
+        # client decodes another
+        items_f = pool.submit(_nodes, graph, "train/items", dataset, features)
+        users_f = pool.submit(_nodes, graph, "train/users", dataset, features and user_features)
+        pairs_f = pool.submit(_fetch_groups, graph, "train/interactions", dataset=dataset)
+        edges_f = pool.submit(_fetch_item_edges, graph, dataset) if item_graph else None
+        item_ids, item_vectors = items_f.result()
+        user_ids, user_vectors = users_f.result()
+        if not item_ids or not user_ids:
+            raise StageError(f"dataset '{dataset}' has no users or items; ingest it first")
+        items = pd.Index(item_ids)
+        splits = _split_matrices(pairs_f.result(), pd.Index(user_ids), items)
+        if splits[TRAIN].nnz == 0:
+            raise StageError(f"dataset '{dataset}' has no training interactions")
+        edges = edges_f.result() if edges_f is not None else None
     data = TrainData(dataset, user_ids, item_ids, splits)
     if features:
         data.item_feat = _features(item_ids, item_vectors, "item", required=True)
         if user_features:
             data.user_feat = _features(user_ids, user_vectors, "user", required=False)
-    if item_graph:
-        data.ii_graph, data.graph_build = load_item_graph(graph, dataset, items)
+    if edges is not None:
+        data.ii_graph = _item_graph(edges[0], edges[1], dataset, items)
+        data.graph_build = edges[1]
     data.counts = {"users": data.n_users, "items": data.n_items,
                    **{f"{name}_interactions": int(splits[s].nnz)
                       for s, name in ((TRAIN, "train"), (VALID, "valid"), (TEST, "test"))},
