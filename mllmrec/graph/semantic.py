@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Literal
 
 from tqdm.auto import tqdm
 
@@ -70,20 +71,22 @@ def embedded_items(graph: Graph, dataset: str) -> EmbeddedItems:
                      dims[0]["dimension"] if dims else None, int(row["indexed"]))
 
 
+# How neighbours are found: the query graph/similar_<search>. "exact" holds the dataset's
+# vectors at once (small catalogues), "exact_scan" scans per source in bounded memory (a few
+# sources of any catalogue), "approximate" asks the vector index.
+Search = Literal["exact", "exact_scan", "approximate"]
+
+
 def neighbours(graph: Graph, dataset: str, sources: list[str], knn_k: int,
-               approximate: bool = False, fetch: int = 0, scan: bool = False) -> Neighbours:
-    """Top ``knn_k`` (target id, cosine) of each source, before the threshold. ``scan``:
-    exact, in bounded memory, for a few sources of a catalogue of any size."""
-    name = ("graph/similar_approximate" if approximate else
-            "graph/similar_exact_scan" if scan else "graph/similar_exact")
-    rows = graph.run(name, dataset=dataset, sources=sources, knn_k=knn_k,
+               search: Search = "exact", fetch: int = 0) -> Neighbours:
+    """Top ``knn_k`` (target id, cosine) of each source, before the threshold."""
+    rows = graph.run(f"graph/similar_{search}", dataset=dataset, sources=sources, knn_k=knn_k,
                      candidates=knn_k + RERANK_MARGIN, index=INDEX, fetch=fetch)
     return {r["source"]: [(n["target"], n["cosine"]) for n in r["neighbours"]] for r in rows}
 
 
 def concurrent_neighbours(graph: Graph, dataset: str, batches: list[list[str]], knn_k: int,
-                          approximate: bool, fetch: int, workers: int,
-                          scan: bool = False) -> Iterator[Neighbours]:
+                          search: Search, fetch: int, workers: int) -> Iterator[Neighbours]:
     """:func:`neighbours` of each batch, in order, with up to ``workers`` read queries running
     at once (Neo4j runs each query on one core; the caller writes while later batches are
     searched). Writes stay in the caller's thread: concurrent edge writes would contend for
@@ -91,7 +94,7 @@ def concurrent_neighbours(graph: Graph, dataset: str, batches: list[list[str]], 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="knn")
     try:
         yield from pool.map(
-            lambda batch: neighbours(graph, dataset, batch, knn_k, approximate, fetch, scan),
+            lambda batch: neighbours(graph, dataset, batch, knn_k, search, fetch),
             batches)
     finally:  # a failed write must not wait for every remaining search
         pool.shutdown(wait=True, cancel_futures=True)
@@ -155,7 +158,8 @@ def build_semantic(graph: Graph, dataset: str, build_id: str, settings: GraphSet
     batches = list(chunks(cat.ids, settings.batch_items))
     with tqdm(total=len(cat.ids), desc="semantic kNN", unit="item", leave=False) as bar:
         for batch, found in zip(batches, concurrent_neighbours(
-                graph, dataset, batches, settings.knn_k, approximate, fetch, settings.workers)):
+                graph, dataset, batches, settings.knn_k, "approximate" if approximate else "exact",
+                fetch, settings.workers)):
             rows = [{"source": s, "target": t, "cosine": c}
                     for s, nbrs in found.items() for t, c in nbrs if c >= settings.pure]
             graph.write_batches("graph/write_similar", rows, desc=False, dataset=dataset,
@@ -202,7 +206,7 @@ def approximate_recall(graph: Graph, dataset: str, approx: Neighbours, knn_k: in
     on any catalogue (the batch query of exact builds holds every vector at once)."""
     exact: Neighbours = {}
     for found in concurrent_neighbours(graph, dataset, list(chunks(sorted(approx), batch)),
-                                       knn_k, False, 0, workers, scan=True):
+                                       knn_k, "exact_scan", 0, workers):
         exact.update(found)
     truth = kept(exact, pure)
     if not truth:

@@ -239,8 +239,8 @@ def load_train_data(graph: Graph, dataset: str, features: bool = True, item_grap
         if user_features:
             data.user_feat = _features(user_ids, user_vectors, "user", required=False)
     if edges is not None:
-        data.ii_graph = _item_graph(edges[0], edges[1], dataset, items)
-        data.graph_build = edges[1]
+        groups, data.graph_build = edges
+        data.ii_graph = _item_graph(groups, data.graph_build, dataset, items)
     data.counts = {"users": data.n_users, "items": data.n_items,
                    **{f"{name}_interactions": int(splits[s].nnz)
                       for s, name in ((TRAIN, "train"), (VALID, "valid"), (TEST, "test"))},

@@ -81,13 +81,13 @@ def init(device: torch.device) -> tuple[Ranks, torch.device]:
     return ranks, device
 
 
-def shutdown(clean: bool = True) -> None:
-    """Leave the process group (if any). After a clean run the ranks first meet at a barrier:
+def shutdown() -> None:
+    """Leave the process group (if any) after a clean run; the ranks first meet at a barrier:
     destroying the group while a peer is still at work (rank 0 writes back alone) can hang
-    gloo (pytorch/pytorch#75097; seen here as a rank stuck in ``destroy_process_group``). After
-    an error nothing is destroyed: a barrier could wait on a peer stuck in a collective, and
-    the process's exit releases the group anyway."""
-    if td.is_initialized() and clean:
+    gloo (pytorch/pytorch#75097; seen here as a rank stuck in ``destroy_process_group``).
+    Not for the error path: a barrier could wait on a peer stuck in a collective, and the
+    process's exit releases the group anyway."""
+    if td.is_initialized():
         td.barrier()
         td.destroy_process_group()
 

@@ -372,20 +372,16 @@ def train_model(graph: Graph, settings: Settings, *, init_run: str | None = None
     log.info("training %s on %s (%s)%s", ts.model, device, why,
              f", rank {ranks.rank} of {ranks.world}" if ranks.distributed else "")
     params = {**ts.model_dump(mode="json"), "init_run": init_run, "serve": serve, "nproc": ranks.world}
-    try:
-        with cpu_threads(ts.threads):
-            if ranks.is_main:
-                summary = _train_main(graph, settings, device, params, ks, init_run, serve,
-                                      on_epoch, progress, ranks)
-            else:
-                seed_everything(ts.seed)
-                data = load_data(graph, dataset, ts)
-                fit(build_model(data, ts, device), data, ts, ks, progress=False, ranks=ranks)
-                summary = None
-    except BaseException:
-        distributed.shutdown(clean=False)
-        raise
-    distributed.shutdown()
+    with cpu_threads(ts.threads):
+        if ranks.is_main:
+            summary = _train_main(graph, settings, device, params, ks, init_run, serve,
+                                  on_epoch, progress, ranks)
+        else:
+            seed_everything(ts.seed)
+            data = load_data(graph, dataset, ts)
+            fit(build_model(data, ts, device), data, ts, ks, progress=False, ranks=ranks)
+            summary = None
+    distributed.shutdown()  # after an error the process exit releases the group
     return summary
 
 

@@ -96,7 +96,7 @@ def test_exact_scan_of_the_recall_check_equals_numpy(graph, small):
 
     name, syn = small
     sources = syn.item_ids[::13][:30]
-    found = neighbours(graph, name, sources, knn_k=10, scan=True)
+    found = neighbours(graph, name, sources, knn_k=10, search="exact_scan")
     want, _ = semantic_edges(syn.item_ids, syn.item_embeddings, 10, -1.0, sources=sources)
     got = {(s, t): c for s, nbrs in found.items() for t, c in nbrs}
     assert_same_edges(got, want, tol=1e-9)
