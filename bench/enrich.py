@@ -69,7 +69,7 @@ def bench_describe(graph: Graph, base: Settings, cat: Catalogue, n_items: int, b
     from mllmrec.enrich.describe import PROMPT_TASK, describe_items
     from mllmrec.enrich.images import load_image
     from mllmrec.enrich.prompts import render
-    from mllmrec.enrich.tiny import build_tiny_qwen2_vl
+    from tests.fixtures.tiny_models import build_tiny_qwen2_vl
     from mllmrec.dataset import drop_dataset
 
     sub = _subset(cat, n_items)

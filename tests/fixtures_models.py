@@ -19,7 +19,7 @@ from tests.conftest import ML100K, POSTERS
 @pytest.fixture(scope="session")
 def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Folder of a tiny random Qwen2-VL (weights live in a temp dir, never in the repo)."""
-    from mllmrec.enrich.tiny import build_tiny_qwen2_vl
+    from tests.fixtures.tiny_models import build_tiny_qwen2_vl
 
     return build_tiny_qwen2_vl(tmp_path_factory.mktemp("tiny-qwen2-vl"))
 
