@@ -27,6 +27,7 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from bench import queries  # noqa: E402
 from bench.common import measure, neo4j_for_bench  # noqa: E402
 from loaders.canonical import Catalogue  # noqa: E402
 from mllmrec.config import IngestSettings, Settings  # noqa: E402
@@ -139,7 +140,7 @@ def bench_text_stages(graph: Graph, base: Settings, cat: Catalogue, repeats: int
         first, e = stage()
         warm: list[tuple[float, float, Any]] = []
         for _ in range(repeats):
-            graph.run("bench/clear_item_embeddings", dataset=name)
+            queries.run(graph, "clear_item_embeddings", dataset=name)
             ref = alone(texts)
             warm.append((ref, *stage()))
         ref_s = statistics.median(w[0] for w in warm)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import queries
 from mllmrec.db import Graph
 from mllmrec.errors import MllmrecError
 from mllmrec.ops.explore import ExploreQuery, list_queries, run_explore, run_graph
@@ -43,7 +44,7 @@ def measure_explore(graph: Graph, dataset: str, runs: int = 50, seed: int = 0,
     """Rows ``{query, median_ms, max_ms, runs, x_reference}`` for the reference round trip and
     every explore query (or those in ``names``), each over ``runs`` calls on sampled users and
     items of ``dataset``'s serving run. Raises MllmrecError when there is no serving run."""
-    sample = graph.run("bench/explore_sample", dataset=dataset)
+    sample = queries.run(graph, "explore_sample", dataset=dataset)
     if not sample or not sample[0]["users"] or not sample[0]["items"]:
         raise MllmrecError(f"dataset '{dataset}' has no serving run to sample users from")
     rng = np.random.default_rng(seed)
@@ -52,7 +53,7 @@ def measure_explore(graph: Graph, dataset: str, runs: int = 50, seed: int = 0,
     top = [next(r["item"] for r in run_explore(graph, "user_recommendations", dataset,
                                                {"user": u, "k": "1"}) if r["kind"] == "recommendation")
            for u in users]
-    reference = _timed(lambda n: graph.run("bench/explore_reference", dataset=dataset,
+    reference = _timed(lambda n: queries.run(graph, "explore_reference", dataset=dataset,
                                            user=users[n]), runs)
     ref_ms = statistics.median(reference)
     rows = [_row(REFERENCE, reference, ref_ms)]

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import queries
 from bench.common import load_average, measure
 from bench.loading import ingest, store_synthetic_embeddings
 from bench.synthetic import make_synthetic
@@ -217,7 +218,7 @@ def trainer_rows(graph: Graph, settings: Settings) -> list[dict[str, Any]]:
 
 def run_timings(graph: Graph, run_id: str) -> dict[str, float]:
     """Seconds per phase (load, fit, writeback, total) the trainer stored on the run."""
-    return json.loads(graph.run("bench/training_run_timings", run=run_id)[0]["timings"])
+    return json.loads(queries.run(graph, "training_run_timings", run=run_id)[0]["timings"])
 
 
 def _optional(module: str, function: str, owner: str) -> Callable[..., Any] | None:
@@ -269,7 +270,7 @@ def latency_rows(graph: Graph, dataset: str, seed: int,
     ``explore/user_recommendations`` over the same sampled users, warm connection."""
     from mllmrec.serve import recommend
 
-    users = [r["id"] for r in graph.run("bench/served_users", dataset=dataset)]
+    users = [r["id"] for r in queries.run(graph, "served_users", dataset=dataset)]
     chosen = random.Random(seed).sample(users, min(n_users, len(users)))
     for u in chosen[:5]:  # warm the query plans and the page cache
         recommend(graph, dataset, u, 10)
