@@ -1,4 +1,4 @@
-"""The ablation table of the paper, on the dataset :mod:`bench.stages` left in Neo4j: each
+"""Section ``ablation``: the ablation table of the paper, on the dataset :mod:`bench.stages` left in Neo4j: each
 variant is the real pipeline with one setting changed (graph variants rebuild the item-item
 graph, the no-LLM variant re-profiles and re-embeds the users), trained by the real trainer
 with the same split, seeds and protocol as the full method (early stopping on validation,
@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.train_runs import repeat
+from bench.context import Context
+from bench.train_runs import Aggregate, TrainResult, repeat
 from mllmrec.config import Settings
 from mllmrec.db import Graph
 
@@ -54,6 +55,15 @@ VARIANTS = (
 )
 
 
+def section(ctx: Context) -> None:
+    """Every variant with every seed on the stage table's dataset."""
+    log.info("== ablation")
+    o = ctx.options
+    ctx.store("ablation", run_ablation(ctx.graph, ctx.settings, o.dataset, ctx.mllmrec,
+                                       seeds=o.seeds, on_progress=ctx.keeper("ablation"),
+                                       first=ctx.first))
+
+
 def active_edges(graph: Graph, dataset: str) -> dict[str, int]:
     """CO_OCCURS and SIMILAR edge counts of the dataset's active graph build."""
     rows = graph.run("graph/active_build", dataset=dataset)
@@ -77,11 +87,11 @@ def _reprofile(graph: Graph, settings: Settings) -> None:
 
 
 def run_ablation(graph: Graph, base: Settings, source: str,
-                 full_result: dict[str, Any] | None = None,
+                 full_result: Aggregate | None = None,
                  variants: tuple[Variant, ...] = VARIANTS,
                  seeds: tuple[int, ...] | None = None,
                  on_progress: Callable[[dict[str, Any]], None] | None = None,
-                 first: dict[str, Any] | None = None) -> dict[str, Any]:
+                 first: TrainResult | None = None) -> dict[str, Any]:
     """Train every variant with every seed (default: ``base.train.seed`` only) on dataset
     ``base.dataset`` (loaded from ``source``); ``full_result`` (the aggregated MLLMRec run of
     the quality table, same settings and seeds) is reused for the full method instead of
@@ -92,7 +102,8 @@ def run_ablation(graph: Graph, base: Settings, source: str,
     rows = []
     graph_is_base = True
     base_edges = active_edges(graph, base.dataset) if graph is not None else None
-    full = full_result  # the full method's result, once known (variants equal to it reuse it)
+    # the full method's result, once known (variants equal to it reuse it)
+    full: Aggregate | None = full_result
     for v in variants:
         settings = base.with_overrides(v.overrides)
         note = v.note
@@ -151,12 +162,12 @@ def better_on_validation(rows: list[dict[str, Any]], metric: str = "recall@20") 
             if r["valid"].get(metric, -1.0) > full and not r.get("same_as_full")]
 
 
-def _row(v: Variant, result: dict[str, Any] | None, note: str,
+def _row(v: Variant, result: Aggregate | None, note: str,
          edges: dict[str, int] | None, same_as_full: bool = False) -> dict[str, Any]:
-    result = result or {}
+    got: dict[str, Any] = dict(result or {})
     return {"variant": v.name, "same_as_full": same_as_full, "change": v.change, "pick": v.pick,
-            "valid": result.get("valid", {}),
-            "valid_std": result.get("valid_std", {}), "test": result.get("test", {}),
-            "test_std": result.get("test_std", {}), "seeds": result.get("seeds", []),
-            "best_epoch": result.get("best_epoch"), "epochs": result.get("epochs"),
-            "seconds": result.get("seconds"), "graph_edges": edges, "note": note}
+            "valid": got.get("valid", {}),
+            "valid_std": got.get("valid_std", {}), "test": got.get("test", {}),
+            "test_std": got.get("test_std", {}), "seeds": got.get("seeds", []),
+            "best_epoch": got.get("best_epoch"), "epochs": got.get("epochs"),
+            "seconds": got.get("seconds"), "graph_edges": edges, "note": note}

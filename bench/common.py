@@ -20,11 +20,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mllmrec.config import Neo4jSettings, load_settings
+from mllmrec.config import Neo4jSettings, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parent.parent
+#: Where the real datasets are (MovieLens 100K and its posters); ``$MLLMREC_DATA`` overrides.
+DATA = Path(os.environ.get("MLLMREC_DATA", REPO.parent / "shared" / "data"))
+#: Set before torch is imported (``bench/__main__.py``): offline hubs, and OpenMP threads that
+#: wait passively. Spinning waits made torch 10-25x slower when the cores are shared with other
+#: busy processes (measured here: a BPR-MF epoch on ML-100K took 18 s spinning, 0.96 s passive).
+ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DGLBACKEND": "pytorch",
+               "TOKENIZERS_PARALLELISM": "false", "OMP_WAIT_POLICY": "PASSIVE"}
 PACKAGES = ("torch", "dgl", "numpy", "scipy", "pandas", "neo4j", "sentence-transformers",
             "transformers", "matplotlib")
 
@@ -99,6 +106,15 @@ def environment() -> dict[str, Any]:
     return {"machine": machine(), "versions": versions(), "git": git_state()}
 
 
+def enrichment_note(settings: Settings) -> str:
+    """How the item and user texts of a quality table were made, in one sentence."""
+    if settings.enrich.no_llm:
+        return ("Enrichment ran the --no-llm path (no generative model is available on this "
+                "machine): item text is the metadata, the user text is the behavioural list of "
+                "training items, both encoded with all-MiniLM-L6-v2.")
+    return f"Enrichment used {settings.enrich.vlm_model} / {settings.enrich.llm_model}."
+
+
 # --------------------------------------------------------------------------- Neo4j server
 
 
@@ -117,6 +133,22 @@ def neo4j_for_bench(heap: str = "2g", pagecache: str = "1g") -> Iterator[Neo4jSe
                                 prefix="mllmrec-bench-neo4j-") as settings:
         log.info("temporary Neo4j on %s (home %s)", settings.uri, settings.home)
         yield settings
+
+
+def server_cpu_seconds(settings: Neo4jSettings) -> float | None:
+    """User+system CPU seconds so far of the local Neo4j server process (None when it is not
+    a local server with a pid file). On a shared machine the server's CPU seconds tell a slow
+    stage apart from a busy machine."""
+    from mllmrec.neo4j_server import ServerPaths, read_pid
+
+    pid = read_pid(ServerPaths(Path(settings.home)))
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --------------------------------------------------------------------------- measuring

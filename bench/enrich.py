@@ -9,12 +9,11 @@ same run on the same inputs without the database:
   once on the 943 longer user texts;
 - describe/profile --no-llm: items/s and users/s of the metadata-only path.
 
-Run: ``python -m bench.enrich [--quick] [--repeats 3] [--describe-items 48] [--batch-size 8]``. Uses the server
-NEO4J_URI names, else starts a temporary one; writes only its own temporary datasets.
+Run by the ``components`` section (``--quick``: 16 items described); writes only its own
+temporary datasets.
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import statistics
@@ -24,18 +23,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from bench import queries
+from bench.common import DATA, measure
+from loaders.canonical import Catalogue
+from mllmrec.config import IngestSettings, Settings
+from mllmrec.db import Graph
 
-from bench import queries  # noqa: E402
-from bench.common import measure, neo4j_for_bench  # noqa: E402
-from loaders.canonical import Catalogue  # noqa: E402
-from mllmrec.config import IngestSettings, Settings  # noqa: E402
-from mllmrec.db import Graph, connect  # noqa: E402
-
-REPO = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("MLLMREC_DATA", REPO.parent / "shared" / "data"))
-log = logging.getLogger("bench.enrich")
+log = logging.getLogger(__name__)
 
 
 def _ingest(graph: Graph, name: str, cat: Catalogue) -> None:
@@ -188,33 +182,3 @@ def run(graph: Graph, settings: Settings, describe_items_n: int = 48, batch: int
     cat = load_movielens(DATA / "ml-100k", DATA / "movielens-posters")
     rows = [bench_describe(graph, settings, cat, 16 if quick else describe_items_n, batch)]
     return rows + bench_text_stages(graph, settings, cat, repeats)
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--describe-items", type=int, default=48, help="items described by the tiny model")
-    ap.add_argument("--batch-size", type=int, default=8, help="generation batch size")
-    ap.add_argument("--quick", action="store_true", help="16 items for describe")
-    ap.add_argument("--repeats", type=int, default=3,
-                    help="warm runs of the embed stage, each after the encoder alone (medians compared)")
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    with neo4j_for_bench() as neo:
-        graph = connect(neo)
-        try:
-            rows = run(graph, Settings(neo4j=neo), args.describe_items, args.batch_size, args.quick,
-                       args.repeats)
-        finally:
-            graph.close()
-    width = max(len(r["name"]) for r in rows)
-    for r in rows:
-        ref = (f"  reference {r['reference_per_second']:>8,.1f}/s  ratio {r['ratio_to_reference']:.2f}"
-               if "reference_per_second" in r else "")
-        print(f"{r['name']:<{width}}  {r['count']:>6,} {r['unit']:<9} {r['seconds']:>7.2f}s "
-              f"{r['per_second']:>9,.1f}/s{ref}")
-        if "stage_seconds" in r:
-            print(f"{'':<{width}}  runs (s): stage {r['stage_seconds']}, encoder alone {r['reference_seconds']}")
-
-
-if __name__ == "__main__":
-    main()

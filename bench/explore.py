@@ -8,11 +8,10 @@ recommendation (found before timing), the item of the item queries a sampled ite
 round trip (one user looked up by key) is timed the same way, so each row also gives its
 median as a multiple of the reference: comparable across machines and loads.
 
-``python -m bench.explore --config my.yaml --dataset ml-100k`` prints the table.
+The ``paper-scale`` section runs it on its catalogue after training.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -54,7 +53,7 @@ def measure_explore(graph: Graph, dataset: str, runs: int = 50, seed: int = 0,
                                                {"user": u, "k": "1"}) if r["kind"] == "recommendation")
            for u in users]
     reference = _timed(lambda n: queries.run(graph, "explore_reference", dataset=dataset,
-                                           user=users[n]), runs)
+                                             user=users[n]), runs)
     ref_ms = statistics.median(reference)
     rows = [_row(REFERENCE, reference, ref_ms)]
     for q in list_queries():
@@ -75,29 +74,3 @@ def _row(name: str, times: list[float], reference_ms: float) -> dict[str, Any]:
     median = statistics.median(times)
     return {"query": name, "median_ms": round(median, 2), "max_ms": round(max(times), 2),
             "runs": len(times), "x_reference": round(median / reference_ms, 1)}
-
-
-def main(argv: list[str] | None = None) -> None:
-    from bench.common import load_average
-    from mllmrec.config import load_settings
-    from mllmrec.db import connect
-
-    p = argparse.ArgumentParser(prog="python -m bench.explore", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", help="mllmrec configuration file (the server to use)")
-    p.add_argument("--dataset", default="ml-100k")
-    p.add_argument("--runs", type=int, default=50)
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
-    settings = load_settings(args.config, {"dataset": args.dataset})
-    with connect(settings.neo4j) as graph:
-        rows = measure_explore(graph, args.dataset, args.runs, args.seed)
-    print(f"explore queries on '{args.dataset}', {args.runs} runs each, "
-          f"load average {load_average()}")
-    print(f"{'query':<28}{'median ms':>11}{'max ms':>10}{'x ref':>8}")
-    for r in rows:
-        print(f"{r['query']:<28}{r['median_ms']:>11.1f}{r['max_ms']:>10.1f}{r['x_reference']:>8.1f}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,4 @@
-"""Item-item graph build on a synthetic catalogue shaped like Amazon Sports (about 36k users,
+"""For the ``components`` section: item-item graph build on a synthetic catalogue shaped like Amazon Sports (about 36k users,
 18k items, 300k interactions, Zipf-like popularity, 384-d topic-structured embeddings; see
 ``bench/synthetic.py``), each Neo4j time next to the independent scipy/numpy computation of
 the same graph in the same run:
@@ -11,41 +11,49 @@ the same graph in the same run:
   extrapolated (it is O(items^2) similarity calls), vs numpy's blockwise exact kNN.
 
 Aim: co-occurrence within 3x of numpy and under 2 minutes on this machine; memory grows with
-co-occurring pairs (printed: nnz of X^T X) not with items squared.
-
-Run: ``python -m bench.graph [--interactions 300000] [--exact-sample 200]``. Uses the server
-NEO4J_URI names, else starts a temporary one; writes only its own ``bench-graph-*`` dataset,
-dropped at the end.
+co-occurring pairs (reported: nnz of X^T X) not with items squared. Writes only its own
+``bench-graph-*`` dataset, dropped at the end (``--quick``: 50,000 interactions).
 """
 from __future__ import annotations
 
-import argparse
 import logging
-import os
 import random
 import time
 import uuid
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
+import scipy.sparse as sp
 
-import numpy as np  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
+from bench.common import server_cpu_seconds
+from bench.synthetic import make_synthetic
+from mllmrec.config import IngestSettings, Neo4jSettings, Settings
+from mllmrec.dataset import drop_dataset
+from mllmrec.db import Graph
+from mllmrec.graph.build import build_graph
+from mllmrec.graph.cooccurrence import build_cooccurrence
+from mllmrec.graph.semantic import neighbours
+from mllmrec.ingest import prepare, write
+from tests.e2e.graph_reference import cooccurrence_edges, semantic_edges
 
-from bench.common import neo4j_for_bench  # noqa: E402
-from bench.synthetic import make_synthetic  # noqa: E402
-from mllmrec.config import IngestSettings, Neo4jSettings, Settings  # noqa: E402
-from mllmrec.dataset import drop_dataset  # noqa: E402
-from mllmrec.db import Graph, connect  # noqa: E402
-from mllmrec.graph.build import build_graph  # noqa: E402
-from mllmrec.graph.cooccurrence import build_cooccurrence  # noqa: E402
-from mllmrec.graph.semantic import neighbours  # noqa: E402
-from mllmrec.ingest import prepare, write  # noqa: E402
-from mllmrec.neo4j_server import ServerPaths, read_pid  # noqa: E402
-from tests.e2e.graph_reference import cooccurrence_edges, semantic_edges  # noqa: E402
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-log = logging.getLogger("bench.graph")
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds of one timed call: wall, this process's CPU, the Neo4j server's CPU."""
+
+    wall_s: float
+    python_cpu_s: float
+    neo4j_cpu_s: float | None
+
+    def scaled(self, factor: float) -> Timing:
+        """The timing of ``factor`` times the work (an extrapolation from a sample)."""
+        return Timing(self.wall_s * factor, self.python_cpu_s * factor,
+                      None if self.neo4j_cpu_s is None else self.neo4j_cpu_s * factor)
 
 
 class Clock:
@@ -54,24 +62,15 @@ class Clock:
     seconds are the fairer comparison: wall time includes waiting for other people's work."""
 
     def __init__(self, neo4j: Neo4jSettings) -> None:
-        self.pid = read_pid(ServerPaths(Path(neo4j.home)))
+        self.neo4j = neo4j
 
-    def _server_cpu(self) -> float | None:
-        if self.pid is None:
-            return None
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def run(self, fn, *args, **kwargs) -> tuple[Any, dict[str, float | None]]:
-        wall, cpu, server = time.perf_counter(), time.process_time(), self._server_cpu()
+    def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, Timing]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        server = server_cpu_seconds(self.neo4j)
         out = fn(*args, **kwargs)
-        after = self._server_cpu()
-        return out, {"wall_s": round(time.perf_counter() - wall, 2),
-                     "python_cpu_s": round(time.process_time() - cpu, 2),
-                     "neo4j_cpu_s": None if server is None or after is None else round(after - server, 2)}
+        after = server_cpu_seconds(self.neo4j)
+        return out, Timing(round(time.perf_counter() - wall, 2), round(time.process_time() - cpu, 2),
+                           None if server is None or after is None else round(after - server, 2))
 
 
 def _edges(graph: Graph, dataset: str, build: str, edge_type: str) -> dict[tuple[str, str], float]:
@@ -134,18 +133,18 @@ def run_graph_bench(graph: Graph, settings: Settings, n_interactions: int = 300_
          "kNN_s": round(t["semantic_s"], 1), "recall_estimate_s": round(t["recall_s"], 1),
          **_pair(neo_sim, np_sim)},
         {"name": f"graph semantic exact (brute-force Cypher), {len(sample)} sources x{scale:.0f}",
-         "sample_wall_s": neo_exact["wall_s"], "sample_neo4j_cpu_s": neo_exact["neo4j_cpu_s"],
-         **_pair({k: v * scale if v is not None else None for k, v in neo_exact.items()}, np_sim)},
+         "sample_wall_s": neo_exact.wall_s, "sample_neo4j_cpu_s": neo_exact.neo4j_cpu_s,
+         **_pair(neo_exact.scaled(scale), np_sim)},
     ]
 
 
-def _pair(neo: dict[str, float | None], ref: dict[str, float | None]) -> dict[str, Any]:
+def _pair(neo: Timing, ref: Timing) -> dict[str, Any]:
     """Neo4j vs numpy: wall seconds and CPU seconds (server CPU for Neo4j) and their ratios."""
-    out: dict[str, Any] = {"neo4j_wall_s": round(neo["wall_s"], 1), "numpy_wall_s": ref["wall_s"],
-                           "wall_ratio": round(neo["wall_s"] / ref["wall_s"], 1)}
-    if neo["neo4j_cpu_s"] is not None:
-        out.update({"neo4j_cpu_s": round(neo["neo4j_cpu_s"], 1), "numpy_cpu_s": ref["python_cpu_s"],
-                    "cpu_ratio": round(neo["neo4j_cpu_s"] / max(ref["python_cpu_s"], 1e-3), 1)})
+    out: dict[str, Any] = {"neo4j_wall_s": round(neo.wall_s, 1), "numpy_wall_s": ref.wall_s,
+                           "wall_ratio": round(neo.wall_s / ref.wall_s, 1)}
+    if neo.neo4j_cpu_s is not None:
+        out.update({"neo4j_cpu_s": round(neo.neo4j_cpu_s, 1), "numpy_cpu_s": ref.python_cpu_s,
+                    "cpu_ratio": round(neo.neo4j_cpu_s / max(ref.python_cpu_s, 1e-3), 1)})
     return out
 
 
@@ -158,31 +157,3 @@ def _cooccurring_pairs(users: np.ndarray, items: np.ndarray) -> int:
     x.data[:] = 1.0
     c = (x.T @ x).tocoo()
     return int((c.row != c.col).sum())
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--interactions", type=int, default=300_000)
-    ap.add_argument("--seed", type=int, default=2025)
-    ap.add_argument("--exact-sample", type=int, default=200,
-                    help="source items timed with the exact brute-force kNN")
-    ap.add_argument("--pure", type=float, default=0.7)
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("neo4j").setLevel(logging.WARNING)
-    settings = Settings()
-    settings.graph.pure = args.pure
-    with neo4j_for_bench() as neo4j:
-        settings.neo4j = neo4j
-        graph = connect(neo4j)
-        try:
-            rows = run_graph_bench(graph, settings, args.interactions, args.seed, args.exact_sample)
-        finally:
-            graph.close()
-    for row in rows:
-        print(row.pop("name"))
-        print("   " + ", ".join(f"{k}={v}" for k, v in row.items()))
-
-
-if __name__ == "__main__":
-    main()

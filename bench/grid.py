@@ -1,51 +1,36 @@
 """Grid search over the item-item graph settings ``knn_k``, ``knn_jac`` and ``pure`` for
-MLLMRec, reporting the configuration chosen on VALIDATION Recall@20 (this project's rule,
-METHOD.md section 7) beside the one the TEST split would choose (what the authors' grid
-script reports), with the test scores of both.
+MLLMRec, for the ``protocol`` section: the configuration chosen on VALIDATION Recall@20 (this
+project's rule, METHOD.md section 7) beside the one the TEST split would choose (what the
+authors' grid script reports), with the test scores of both.
 
 Each grid point rebuilds the item-item graph (``build-graph``) and trains every seed with
 the real trainer; points are ordered so consecutive points share as much as possible. The
-test split never decides anything here: the test-chosen row is printed only to measure how
+test split never decides anything here: the test-chosen row is kept only to measure how
 optimistic that choice is.
-
-Run: ``python -m bench.grid [--knn-k 5,10] [--knn-jac 10] [--pure 0.5,0.7] [--seeds 2025]
-[--history-scope train|all] [--max-epochs 1000] [--patience 20] [--dataset NAME --reuse]
-[--out grid.json]``. Uses the server NEO4J_URI names, else starts a temporary one.
 """
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("DGLBACKEND", "pytorch")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from bench.common import environment, neo4j_for_bench  # noqa: E402
-from bench.train_runs import repeat  # noqa: E402
-from mllmrec.config import Settings  # noqa: E402
-from mllmrec.db import Graph, connect  # noqa: E402
+from bench.options import GridSpec
+from bench.train_runs import Aggregate, TrainResult, repeat
+from mllmrec.config import Settings
+from mllmrec.db import Graph
 
 log = logging.getLogger("bench.grid")
 
 KEYS = ("knn_k", "knn_jac", "pure")
-#: The default grid: small on purpose (each point is a graph build plus a training run per
-#: seed); it contains the default configuration (10, 10, 0.7).
-DEFAULT_GRID: dict[str, tuple[float, ...]] = {"knn_k": (5, 10), "knn_jac": (10,), "pure": (0.7,)}
 SELECT_METRIC = "recall@20"
+GridPoint = dict[str, float]  # {"knn_k": .., "knn_jac": .., "pure": ..}
 
 
-def points(grid: dict[str, Sequence[float]]) -> list[dict[str, Any]]:
-    """Every combination of the grid's values, as ``{"knn_k": .., "knn_jac": .., "pure": ..}``."""
-    return [dict(zip(KEYS, combo)) for combo in itertools.product(*(grid[k] for k in KEYS))]
+def points(grid: GridSpec) -> list[GridPoint]:
+    """Every combination of the grid's values, in grid order."""
+    values: list[Sequence[float]] = [grid.knn_k, grid.knn_jac, grid.pure]
+    return [dict(zip(KEYS, combo)) for combo in itertools.product(*values)]
 
 
 def prepare_users(graph: Graph, settings: Settings) -> None:
@@ -58,15 +43,15 @@ def prepare_users(graph: Graph, settings: Settings) -> None:
     embed_texts(graph, settings)
 
 
-def built(settings: Settings) -> dict[str, Any]:
+def built(settings: Settings) -> GridPoint:
     """The grid point of ``settings.graph``."""
     return {k: getattr(settings.graph, k) for k in KEYS}
 
 
-def run_grid(graph: Graph, settings: Settings, grid: list[dict[str, Any]], seeds: Sequence[int],
-             current: dict[str, Any] | None = None, first: dict[str, Any] | None = None,
+def run_grid(graph: Graph, settings: Settings, grid: list[GridPoint], seeds: Sequence[int],
+             current: GridPoint | None = None, first: TrainResult | None = None,
              on_point: Callable[[list[dict[str, Any]]], None] | None = None,
-             ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+             ) -> tuple[list[dict[str, Any]], GridPoint | None]:
     """Train MLLMRec at every grid point with every seed on ``settings.dataset`` (whose user
     texts must already be in the wanted scope). ``current`` is the graph configuration now
     built in Neo4j (its point is trained first, without a rebuild); ``first``, an existing
@@ -87,11 +72,10 @@ def run_grid(graph: Graph, settings: Settings, grid: list[dict[str, Any]], seeds
             build_graph(graph, s)
             current = point
         label = ", ".join(f"{k}={v}" for k, v in point.items())
-        def row(agg: dict[str, Any], point: dict[str, Any] = point, label: str = label
-                ) -> dict[str, Any]:
+        def row(agg: Aggregate, point: GridPoint = point, label: str = label) -> dict[str, Any]:
             return {**agg, "config": point, "label": label}
 
-        def progress(agg: dict[str, Any], i: int = grid.index(point)) -> None:
+        def progress(agg: Aggregate, i: int = grid.index(point)) -> None:
             if on_point:  # the point with the seeds finished so far
                 on_point([{**rows, i: row(agg)}[k] for k in sorted({*rows, i})])
 
@@ -116,78 +100,3 @@ def choices(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         out[split] = {"config": r["config"], "valid": r["valid"], "test": r["test"],
                       "test_std": r["test_std"], "seeds": r["seeds"]}
     return out
-
-
-def table(rows: list[dict[str, Any]]) -> str:
-    """A plain-text table of the grid (mean +- std over seeds)."""
-    head = (f"{'knn_k':>6}{'knn_jac':>8}{'pure':>6}{'valid R@20':>13}{'test R@20':>19}"
-            f"{'test N@20':>19}{'epochs':>14}")
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        c = r["config"]
-        lines.append(f"{c['knn_k']:>6}{c['knn_jac']:>8}{c['pure']:>6}{r['valid']['recall@20']:>13.4f}"
-                     f"{r['test']['recall@20']:>11.4f} ± {r['test_std']['recall@20']:.4f}"
-                     f"{r['test']['ndcg@20']:>11.4f} ± {r['test_std']['ndcg@20']:.4f}"
-                     f"{'/'.join(map(str, r['epochs'])):>14}")
-    return "\n".join(lines)
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    return tuple(float(x) for x in text.split(",") if x.strip())
-
-
-def _ints(text: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in text.split(",") if x.strip())
-
-
-def main() -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.grid", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", default="bench-grid-ml100k", help="dataset name to (re)build and search on")
-    p.add_argument("--reuse", action="store_true",
-                   help="use --dataset as it is (already ingested and embedded)")
-    p.add_argument("--knn-k", default=",".join(map(str, DEFAULT_GRID["knn_k"])))
-    p.add_argument("--knn-jac", default=",".join(map(str, DEFAULT_GRID["knn_jac"])))
-    p.add_argument("--pure", default=",".join(map(str, DEFAULT_GRID["pure"])))
-    p.add_argument("--seeds", default="2025", help="training seeds, comma-separated")
-    p.add_argument("--split-seed", type=int, default=2025, help="seed of the train/valid/test split")
-    p.add_argument("--history-scope", choices=("train", "all"), default="train",
-                   help="user texts from training interactions (honest) or all splits (the "
-                        "published protocol's leak, for comparison only)")
-    p.add_argument("--max-epochs", type=int, default=1000)
-    p.add_argument("--patience", type=int, default=20)
-    p.add_argument("--out", type=Path, help="also write the rows as JSON here")
-    args = p.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
-    logging.getLogger("neo4j").setLevel(logging.ERROR)
-    grid = points({"knn_k": _ints(args.knn_k), "knn_jac": _ints(args.knn_jac), "pure": _floats(args.pure)})
-    with neo4j_for_bench() as neo4j:
-        settings = Settings(dataset=args.dataset, neo4j=neo4j).with_overrides({
-            "ingest.seed": args.split_seed, "train.epochs": args.max_epochs,
-            "train.patience": args.patience, "train.device": "cpu", "train.threads": 1,
-            "enrich.device": "cpu", "enrich.no_llm": True, "enrich.history_scope": args.history_scope,
-            "train.runs_dir": tempfile.mkdtemp(prefix="mllmrec-bench-runs-")})
-        with connect(neo4j) as graph:
-            if not args.reuse:
-                from bench.train import prepare
-
-                prepare(graph, settings)  # builds the graph with the default settings
-                current = built(settings)
-            else:
-                prepare_users(graph, settings)
-                current = None
-            rows, _ = run_grid(graph, settings, grid, _ints(args.seeds), current)
-    print(table(rows))
-    chosen = choices(rows)
-    for split, name in (("valid", "chosen on validation (this project)"),
-                        ("test", "the test split would choose (published grid script)")):
-        c = chosen[split]
-        print(f"{name}: {c['config']}  test recall@20 {c['test']['recall@20']:.4f}, "
-              f"ndcg@20 {c['test']['ndcg@20']:.4f}")
-    if args.out:
-        args.out.write_text(json.dumps({"environment": environment(), "history_scope": args.history_scope,
-                                        "rows": rows, "chosen": chosen}, indent=1, default=str))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
-"""Ingest throughput on MovieLens 100K (a benchmark, not a test).
+"""Ingest throughput on MovieLens 100K, for the ``components`` section.
 
-Ingests ML-100K into a throwaway dataset (``bench-ingest-<hex>``, dropped afterwards) on the
-server ``NEO4J_URI`` names, or on a temporary local server started for the run, and prints:
+Ingests ML-100K into a throwaway dataset (``bench-ingest-<hex>``, dropped afterwards) and
+measures:
 
 - interactions/s of the first ingest (schema check, users, items, interactions, counts);
 - interactions/s of a re-ingest of the same files (the idempotent MERGE path), with a check
@@ -12,42 +12,23 @@ server ``NEO4J_URI`` names, or on a temporary local server started for the run, 
   split the same files (``load_movielens`` + ``prepare``), and the ratio ingest/reference;
 - when the server is the local one this script started, the server's CPU seconds, so a
   number taken on a busy shared machine can be told apart from a slow ingest.
-
-Run: ``.venv/bin/python -m bench.ingest [--data ../shared/data/ml-100k] [--json out.json]``.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import logging
 import os
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, neo4j_for_bench
+from bench.common import DATA, server_cpu_seconds
 from loaders.movielens import load_movielens
 from mllmrec.config import IngestSettings, Neo4jSettings
 from mllmrec.dataset import dataset_stats, drop_dataset
-from mllmrec.db import Graph, connect
+from mllmrec.db import Graph
 from mllmrec.ingest import prepare, write
 
-DEFAULT_DATA = Path(os.environ.get("MLLMREC_DATA", REPO.parent / "shared" / "data")) / "ml-100k"
-
-
-def server_cpu_seconds(settings: Neo4jSettings) -> float | None:
-    """User+system CPU seconds of the local server process (None if it is not ours)."""
-    from mllmrec.neo4j_server import ServerPaths, read_pid
-
-    pid = read_pid(ServerPaths(Path(settings.home)))
-    if pid is None:
-        return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+DEFAULT_DATA = DATA / "ml-100k"
 
 
 def _timed_write(graph: Graph, neo4j: Neo4jSettings, dataset: str, cat: Any,
@@ -92,44 +73,3 @@ def run(graph: Graph, neo4j: Neo4jSettings, data: Path = DEFAULT_DATA,
         != (after.users, after.items, after.splits),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
-
-
-def _print(result: dict[str, Any]) -> None:
-    f, r, w = result["first"], result["reingest"], result["first_warm"]
-    print(f"ML-100K: {result['interactions']:,} interactions, batch size {result['batch_size']:,}")
-    print(f"reference (pandas parse + validate + split): {result['reference_parse_validate_s']:.2f}s")
-    for name, m in (("first ingest          ", f), ("re-ingest (MERGE)     ", r),
-                    ("new dataset, warm JVM", w)):
-        line = f"{name}: {m['seconds']:.2f}s = {m['rate']:,} interactions/s"
-        if "server_cpu_s" in m:
-            line += (f" (server CPU {m['server_cpu_s']:.2f}s = "
-                     f"{m['rate_per_server_cpu_s']:,} interactions per server-CPU second)")
-        print(line)
-    print(f"first ingest / reference: {result['ratio_first_to_reference']:.2f}x, "
-          f"warm / reference: {result['ratio_warm_to_reference']:.2f}x")
-    print(f"re-ingest changed counts: {result['reingest_changed_counts']}")
-    print(f"load average during the run: {result['load_average']} "
-          f"on {os.cpu_count()} cores")
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="ML-100K folder")
-    ap.add_argument("--batch-size", type=int, default=IngestSettings().batch_size,
-                    help="interactions per write transaction")
-    ap.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    with neo4j_for_bench(heap="1g", pagecache="512m") as neo4j:
-        graph = connect(neo4j)
-        try:
-            result = run(graph, neo4j, args.data, args.batch_size)
-        finally:
-            graph.close()
-    _print(result)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
-
-
-if __name__ == "__main__":
-    main()

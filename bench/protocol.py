@@ -1,5 +1,5 @@
-"""The report's "protocol" section: how much the published protocol inflates MLLMRec's
-numbers on the benchmark dataset.
+"""Section ``protocol``: how much the published protocol inflates MLLMRec's numbers on the
+benchmark dataset.
 
 Two choices differ between the authors' code and this project (METHOD.md sections 3 and 7):
 user texts built from all splits (``enrich.history_scope = "all"``) instead of training
@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from bench.grid import built, choices, prepare_users, run_grid
+from bench.common import enrichment_note
+from bench.context import Context
+from bench.grid import GridPoint, built, choices, points, prepare_users, run_grid
+from bench.options import SCOPES
+from bench.train_runs import Aggregate, TrainResult
 from mllmrec.config import Settings
 from mllmrec.db import Graph
 
@@ -28,11 +32,23 @@ CELLS = (("train", "valid", "this project: training-only user texts, chosen on v
          ("all", "test", "published protocol: all-splits user texts, chosen on test"))
 
 
-SCOPES = ("train", "all")
+def section(ctx: Context) -> None:
+    """Train the grid of ``--grid-*`` with every seed for each of ``--protocol-scopes``; the
+    default configuration's training-only row becomes MLLMRec's row of the quality table."""
+    o = ctx.options
+    log.info("== protocol")
+    extra = {"dataset": o.dataset, "note": enrichment_note(ctx.settings)}
+    done = run_protocol(ctx.graph, ctx.settings, points(o.grid), o.seeds, ctx.first,
+                        on_progress=ctx.keeper("protocol", **extra), scopes=o.protocol_scopes)
+    ctx.store("protocol", {**extra, **done})
+    default = next((r for r in done["grid"].get("train", [])
+                    if r["config"] == built(ctx.settings)), None)
+    if default is not None:
+        ctx.mllmrec = cast(Aggregate, {**default, "model": "MLLMRec", "label": "MLLMRec"})
 
 
-def run_protocol(graph: Graph, settings: Settings, grid: list[dict[str, Any]],
-                 seeds: Sequence[int], first: dict[str, Any] | None = None,
+def run_protocol(graph: Graph, settings: Settings, grid: list[GridPoint],
+                 seeds: Sequence[int], first: TrainResult | None = None,
                  on_progress: Callable[[dict[str, Any]], None] | None = None,
                  scopes: Sequence[str] = SCOPES) -> dict[str, Any]:
     """Train the grid with each user-text scope of ``scopes`` on ``settings.dataset``
@@ -42,7 +58,8 @@ def run_protocol(graph: Graph, settings: Settings, grid: list[dict[str, Any]],
     on their own server (same split, seeds and code): :func:`merge` joins their sections."""
     from mllmrec.graph.build import build_graph
 
-    default, current = built(settings), built(settings)
+    default = built(settings)
+    current: GridPoint | None = default
     grids: dict[str, list[dict[str, Any]]] = {}
     try:
         for scope in scopes:
@@ -77,7 +94,7 @@ def _cells(chosen: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def summarise(grids: dict[str, list[dict[str, Any]]], settings: Settings,
-              seeds: Sequence[int], grid: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+              seeds: Sequence[int], grid: list[GridPoint] | None = None) -> dict[str, Any]:
     """The four cells and their inflation over the honest cell (see module docstring);
     ``missing`` names the scopes not trained yet and ``missing_points`` the grid points a
     scope has not finished (``grid``: the planned points)."""

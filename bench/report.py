@@ -1,33 +1,30 @@
-"""Turn one benchmark run (a plain dict) into the files a reader trusts:
+"""``bench/results/REPORT.md`` from run files (``bench/results/<UTC time>.json``).
 
-- ``bench/results/<timestamp>.json``: everything measured, with machine, versions, commit and
-  parameters, so any number can be traced back;
-- ``bench/results/REPORT.md`` with tables and PNG plots (matplotlib, Agg backend): stage
-  times and throughput, training curves, the protocol comparison (leaky vs honest user texts
-  and model selection), the quality table (mean +- std over seeds, paired test) beside the
-  published numbers, the scaling plot with fitted slopes, the ablation table;
-- the generated block between ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` in
-  ``README.md`` and ``docs/benchmarks.md``: numbers are copied from the run, never typed.
+A run file holds only what its run measured. The report takes each section from the newest
+of the given run files that has it, and every section says which run that was: its date,
+commit and command, so a section not re-run is never mistaken for a fresh one. The only
+join is the protocol section's user-text scopes, which two processes may measure side by
+side: a section lacking a scope is completed from another run of the SAME commit measured
+under the same conditions, and both runs are named.
 
-A run made with ``--only`` lacks some sections; :func:`fill_missing` takes each missing
-section from the newest earlier JSON that has it and the report names that file.
+``python -m bench report [--from FILE ...]`` rebuilds the report without measuring; README.md
+links to the report and is never rewritten.
 """
 from __future__ import annotations
 
-import json
-import re
-from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from bench.ablation import better_on_validation
+from bench.options import SECTIONS, key
+from bench.paper_scale import table_rows
+from bench.plots import plot_curves, plot_scaling, plot_stage_times, slope_text
+from bench.protocol import merge
+from bench.results import Run, load, run_files
+from bench.stages import SUB
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-SECTIONS = ("stages", "components", "protocol", "quality", "scaling", "ablation", "scale")
-BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-SUB = "↳"  # marks a stage row that details part of the row above it
 METRIC_COLUMNS = ("recall@10", "ndcg@10", "recall@20", "ndcg@20")
 
 # METHOD.md section 8: Recall@20 / NDCG@20 as published (Amazon 2014, 5-core). The MLLMRec
@@ -42,83 +39,56 @@ PUBLISHED: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 
-def timestamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+# --------------------------------------------------------------------------- sources
 
 
-# --------------------------------------------------------------------------- JSON files
+@dataclass(frozen=True)
+class Part:
+    """One section of the report: its data and the run(s) it was measured by (one, except a
+    protocol section whose scopes two runs of one commit measured)."""
+
+    section: str
+    data: Any
+    runs: tuple[Run, ...]
 
 
-def write_json(run: dict[str, Any], results_dir: Path) -> Path:
-    """Write the run as ``<results_dir>/<run['id']>.json`` and return the path."""
-    results_dir.mkdir(parents=True, exist_ok=True)
-    path = results_dir / f"{run['id']}.json"
-    path.write_text(json.dumps(run, indent=1, sort_keys=True, default=_jsonable) + "\n")
-    return path
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)
-
-
-def previous_runs(results_dir: Path, exclude: str | None = None) -> list[tuple[Path, dict]]:
-    """Earlier run files, newest first (file names are UTC timestamps)."""
-    out = []
-    for path in sorted(results_dir.glob("*.json"), reverse=True):
-        if path.stem == exclude:
-            continue
-        try:
-            out.append((path, json.loads(path.read_text())))
-        except (OSError, json.JSONDecodeError):
-            continue
-    return out
-
-
-def fill_missing(run: dict[str, Any], results_dir: Path) -> dict[str, Any]:
-    """A copy of ``run`` where each section it lacks comes from the newest earlier run that
-    has it; ``run['borrowed']`` maps section -> file name so the report can say so."""
-    out = dict(run)
-    borrowed: dict[str, str] = {}
-    sources: dict[str, dict[str, Any]] = {}
-    earlier = previous_runs(results_dir, exclude=run.get("id"))
+def collect(runs: Sequence[Run]) -> list[Part]:
+    """Each section from the newest of ``runs`` (newest first) that has it, in report order."""
+    parts = []
     for section in SECTIONS:
-        if out.get(section):
+        found = next((r for r in runs if r.doc.get(key(section))), None)
+        if found is None:
             continue
-        for path, old in earlier:
-            if old.get(section):
-                out[section] = old[section]
-                borrowed[section] = path.name
-                sources[path.name] = {"command": old.get("command"), "created": old.get("created"),
-                                      "environment": old["environment"]}
-                break
-    _complete_protocol(out, earlier, borrowed, sources)
-    out["borrowed"] = borrowed
-    out["borrowed_runs"] = sources
-    return out
+        part = Part(section, found.doc[key(section)], (found,))
+        parts.append(_complete_protocol(part, runs) if section == "protocol" else part)
+    return parts
 
 
-def _complete_protocol(out: dict[str, Any], earlier: list[tuple[Path, dict]],
-                       borrowed: dict[str, str], sources: dict[str, dict[str, Any]]) -> None:
-    """A protocol section lacking a user-text scope (each scope may run in its own process)
-    takes it from the newest earlier run measured under the same conditions."""
-    from bench.protocol import merge
-
-    for path, old in earlier:
-        if not (out.get("protocol") or {}).get("missing"):
-            return
-        if not old.get("protocol") or path.name == borrowed.get("protocol"):
+def _complete_protocol(part: Part, runs: Sequence[Run]) -> Part:
+    """A protocol section lacking a user-text scope, completed from the newest other run of
+    the same commit (clean tree) measured under the same conditions."""
+    data, sources = part.data, part.runs
+    for other in runs:
+        if not data.get("missing"):
+            break
+        same_code = other.commit == sources[0].commit and not (other.dirty or sources[0].dirty)
+        if other in sources or not same_code or not other.doc.get("protocol"):
             continue
-        merged = merge(out["protocol"], old["protocol"])
+        merged = merge(data, other.doc["protocol"])
         if merged is not None:
-            added = [s for s in out["protocol"]["missing"] if s not in merged["missing"]]
-            out["protocol"] = merged
-            borrowed[f"protocol (user-text scope {', '.join(added)})"] = path.name
-            sources[path.name] = {"command": old.get("command"), "created": old.get("created"),
-                                  "environment": old["environment"]}
+            data, sources = merged, (*sources, other)
+    return Part(part.section, data, sources)
+
+
+def write_report(results_dir: Path, paths: Sequence[Path] | None = None) -> Path:
+    """Write ``results_dir/REPORT.md`` (and its plots) from ``paths`` (default: every run
+    file in ``results_dir``). Returns the report's path."""
+    runs = load(list(paths) if paths is not None else run_files(results_dir))
+    if not runs:
+        raise FileNotFoundError(f"no run JSON in {results_dir}; run 'python -m bench' first")
+    report = results_dir / "REPORT.md"
+    report.write_text(render(collect(runs), results_dir))
+    return report
 
 
 # --------------------------------------------------------------------------- formatting
@@ -158,15 +128,6 @@ def machine_line(env: dict[str, Any]) -> str:
             f"Neo4j {v['neo4j-server']} Community; commit {g['short']}{dirty}")
 
 
-def _slope(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
-
-
-def _first(value: Any) -> Any:
-    """A per-seed list's first value (the curve's seed), or a single run's value."""
-    return value[0] if isinstance(value, list) else value
-
-
 def pm(row: dict[str, Any], split: str, metric: str) -> str:
     """``mean ± std`` of a metric over seeds (just the value for a single-run row)."""
     value = row.get(split, {}).get(metric)
@@ -193,97 +154,24 @@ def _conditions(q: dict[str, Any]) -> str:
             f"{q.get('patience')}, at most {q.get('max_epochs')} epochs; {texts}")
 
 
-# --------------------------------------------------------------------------- plots
+# --------------------------------------------------------------------------- sections
 
 
-def plot_stage_times(stages: list[dict[str, Any]], path: Path) -> Path:
-    """Bars of the top-level stages (rows starting with SUB are parts of the row above)."""
-    stages = [s for s in stages if not s["stage"].startswith(SUB)]
-    names = [f"{s['stage']} ({s['dataset']})" for s in stages]
-    secs = [s["seconds"] for s in stages]
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(stages) + 1.2))
-    ax.barh(names[::-1], secs[::-1], color="#4c72b0")
-    for y, value in enumerate(secs[::-1]):
-        ax.text(value, y, f" {value:.1f}s", va="center", fontsize=8)
-    ax.set_xlabel("wall-clock seconds")
-    ax.set_title("Time per pipeline stage")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def plot_curves(models: list[dict[str, Any]], path: Path, metric: str = "recall@20") -> Path:
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
-    for m in models:
-        curve = m.get("curve") or []
-        if not curve:
-            continue
-        epochs = [c["epoch"] for c in curve]
-        ax1.plot(epochs, [c.get("loss") for c in curve], label=m["model"])
-        ax2.plot(epochs, [c.get(f"valid_{metric}") for c in curve], label=m["model"])
-        best = _first(m.get("best_epoch"))
-        if best is not None:
-            ax2.axvline(best, ls=":", lw=0.8, color=ax2.lines[-1].get_color())
-    ax1.set_xlabel("epoch"), ax1.set_ylabel("BPR loss"), ax1.set_title("Training loss")
-    ax2.set_xlabel("epoch"), ax2.set_ylabel(f"validation {metric}")
-    ax2.set_title(f"Validation {metric}, first seed (dotted: best epoch)")
-    ax1.legend(fontsize=8), ax2.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def plot_scaling(scaling: dict[str, Any], path: Path) -> Path:
-    rows = scaling["rows"]
-    x = [r["interactions"] for r in rows]
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for stage, slope in scaling["slopes"].items():
-        y = [r[f"{stage}_seconds"] for r in rows]
-        ax.loglog(x, y, "o-", label=f"{stage} (slope {_slope(slope)})")
-    ax.set_xlabel("interactions")
-    ax.set_ylabel("seconds")
-    ax.set_title("Scaling on synthetic Sports-shaped data (log-log)")
-    ax.grid(True, which="both", ls=":", lw=0.5)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-# --------------------------------------------------------------------------- Markdown
-
-
-def _source_note(run: dict[str, Any], section: str) -> str:
-    name = run.get("borrowed", {}).get(section)
-    return f"\n_This section was not re-run; it comes from `{name}`._\n" if name else ""
-
-
-def _stages_md(run: dict[str, Any], out_dir: Path) -> list[str]:
-    stages = run.get("stages") or []
-    if not stages:
-        return []
+def _stages_md(stages: list[dict[str, Any]], out_dir: Path) -> list[str]:
     rows = [[s["stage"], s["dataset"], fmt(s["seconds"], 2), s.get("count"), s.get("unit"),
              fmt(s.get("throughput"), 1), fmt(s.get("peak_rss_mb"), 0)] for s in stages]
-    plot_stage_times(stages, out_dir / "stage_times.png")
-    return ["## Pipeline stages", _source_note(run, "stages"),
-            table(["stage", "dataset", "seconds", "count", "unit", "per second",
+    plot_stage_times(stages, out_dir / "stage_times.png", SUB)
+    return [table(["stage", "dataset", "seconds", "count", "unit", "per second",
                    "peak RSS MiB (Python)"], rows),
             "", "![stage times](stage_times.png)", ""]
 
 
-def _components_md(run: dict[str, Any]) -> list[str]:
-    comps = run.get("components") or []
-    if not comps:
-        return []
+def _components_md(comps: list[dict[str, Any]], out_dir: Path) -> list[str]:
     rows = [[c.get("script", ""), c["name"],
              ", ".join(f"{k}={fmt(v) if isinstance(v, float) else v}" for k, v in c.items()
                        if k not in ("script", "name"))] for c in comps]
-    return ["## Stage micro-benchmarks", _source_note(run, "components"),
-            "The per-stage scripts of the other issues, run by `python -m bench` through their "
-            "public functions; each compares against a reference computed in the same run.", "",
+    return ["The per-stage micro-benchmarks (`python -m bench components`); each compares "
+            "against a reference computed in the same run.", "",
             table(["script", "benchmark", "numbers"], rows), ""]
 
 
@@ -291,7 +179,7 @@ def _capped(m: dict[str, Any], cap: int | None) -> str:
     """A mark for runs stopped by the epoch cap while validation was still improving (any
     seed)."""
     epochs, best = m.get("epochs"), m.get("best_epoch")
-    pairs = zip(epochs, best) if isinstance(epochs, list) else [(epochs, best)]
+    pairs = list(zip(epochs, best or [])) if isinstance(epochs, list) else [(epochs, best)]
     if cap and any(e == cap and (b or 0) > cap - 5 for e, b in pairs):
         return " (still improving at the epoch cap)"
     return ""
@@ -314,10 +202,7 @@ def _paired_text(t: dict[str, Any] | None) -> str:
             f"p = {t['p_value']:.2g}.")
 
 
-def _quality_md(run: dict[str, Any], out_dir: Path) -> list[str]:
-    q = run.get("quality")
-    if not q:
-        return []
+def _quality_md(q: dict[str, Any], out_dir: Path) -> list[str]:
     header = ["model", "valid recall@20", "valid ndcg@20", *[f"test {m}" for m in METRIC_COLUMNS],
               "best epoch (per seed)", "epochs (per seed)", "s/epoch", "peak RSS MiB"]
     rows = [[m["model"] + _capped(m, q.get("max_epochs")), pm(m, "valid", "recall@20"),
@@ -326,8 +211,7 @@ def _quality_md(run: dict[str, Any], out_dir: Path) -> list[str]:
              fmt(m.get("seconds_per_epoch"), 2), fmt(m.get("peak_rss_mb"), 0)] for m in q["models"]]
     pub = [[name, *(f"{r:.4f} / {n:.4f}" for r, n in vals.values())]
            for name, vals in PUBLISHED.items()]
-    lines = ["## Recommendation quality", _source_note(run, "quality"),
-             f"Dataset **{q['dataset']}**, split per METHOD.md section 1 (seed {q.get('seed')}); "
+    lines = [f"Dataset **{q['dataset']}**, split per METHOD.md section 1 (seed {q.get('seed')}); "
              "full ranking over all items with the user's training items masked; test metrics at "
              f"the best validation Recall@20 epoch. Conditions: {_conditions(q)}. "
              f"{q.get('note', '')}", "", *_missing(q), table(header, rows), ""]
@@ -345,19 +229,17 @@ def _quality_md(run: dict[str, Any], out_dir: Path) -> list[str]:
     return lines
 
 
-def _scaling_md(run: dict[str, Any], out_dir: Path) -> list[str]:
-    s = run.get("scaling")
-    if not s or not s.get("rows"):
-        return []
+def _scaling_md(s: dict[str, Any], out_dir: Path) -> list[str]:
+    if not s.get("rows"):
+        return ["No size finished."]
     stages = list(s["slopes"])
     failed = "".join(f" The run at {f['interactions']:,} interactions failed: {f['error']}."
                      for f in s.get("failures", []))
     rows = [[r["interactions"], r["users"], r["items"],
              *(fmt(r[f"{st}_seconds"], 2) for st in stages)] for r in s["rows"]]
     plot_scaling(s, out_dir / "scaling.png")
-    slopes = ", ".join(f"{st} {_slope(v)}" for st, v in s["slopes"].items())
-    return ["## Scaling", _source_note(run, "scaling"),
-            "Synthetic catalogues shaped like Amazon Sports (users and items grow with "
+    slopes = ", ".join(f"{st} {slope_text(v)}" for st, v in s["slopes"].items())
+    return ["Synthetic catalogues shaped like Amazon Sports (users and items grow with "
             "interactions at Sports' ratios, Zipf-like popularity, topic structure, random unit "
             f"384-d embeddings; `bench/synthetic.py`, seed {s.get('seed')}). Fitted log-log slopes "
             f"(`numpy.polyfit` of log seconds on log interactions): {slopes}. A slope of 1 is "
@@ -376,10 +258,7 @@ def _edges_text(edges: dict[str, int] | None) -> str:
 _RESULT_KEYS = ("valid", "valid_std", "test", "test_std", "seeds", "best_epoch", "epochs")
 
 
-def _ablation_md(run: dict[str, Any]) -> list[str]:
-    a = run.get("ablation")
-    if not a:
-        return []
+def _ablation_md(a: dict[str, Any], out_dir: Path) -> list[str]:
     full = a["rows"][0] if a["rows"] else {}
     shown = [{**r, **{k: full.get(k) for k in _RESULT_KEYS}}
              if r.get("same_as_full") and not r.get("test") else r for r in a["rows"]]
@@ -392,8 +271,6 @@ def _ablation_md(run: dict[str, Any]) -> list[str]:
               "note"]
     better = a.get("better_on_validation")
     if better is None:  # a run from before the verdict was recorded
-        from bench.ablation import better_on_validation
-
         better = better_on_validation(a["rows"])
     verdict = ("Variants that beat the full method on validation Recall@20 (mean over seeds; "
                "the test split plays no part in this): " + "; ".join(
@@ -401,17 +278,13 @@ def _ablation_md(run: dict[str, Any]) -> list[str]:
                    f"with `{b['pick']}`)" for b in better) + "."
                if better else "No variant beats the full method on validation Recall@20.")
     seeds = a.get("seeds") or []
-    return ["## Ablation", _source_note(run, "ablation"),
-            f"Dataset **{a['dataset']}**; every variant is the real trainer with one setting "
+    return [f"Dataset **{a['dataset']}**; every variant is the real trainer with one setting "
             f"changed, same split, protocol and seeds ({', '.join(map(str, seeds)) or 'one'}; "
             "mean ± sample std). " + a.get("note", ""), "", *_missing(a),
             table(header, rows), "", verdict, ""]
 
 
-def _protocol_md(run: dict[str, Any]) -> list[str]:
-    p = run.get("protocol")
-    if not p:
-        return []
+def _protocol_md(p: dict[str, Any], out_dir: Path) -> list[str]:
     rows = [[c["scope"], c["selection"], c["what"], _config(c["config"]),
              fmt(c["valid"]["recall@20"]), pm(c, "test", "recall@20"), pm(c, "test", "ndcg@20"),
              *(_inflation((c["inflation"] or {}).get(m)) for m in ("recall@20", "ndcg@20"))]
@@ -427,13 +300,8 @@ def _protocol_md(run: dict[str, Any]) -> list[str]:
                f"{_inflation(published['inflation']['recall@20'])}, NDCG@20 "
                f"{_inflation(published['inflation']['ndcg@20'])}."
                if published and published["inflation"] else "")
-    parts = [f"\n_The {k[len('protocol ('):-1]} rows come from `{v}`: the same split, seeds and "
-             "code, run in a second process._\n"
-             for k, v in run.get("borrowed", {}).items() if k.startswith("protocol (")]
-    return ["## Protocol: the published evaluation beside ours", _source_note(run, "protocol"),
-            *parts,
-            f"Dataset **{p['dataset']}**. MLLMRec trained over the grid below "
-            "(`python -m bench.grid` does the same for one scope) with user texts built from "
+    return [f"Dataset **{p['dataset']}**. MLLMRec trained over the grid below with user "
+            "texts built from "
             "training interactions only (`profile-users`, the default) and from every split "
             "(`profile-users --history-scope all`, as the authors' script did), and the "
             "configuration chosen on validation Recall@20 (ours) or on test Recall@20 (the "
@@ -470,15 +338,9 @@ def _inflation(x: dict[str, Any] | None) -> str:
     return f"{x['absolute']:+.4f}{rel}"
 
 
-def _scale_md(run: dict[str, Any]) -> list[str]:
-    s = run.get("scale")
-    if not s:
-        return []
-    from bench.scale import table_rows
-
+def _paper_scale_md(s: dict[str, Any], out_dir: Path) -> list[str]:
     c = s["counts"]
-    return ["## Paper scale", _source_note(run, "scale"),
-            f"`python -m bench --scale {s['profile']}`: synthetic Sports-shaped catalogue "
+    return [f"`python -m bench paper-scale --profile {s['profile']}`: synthetic Sports-shaped catalogue "
             f"({c.get('users', 0):,} users, {c.get('items', 0):,} items, "
             f"{c.get('interactions', 0):,} interactions, {c.get('train_interactions', 0):,} in "
             "train; `bench/synthetic.py`, seed "
@@ -490,119 +352,63 @@ def _scale_md(run: dict[str, Any]) -> list[str]:
                        "reference / note"], table_rows(s["rows"])), ""]
 
 
-def render(run: dict[str, Any], out_dir: Path) -> str:
-    """The Markdown report of a run (plots are written next to it in ``out_dir``)."""
-    env = run["environment"]
-    p = run.get("parameters", {})
+# --------------------------------------------------------------------------- the report
+
+
+TITLES = {"stages": "Pipeline stages", "components": "Stage micro-benchmarks",
+          "protocol": "Protocol: the published evaluation beside ours",
+          "quality": "Recommendation quality", "scaling": "Scaling", "ablation": "Ablation",
+          "paper-scale": "Paper scale", "train-speed": "Training loops against PyTorch",
+          "train-parallel": "LightGCN epoch: sampled blocks and two processes"}
+
+
+def _rows_md(data: dict[str, Any], out_dir: Path) -> list[str]:
+    """A section whose result is a list of flat rows: one column per key."""
+    rows = data["rows"]
+    header = list(dict.fromkeys(k for r in rows for k in r))
+    note = ", ".join(f"{k} {fmt(v)}" for k, v in data.items() if k != "rows")
+    return [note + ".", "", table(header, [[r.get(k) for k in header] for r in rows]), ""]
+
+
+RENDER: dict[str, Callable[[Any, Path], list[str]]] = {
+    "stages": _stages_md, "components": _components_md, "protocol": _protocol_md,
+    "quality": _quality_md, "scaling": _scaling_md, "ablation": _ablation_md,
+    "paper-scale": _paper_scale_md, "train-speed": _rows_md, "train-parallel": _rows_md}
+
+
+def _source(run: Run) -> str:
+    dirty = " with uncommitted changes" if run.dirty else ""
+    return f"run `{run.path.stem}` of {run.date}, commit `{run.commit}`{dirty}"
+
+
+def provenance(part: Part) -> str:
+    """The line under a section's title: which run(s) measured it, when, at which commit."""
+    first, *more = part.runs
+    joined = "".join(f"; user-text scope(s) {', '.join(_scopes(r))} from {_source(r)} (same "
+                     "commit, split, seeds and conditions, run in a second process)"
+                     for r in more)
+    return (f"_Measured by {_source(first)}: `{first.doc.get('command', 'python -m bench')}`"
+            f"{joined}._")
+
+
+def _scopes(run: Run) -> list[str]:
+    return list((run.doc.get("protocol") or {}).get("grid", {}))
+
+
+def render(parts: Sequence[Part], out_dir: Path) -> str:
+    """The Markdown report of ``parts`` (plots are written next to it in ``out_dir``)."""
+    runs = list(dict.fromkeys(r for p in parts for r in p.runs))
     lines = ["# Benchmark report", "",
-             f"Generated by `{run.get('command', 'python -m bench')}` at {run['created']} "
-             f"(run `{run['id']}`, raw numbers in `{run['id']}.json`).", "",
-             f"**Machine:** {machine_line(env)}.", "",
-             "Parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(p.items())) + ".", ""]
-    for name, src in run.get("borrowed_runs", {}).items():
-        sections = ", ".join(k for k, v in run["borrowed"].items() if v == name)
-        lines += [f"Sections {sections} come from the earlier run `{name}`: `{src['command']}` at "
-                  f"{src['created']} on {machine_line(src['environment'])}.", ""]
-    lines += _stages_md(run, out_dir)
-    lines += _components_md(run)
-    lines += _protocol_md(run)
-    lines += _quality_md(run, out_dir)
-    lines += _scaling_md(run, out_dir)
-    lines += _ablation_md(run)
-    lines += _scale_md(run)
+             "Rebuilt by `python -m bench report` from the run files below (raw numbers in "
+             "each JSON). Every section comes whole from the run named under its title; a "
+             "section is never merged from runs of different commits.", "",
+             table(["section", "run file", "date", "commit", "command"],
+                   [[p.section, ", ".join(r.name for r in p.runs), p.runs[0].date,
+                     p.runs[0].commit + (" (dirty)" if p.runs[0].dirty else ""),
+                     f"`{p.runs[0].doc.get('command', '')}`"] for p in parts]), "",
+             "Machines:", "",
+             *[f"- `{r.path.stem}`: {machine_line(r.doc['environment'])}." for r in runs], ""]
+    for part in parts:
+        lines += [f"## {TITLES[part.section]}", "", provenance(part), "",
+                  *RENDER[part.section](part.data, out_dir)]
     return "\n".join(lines).rstrip() + "\n"
-
-
-def summary_block(run: dict[str, Any], report_link: str) -> str:
-    """The short generated block for README.md / docs/benchmarks.md. The machine line is the
-    one of the run that measured the quality table (it may be an earlier run)."""
-    source = run.get("borrowed", {}).get("quality")
-    env = run["borrowed_runs"][source]["environment"] if source else run["environment"]
-    lines = [BEGIN,
-             "<!-- generated by bench/report.py from the latest run; do not edit by hand -->",
-             "**Benchmarks** (`make bench` regenerates them; what is measured and how: "
-             "docs/benchmarks.md). "
-             f"Measured on {machine_line(env)}. Full report: "
-             f"[{report_link}]({report_link}).", ""]
-    q = run.get("quality")
-    if q:
-        lines += [f"Quality on {q['dataset']} (test, at the best validation Recall@20 epoch; "
-                  f"{_conditions(q)}):", "",
-                  table(["model", *METRIC_COLUMNS, "s/epoch"],
-                        [[m["model"] + _capped(m, q.get("max_epochs")),
-                          *(pm(m, "test", k) for k in METRIC_COLUMNS),
-                          fmt(m.get("seconds_per_epoch"), 2)] for m in q["models"]]), "",
-                  *_missing(q)]
-        if q.get("paired_test"):
-            lines += [_paired_text(q["paired_test"]), ""]
-    p = run.get("protocol")
-    published = next((c for c in (p or {}).get("cells", [])
-                      if (c["scope"], c["selection"]) == ("all", "test")), None)
-    if published and published["inflation"]:
-        lines += ["The published protocol (user texts from all splits, configuration chosen on "
-                  f"test) inflates MLLMRec on {p['dataset']} by "
-                  f"{_inflation(published['inflation']['recall@20'])} Recall@20 and "
-                  f"{_inflation(published['inflation']['ndcg@20'])} NDCG@20 over ours "
-                  "(report section \"Protocol\").", ""]
-    ablation = run.get("ablation") or {}
-    better = ablation.get("better_on_validation")
-    if better is None and ablation.get("rows"):
-        from bench.ablation import better_on_validation
-
-        better = better_on_validation(ablation["rows"])
-    if better:
-        lines += ["Better than the default on validation (ablation): " + "; ".join(
-            f"{b['variant']} (valid Recall@20 {b['valid']:.4f} vs {b['full_valid']:.4f}; "
-            f"`{b['pick']}`)" for b in better) + ".", ""]
-    stages = run.get("stages")
-    if stages:
-        lines += [table(["stage", "dataset", "seconds", "per second"],
-                        [[s["stage"], s["dataset"], fmt(s["seconds"], 2),
-                          f"{fmt(s.get('throughput'), 1)} {s.get('unit') or ''}".strip()
-                          if s.get("throughput") else "-"]
-                         for s in stages if not s["stage"].startswith(SUB)]), ""]
-    s = run.get("scaling")
-    if s:
-        lines += ["Scaling slopes (log-log, synthetic data "
-                  f"{fmt(s['rows'][0]['interactions'])} to {fmt(s['rows'][-1]['interactions'])} "
-                  "interactions): " + ", ".join(f"{k} {_slope(v)}" for k, v in s["slopes"].items())
-                  + ".", ""]
-    lines.append(END)
-    return "\n".join(lines)
-
-
-def replace_block(text: str, block: str) -> str:
-    """Replace the marker-delimited block in ``text`` (append it if there is none)."""
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
-    if pattern.search(text):
-        return pattern.sub(lambda _: block, text, count=1)
-    return text.rstrip("\n") + "\n\n" + block + "\n"
-
-
-def write_report(run: dict[str, Any], results_dir: Path,
-                 docs: tuple[Path, ...] = ()) -> Path:
-    """Write the JSON of ``run``, REPORT.md and plots (filling sections the run lacks from
-    earlier runs), and refresh the generated block in each of ``docs``. Returns REPORT.md."""
-    write_json(run, results_dir)
-    full = fill_missing(run, results_dir)
-    report = results_dir / "REPORT.md"
-    report.write_text(render(full, results_dir))
-    for doc in docs:
-        if doc.exists():
-            link = Path(_relpath(report, doc.parent))
-            doc.write_text(replace_block(doc.read_text(), summary_block(full, str(link))))
-    return report
-
-
-def rerender(results_dir: Path, docs: tuple[Path, ...] = ()) -> Path:
-    """Rebuild REPORT.md and the doc blocks from the newest run JSON, measuring nothing."""
-    runs = previous_runs(results_dir)
-    if not runs:
-        raise FileNotFoundError(f"no run JSON in {results_dir}; run 'python -m bench' first")
-    return write_report(runs[0][1], results_dir, docs)
-
-
-def _relpath(target: Path, start: Path) -> str:
-    import os
-
-    return os.path.relpath(target.resolve(), start.resolve())

@@ -1,17 +1,17 @@
-"""The pipeline on a named dataset, one real stage entry point at a time, each timed with its
-peak memory: ingest, describe, profile, embed, build-graph, train. The dataset it leaves in
-Neo4j is then used by the quality table and the ablation."""
+"""Section ``stages``: the pipeline on a named dataset, one real stage entry point at a time,
+each timed with its peak memory: ingest, describe, profile, embed, build-graph, train. The
+dataset it leaves in Neo4j is then used by the protocol, quality and ablation sections, and
+its MLLMRec run is their first seed; it runs whenever one of them is asked for (its table is
+recorded only when ``stages`` itself is)."""
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, measure
+from bench.common import DATA, Measurement, measure
+from bench.context import Context
 from bench.loading import ingest
-from bench.report import SUB
-from bench.train_runs import train
+from bench.train_runs import TrainResult, train
 from loaders.canonical import Catalogue
 from mllmrec.config import Settings
 from mllmrec.dataset import drop_dataset
@@ -20,8 +20,8 @@ from mllmrec.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-DATA = Path(os.environ.get("MLLMREC_DATA", REPO.parent / "shared" / "data"))
 DATASETS = ("ml-100k",)
+SUB = "↳"  # marks a stage row that details part of the row above it
 
 
 def load_dataset(name: str) -> Catalogue:
@@ -38,18 +38,25 @@ def load_dataset(name: str) -> Catalogue:
     return load_movielens(folder, posters if posters.is_dir() else None)
 
 
-def _edges(summary: Any) -> int:
-    """Edges written by a graph build, from its summary."""
-    return int(summary.counts["co_occurs_edges"] + summary.counts["similar_edges"])
+def section(ctx: Context) -> None:
+    """Run the stages on ``--dataset`` (the first training seed trains MLLMRec unless only
+    the protocol's leaky scope needs the data) and keep the MLLMRec run in ``ctx.first``."""
+    o = ctx.options
+    train_model = bool({"stages", "quality", "ablation"} & set(o.sections)) or \
+        "train" in o.protocol_scopes
+    log.info("== stages on %s", o.dataset)
+    rows, ctx.first = run_stages(ctx.graph, ctx.settings, o.dataset, train_model=train_model)
+    if "stages" in o.sections:
+        ctx.store("stages", rows)
 
 
-def _row(stage: str, dataset: str, m: Any, count: int | None, unit: str) -> dict[str, Any]:
+def _row(stage: str, dataset: str, m: Measurement, count: int | None, unit: str) -> dict[str, Any]:
     return {"stage": stage, "dataset": dataset, "seconds": m.seconds, "count": count,
             "unit": unit, "throughput": count / m.seconds if count and m.seconds else None,
             "peak_rss_mb": m.peak_rss_mb}
 
 
-def train_rows(result: dict[str, Any], source: str, train_interactions: int) -> list[dict]:
+def train_rows(result: TrainResult, source: str, train_interactions: int) -> list[dict[str, Any]]:
     """The training stage as a whole (data pull, epochs, evaluation, write-back) and its
     BPR epochs and per-epoch evaluations on their own."""
     curve = result["curve"]
@@ -69,7 +76,7 @@ def train_rows(result: dict[str, Any], source: str, train_interactions: int) -> 
 
 
 def run_stages(graph: Graph, settings: Settings, source: str,
-               train_model: bool = True) -> tuple[list[dict], dict | None]:
+               train_model: bool = True) -> tuple[list[dict[str, Any]], TrainResult | None]:
     """Run every stage on ``source`` as dataset ``settings.dataset`` (replaced if present),
     training MLLMRec last unless ``train_model`` is false. Returns the stage rows and the
     MLLMRec training result (None when not trained)."""
@@ -86,25 +93,27 @@ def run_stages(graph: Graph, settings: Settings, source: str,
         _, rep = ingest(graph, settings, cat, {"format": source})
     rows.append(_row("ingest", source, m, rep.interactions, "interactions"))
     with measure() as m:
-        s = describe_items(graph, settings)
+        described = describe_items(graph, settings)
     rows.append(_row("describe" + (" (no LLM: metadata text)" if settings.enrich.no_llm else ""),
-                     source, m, s.total, "items"))
+                     source, m, described.total, "items"))
     with measure() as m:
-        s = profile_users(graph, settings)
+        profiled = profile_users(graph, settings)
     rows.append(_row("profile" + (" (no LLM: behavioural list)" if settings.enrich.no_llm else ""),
-                     source, m, s.total, "users"))
+                     source, m, profiled.total, "users"))
     with measure() as m:
-        s = embed_texts(graph, settings)
-    rows.append(_row("embed", source, m, s.generated, "texts"))
+        embedded = embed_texts(graph, settings)
+    rows.append(_row("embed", source, m, embedded.generated, "texts"))
     with measure() as m:
-        s = build_graph(graph, settings)
-    rows.append(_row("build-graph", source, m, _edges(s), "edges"))
-    for phase, key, unit in (("co-occurrence", "co_occurs_edges", "CO_OCCURS edges"),
-                             ("semantic kNN", "similar_edges", "SIMILAR edges")):
-        seconds = s.timings["cooccurrence_s" if key == "co_occurs_edges" else "semantic_s"]
+        built = build_graph(graph, settings)
+    edges = int(built.counts["co_occurs_edges"] + built.counts["similar_edges"])
+    rows.append(_row("build-graph", source, m, edges, "edges"))
+    for phase, key, timing, unit in (
+            ("co-occurrence", "co_occurs_edges", "cooccurrence_s", "CO_OCCURS edges"),
+            ("semantic kNN", "similar_edges", "semantic_s", "SIMILAR edges")):
+        seconds = built.timings[timing]
         rows.append({"stage": f"{SUB} build-graph: {phase}", "dataset": source, "seconds": seconds,
-                     "count": int(s.counts[key]), "unit": unit,
-                     "throughput": s.counts[key] / seconds if seconds else None,
+                     "count": int(built.counts[key]), "unit": unit,
+                     "throughput": built.counts[key] / seconds if seconds else None,
                      "peak_rss_mb": None})
     if not train_model:
         return rows, None

@@ -6,14 +6,13 @@ BPR sampling, forward, backward, Adam; no evaluation) on an in-memory synthetic 
 the Amazon Sports shape (``bench.train_speed.synthetic_train_data``; no Neo4j). The 2-process
 row spawns two gloo ranks on this machine, each with one thread, training disjoint halves of
 every global batch (the same global batch size as the 1-process rows); its time is rank 0's.
-Ratios are against the full-graph 1-process epoch measured in the same run::
-
-    python -m bench.train_parallel [--interactions N] [--fanouts -1 10] [--threads 1]
+Ratios are against the full-graph 1-process epoch measured in the same run. Section
+``train-parallel`` (``--quick``: 30,000 interactions).
 """
 from __future__ import annotations
 
-import argparse
 import json
+import logging
 import os
 import socket
 import tempfile
@@ -21,19 +20,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("DGLBACKEND", "pytorch")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench/__main__.py
+import torch
+import torch.multiprocessing as mp
 
-import torch  # noqa: E402
-import torch.multiprocessing as mp  # noqa: E402
-
-from bench.common import load_average  # noqa: E402
-from bench.train_speed import SPORTS_INTERACTIONS, synthetic_train_data  # noqa: E402
-from mllmrec.config import TrainSettings  # noqa: E402
-from mllmrec.train.data import TrainData  # noqa: E402
-from mllmrec.train.distributed import SINGLE, Ranks, init, shutdown  # noqa: E402
-from mllmrec.train.sampler import BPRSampler  # noqa: E402
-from mllmrec.train.trainer import (  # noqa: E402
+from bench.common import load_average
+from bench.context import Context
+from bench.train_speed import QUICK_INTERACTIONS, SPORTS_INTERACTIONS, synthetic_train_data
+from mllmrec.config import TrainSettings
+from mllmrec.train.data import TrainData
+from mllmrec.train.distributed import SINGLE, Ranks, init, shutdown
+from mllmrec.train.sampler import BPRSampler
+from mllmrec.train.trainer import (
     build_model,
     cpu_threads,
     seed_everything,
@@ -41,7 +38,17 @@ from mllmrec.train.trainer import (  # noqa: E402
     train_epoch,
 )
 
+log = logging.getLogger(__name__)
+
 CPU = torch.device("cpu")
+FANOUTS = (-1, 10)
+
+
+def section(ctx: Context) -> None:
+    """LightGCN (2 layers, d=64, batch 2048), one epoch per setting, one thread per process."""
+    n = QUICK_INTERACTIONS if ctx.options.quick else SPORTS_INTERACTIONS
+    log.info("== train-parallel on %d synthetic interactions", n)
+    ctx.store("train-parallel", {"interactions": n, "rows": run(n, FANOUTS, threads=1)})
 
 
 def epoch_seconds(data: TrainData, ts: TrainSettings, ranks: Ranks = SINGLE) -> float:
@@ -79,7 +86,7 @@ def two_process_epoch_seconds(n_interactions: int, ts: TrainSettings) -> float:
         return float(json.loads(Path(out).read_text()))
 
 
-def run(n_interactions: int = SPORTS_INTERACTIONS, fanouts: tuple[int, ...] = (-1, 10),
+def run(n_interactions: int = SPORTS_INTERACTIONS, fanouts: tuple[int, ...] = FANOUTS,
         threads: int = 1) -> list[dict[str, Any]]:
     """Rows {setting, processes, seconds, ratio (vs full-graph, 1 process), load_average}."""
     data = synthetic_train_data(n_interactions)
@@ -98,22 +105,3 @@ def run(n_interactions: int = SPORTS_INTERACTIONS, fanouts: tuple[int, ...] = (-
             add(f"sampled, fanout {fanout}", 1, epoch_seconds(data, ts))
     add("full-graph", 2, two_process_epoch_seconds(n_interactions, base))
     return rows
-
-
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.train_parallel", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--interactions", type=int, default=SPORTS_INTERACTIONS)
-    p.add_argument("--fanouts", type=int, nargs="*", default=[-1, 10])
-    p.add_argument("--threads", type=int, default=1, help="torch/DGL threads (1 process rows)")
-    a = p.parse_args(argv)
-    rows = run(a.interactions, tuple(a.fanouts), a.threads)
-    print("LightGCN (2 layers, d=64, batch 2048), one training epoch, measured under parallel load")
-    print(f"{'setting':<22} {'procs':>5} {'seconds':>8} {'ratio':>6} {'load':>5}")
-    for r in rows:
-        print(f"{r['setting']:<22} {r['processes']:>5} {r['seconds']:>8.2f} {r['ratio']:>6.2f} "
-              f"{r['load_average']:>5.1f}")
-
-
-if __name__ == "__main__":
-    main()

@@ -7,13 +7,15 @@ sampling; the split stays fixed) and reports mean and standard deviation.
 """
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
+from bench import queries
 from bench.common import measure
 from mllmrec.config import Settings
 from mllmrec.db import Graph
@@ -24,26 +26,83 @@ MODEL_NAMES = {"mllmrec": "MLLMRec", "lightgcn": "LightGCN", "bpr": "BPR-MF"}
 PAIRED = ("recall@20", "ndcg@20")  # per-user metrics kept for paired tests
 SCORE_BLOCK = 2_048  # users scored at once by per_user_test
 
+Metrics = dict[str, float]  # "recall@20" -> value
 
-def train(graph: Graph, settings: Settings, label: str | None = None) -> dict[str, Any]:
+
+class Summary(TypedDict):
+    """What a trainer ``RunSummary`` says about a run, as plain values."""
+
+    run_id: str
+    valid: Metrics
+    test: Metrics
+    best_epoch: int
+    epochs: int
+    seconds_per_epoch: float
+    eval_seconds_per_epoch: float
+    device: str
+    curve: list[dict[str, float]]
+
+
+class TrainResult(Summary):
+    """One training run as the report sees it (:func:`train`)."""
+
+    model: str
+    label: str
+    seed: int
+    seconds: float
+    peak_rss_mb: float | None
+    per_user_test: dict[str, list[float]]
+
+
+class Aggregate(TypedDict):
+    """One configuration trained with several seeds (:func:`aggregate`): means, sample
+    standard deviations and per-seed lists."""
+
+    model: str
+    label: str
+    seeds: list[int]
+    valid: Metrics
+    valid_std: Metrics
+    test: Metrics
+    test_std: Metrics
+    per_user_test: dict[str, list[float]]
+    best_epoch: list[int]
+    epochs: list[int]
+    seconds: float
+    seconds_per_epoch: float
+    eval_seconds_per_epoch: float
+    peak_rss_mb: float | None
+    run_ids: list[str]
+    curve: list[dict[str, float]]
+    runs: list[dict[str, Any]]
+
+
+def train(graph: Graph, settings: Settings, label: str | None = None) -> TrainResult:
     """Train with ``settings`` (``settings.train.model`` picks the model) through
     :func:`mllmrec.train.trainer.train_model` and return the report's view of the run."""
     from mllmrec.train.trainer import train_model
 
     with measure() as m:
         result = train_model(graph, settings, progress=sys.stderr.isatty())
-    out = summarise(result)
-    out.update(model=MODEL_NAMES.get(settings.train.model, settings.train.model),
-               label=label or MODEL_NAMES.get(settings.train.model, settings.train.model),
-               seed=settings.train.seed, seconds=m.seconds, peak_rss_mb=m.peak_rss_mb,
-               per_user_test=per_user_test(graph, settings.dataset, result.run_id))
+    if result is None:  # only a non-main rank of a distributed run gets None
+        raise RuntimeError("the trainer returned no run summary")
+    name = MODEL_NAMES.get(settings.train.model, settings.train.model)
+    out: TrainResult = {
+        **summarise(result), "model": name, "label": label or name, "seed": settings.train.seed,
+        "seconds": m.seconds, "peak_rss_mb": m.peak_rss_mb,
+        "per_user_test": per_user_test(graph, settings.dataset, result.run_id)}
     log.info("trained %s (seed %d): %d epochs (best %s) in %.1fs, test recall@20 %.4f",
              out["label"], settings.train.seed, out["epochs"], out["best_epoch"], m.seconds,
              out["test"].get("recall@20", float("nan")))
     return out
 
 
-def summarise(result: Any) -> dict[str, Any]:
+def run_timings(graph: Graph, run_id: str) -> dict[str, float]:
+    """Seconds per phase (load, fit, writeback, total) the trainer stored on the run."""
+    return dict(json.loads(queries.run(graph, "training_run_timings", run=run_id)[0]["timings"]))
+
+
+def summarise(result: Any) -> Summary:
     """Metrics per split, epochs and per-epoch timings of a trainer ``RunSummary``."""
     curve = [{"epoch": h.epoch, "loss": h.loss, "train_seconds": h.train_seconds,
               "eval_seconds": h.eval_seconds,
@@ -89,13 +148,13 @@ def per_user_test(graph: Graph, dataset: str, run_id: str) -> dict[str, list[flo
 
 
 def repeat(graph: Graph, settings: Settings, seeds: Sequence[int], label: str | None = None,
-           first: dict[str, Any] | None = None,
-           on_run: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+           first: TrainResult | None = None,
+           on_run: Callable[[Aggregate], None] | None = None) -> Aggregate:
     """Train ``settings`` once per seed (``first``: an existing run with ``seeds[0]``, reused)
     and aggregate: mean and std (ddof=1) of every valid/test metric, per-user test metrics
     averaged over seeds, epochs per seed, the first seed's curve. ``on_run`` sees the
     aggregate of the seeds finished so far after each run (its ``seeds`` say which)."""
-    runs = [first] if first is not None else []
+    runs: list[TrainResult] = [first] if first is not None else []
     for seed in seeds[len(runs):]:
         runs.append(train(graph, settings.with_overrides({"train.seed": seed}), label=label))
         if on_run and len(runs) < len(seeds):
@@ -103,11 +162,11 @@ def repeat(graph: Graph, settings: Settings, seeds: Sequence[int], label: str | 
     return aggregate(runs)
 
 
-def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def aggregate(runs: Sequence[TrainResult]) -> Aggregate:
     """Mean/std over seeds of the runs of one configuration (see :func:`repeat`)."""
-    def stats(split: str) -> tuple[dict[str, float], dict[str, float]]:
+    def stats(split: Literal["valid", "test"]) -> tuple[Metrics, Metrics]:
         keys = runs[0][split].keys()
-        values = {k: np.array([r[split][k] for r in runs], dtype=float) for k in keys}
+        values = {k: np.array([r[split][k] for r in runs], dtype=np.float64) for k in keys}
         return ({k: float(v.mean()) for k, v in values.items()},
                 {k: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for k, v in values.items()})
 
@@ -128,7 +187,7 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
                                         "seconds")} for r in runs]}
 
 
-def paired_test(a: dict[str, Any], b: dict[str, Any], metric: str = "recall@20") -> dict[str, Any]:
+def paired_test(a: Aggregate, b: Aggregate, metric: str = "recall@20") -> dict[str, Any]:
     """Wilcoxon signed-rank test (two-sided, scipy; zero differences dropped, the 'wilcox'
     rule) between two aggregated models over the same test users, on each user's ``metric``
     averaged over seeds."""

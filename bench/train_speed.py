@@ -16,47 +16,52 @@ sides see the same machine load; wall seconds and this process's CPU seconds are
 (``ratio`` / ``cpu_ratio``: on shared cores the CPU figure is the steadier one). Both run with the trainer's thread setting (1 thread by
 default here: measured faster on an oversubscribed 2-core machine).
 
-:func:`measure_training_speed` takes any :class:`~mllmrec.train.data.TrainData` (e.g. what
-``load_train_data`` pulled from Neo4j). Standalone, on an in-memory synthetic Sports-shaped
-catalogue (:mod:`bench.synthetic`, split by the real ingest ``prepare``), no Neo4j needed::
-
-    python -m bench.train_speed --synthetic sports [--repeats 3] [--interactions N]
+:func:`measure_training_speed` takes any :class:`~mllmrec.train.data.TrainData` (the
+``paper-scale`` section gives it what ``load_train_data`` pulled from Neo4j). Section
+``train-speed`` runs it on an in-memory synthetic Sports-shaped catalogue (:mod:`bench.synthetic`,
+split by the real ingest ``prepare``; ``--quick``: 30,000 interactions), no Neo4j needed.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import os
 import time
 import warnings
 from collections.abc import Callable
 from typing import Any
 
-os.environ.setdefault("DGLBACKEND", "pytorch")
-# Spinning OpenMP waits make torch many times slower on shared cores (see bench/__main__.py).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from bench.common import load_average  # noqa: E402
-from bench.synthetic import make_synthetic, user_embeddings  # noqa: E402
-from mllmrec.config import IngestSettings, TrainSettings  # noqa: E402
-from mllmrec.ingest import prepare  # noqa: E402
-from mllmrec.train.baselines import BPRMF, LightGCN  # noqa: E402
-from mllmrec.train.data import TEST, TRAIN, VALID, TrainData  # noqa: E402
-from mllmrec.train.metrics import evaluate  # noqa: E402
-from mllmrec.train.sampler import BPRSampler  # noqa: E402
-from mllmrec.train.trainer import cpu_threads, train_epoch  # noqa: E402
+from bench.common import load_average
+from bench.context import Context
+from bench.synthetic import make_synthetic, user_embeddings
+from mllmrec.config import IngestSettings, TrainSettings
+from mllmrec.ingest import prepare
+from mllmrec.train.baselines import BPRMF, LightGCN
+from mllmrec.train.data import TEST, TRAIN, VALID, TrainData
+from mllmrec.train.metrics import evaluate
+from mllmrec.train.sampler import BPRSampler
+from mllmrec.train.trainer import cpu_threads, train_epoch
 
 log = logging.getLogger(__name__)
 
 SPORTS_INTERACTIONS = 296_337
+QUICK_INTERACTIONS = 30_000
 Batches = list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+
+
+def section(ctx: Context) -> None:
+    """The three comparisons on the synthetic catalogue, with the run's trainer settings."""
+    n = QUICK_INTERACTIONS if ctx.options.quick else SPORTS_INTERACTIONS
+    t0 = time.perf_counter()
+    data = synthetic_train_data(n, ctx.options.seed)
+    log.info("== train-speed: %d users, %d items, %d train interactions (%.1f s to make)",
+             data.n_users, data.n_items, data.train.nnz, time.perf_counter() - t0)
+    ctx.store("train-speed", {"interactions": n, "seed": ctx.options.seed,
+                              "rows": measure_training_speed(data, ctx.settings.train)})
 
 
 # --------------------------------------------------------------------------- references
@@ -219,38 +224,3 @@ def synthetic_train_data(n_interactions: int = SPORTS_INTERACTIONS, seed: int = 
     return TrainData(f"synthetic-{n_interactions}", user_index.tolist(), item_index.tolist(),
                      splits, item_feat=torch.from_numpy(syn.item_embeddings),
                      user_feat=torch.from_numpy(user_feat))
-
-
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.train_speed", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--synthetic", choices=["sports"], default="sports",
-                   help="the in-memory catalogue to measure on (Amazon Sports shape)")
-    p.add_argument("--interactions", type=int, default=SPORTS_INTERACTIONS,
-                   help="catalogue size in interactions (default: Sports, 296,337)")
-    p.add_argument("--repeats", type=int, default=3, help="alternating runs per figure; best kept")
-    p.add_argument("--seed", type=int, default=2025)
-    p.add_argument("--threads", type=int, default=1, help="torch/DGL threads for both sides")
-    p.add_argument("--json", action="store_true", help="print the rows as JSON")
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
-                        datefmt="%H:%M:%S")
-    t0 = time.perf_counter()
-    data = synthetic_train_data(args.interactions, args.seed)
-    log.info("synthetic catalogue: %d users, %d items, %d train interactions (%.1f s)",
-             data.n_users, data.n_items, data.train.nnz, time.perf_counter() - t0)
-    rows = measure_training_speed(data, TrainSettings(seed=args.seed, threads=args.threads),
-                                  args.repeats)
-    if args.json:
-        print(json.dumps(rows, indent=1))
-        return
-    print(f"{'stage':<22}{'seconds':>9}{'reference':>11}{'ratio':>7}"
-          f"{'cpu s':>9}{'ref cpu s':>11}{'ratio':>7}   load average")
-    for r in rows:
-        print(f"{r['stage']:<22}{r['seconds']:>9.3f}{r['reference_seconds']:>11.3f}"
-              f"{r['ratio']:>7.2f}{r['cpu_seconds']:>9.3f}{r['reference_cpu_seconds']:>11.3f}"
-              f"{r['cpu_ratio']:>7.2f}   {r['load_average']}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,5 +1,6 @@
-"""``python -m bench --scale sports``: an Amazon-Sports-sized catalogue through every stage,
-each timed next to a reference measured in the same run (issue 10).
+"""Section ``paper-scale`` (``python -m bench paper-scale --profile sports``): an
+Amazon-Sports-sized catalogue through every stage, each timed next to a reference measured in
+the same run (issue 10).
 
 The catalogue is synthetic (:mod:`bench.synthetic`: 35,598 users, 18,357 items, 296,337
 interactions, at least 5 per user, split per user by the real ingest stage). No encoder runs:
@@ -8,17 +9,14 @@ user) embeddings with the embed stage's own queries, so the graph build sees rea
 of the right size. Then: the real ``build-graph`` (co-occurrence vs scipy, edges compared;
 approximate semantic kNN vs numpy exact on a sample, recall), the pull
 (``load_train_data``), one training run of MLLMRec capped at one epoch (epoch, evaluation,
-write-back), the training-loop references of ``bench/train_speed.py`` (workstream
-``speed``), the explore queries of ``bench/explore.py`` (workstream ``browser``), and the
-serving latency of ``serve.recommend`` and of the Browser query
+write-back), the training-loop references of ``bench/train_speed.py``, the explore queries
+of ``bench/explore.py``, and the serving latency of ``serve.recommend`` and of the Browser query
 ``explore/user_recommendations`` (p50/p95 over 200 users on a warm connection).
 
 Every row carries its target from the issue's "Done means" and whether this run met it.
 """
 from __future__ import annotations
 
-import importlib
-import json
 import logging
 import random
 import time
@@ -29,26 +27,30 @@ import numpy as np
 
 from bench import queries
 from bench.common import load_average, measure
+from bench.context import Context
+from bench.explore import measure_explore
 from bench.loading import ingest, store_synthetic_embeddings
-from bench.synthetic import make_synthetic
-from bench.train_runs import train
+from bench.options import PROFILES
+from bench.synthetic import Synthetic, make_synthetic
+from bench.train_runs import run_timings, train
+from bench.train_speed import measure_training_speed
+from loaders.canonical import Catalogue
 from mllmrec.config import Settings
 from mllmrec.dataset import drop_dataset
 from mllmrec.db import Graph
+from mllmrec.train.data import TrainData
 
 log = logging.getLogger(__name__)
-
-#: Profiles: interactions of the paper's datasets (users and items follow from Sports'
-#: ratios in bench.synthetic; "sports" reproduces its counts exactly) and its graph defaults.
-PROFILES: dict[str, dict[str, Any]] = {
-    "sports": {"interactions": 296_337, "graph.knn_jac": 10, "graph.pure": 0.4},
-    # A quick end-to-end check of the bench itself (~1,200 items: approximate mode forced).
-    "small": {"interactions": 20_000, "graph.knn_jac": 10, "graph.pure": 0.4,
-              "graph.approximate_above": 1_000},
-}
 RECALL_SAMPLE = 2_000  # source items whose approximate kNN is compared with numpy exact
 LATENCY_USERS = 200
 BROWSER_BUDGET_S = 120.0  # the Browser query stops early (fewer users) past this many seconds
+
+
+def section(ctx: Context) -> None:
+    """The ``--profile`` catalogue through every stage."""
+    log.info("== paper scale, profile %s", ctx.options.profile)
+    ctx.store("paper-scale", run_scale(ctx.graph, ctx.settings, ctx.options.profile,
+                                       ctx.options.seed))
 
 
 # --------------------------------------------------------------------------- table logic
@@ -144,7 +146,8 @@ def run_scale(graph: Graph, base: Settings, profile: str = "sports", seed: int =
     return out
 
 
-def graph_rows(graph: Graph, settings: Settings, syn: Any, prepared: Any) -> list[dict[str, Any]]:
+def graph_rows(graph: Graph, settings: Settings, syn: Synthetic,
+               prepared: Catalogue) -> list[dict[str, Any]]:
     """The real graph build (kNN mode chosen by catalogue size) and its two references."""
     from mllmrec.graph.build import build_graph
     from tests.e2e.graph_reference import cooccurrence_edges, semantic_edges
@@ -191,7 +194,7 @@ def graph_rows(graph: Graph, settings: Settings, syn: Any, prepared: Any) -> lis
     ]
 
 
-def pull(graph: Graph, dataset: str) -> tuple[Any, dict[str, Any]]:
+def pull(graph: Graph, dataset: str) -> tuple[TrainData, dict[str, Any]]:
     """The trainer's pull of everything MLLMRec needs, timed; the data is reused by the
     training-loop references."""
     from mllmrec.train.data import load_train_data
@@ -216,22 +219,6 @@ def trainer_rows(graph: Graph, settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
-def run_timings(graph: Graph, run_id: str) -> dict[str, float]:
-    """Seconds per phase (load, fit, writeback, total) the trainer stored on the run."""
-    return json.loads(queries.run(graph, "training_run_timings", run=run_id)[0]["timings"])
-
-
-def _optional(module: str, function: str, owner: str) -> Callable[..., Any] | None:
-    """A benchmark function another workstream provides, or None (with a log line) while it
-    is not in this tree yet."""
-    try:
-        return getattr(importlib.import_module(module), function)
-    except (ImportError, AttributeError):
-        log.warning("%s.%s (workstream %s) is not available: its rows are marked pending",
-                    module, function, owner)
-        return None
-
-
 #: bench/train_speed.py's stage keys -> the table's labels and what each reference is.
 TRAINING_ROWS = {"evaluation": "evaluation, one split (full ranking)",
                  "bpr_epoch": "BPR-MF: one training epoch",
@@ -242,26 +229,18 @@ TRAINING_REFERENCES = {
     "lightgcn_propagation": "torch.sparse CSR SpMM"}
 
 
-def training_speed_rows(data: Any, settings: Settings) -> list[dict[str, Any]]:
+def training_speed_rows(data: TrainData, settings: Settings) -> list[dict[str, Any]]:
     """Evaluation, BPR-MF epoch and LightGCN propagation next to their minimal PyTorch
-    references, from ``bench/train_speed.py``. Its rows come as {stage, seconds,
-    reference_seconds, ratio}; the target of each is ratio <= 1.5."""
-    measure_fn = _optional("bench.train_speed", "measure_training_speed", "speed")
-    if measure_fn is None:
-        return [row(f"{label}: PENDING (bench/train_speed.py not in this tree)", None,
-                    max_ratio=1.5) for label in TRAINING_ROWS.values()]
+    references, from ``bench/train_speed.py``; the target of each is ratio <= 1.5."""
     return [row(TRAINING_ROWS.get(r["stage"], r["stage"]), r["seconds"], r["reference_seconds"],
                 TRAINING_REFERENCES.get(r["stage"], ""), max_ratio=1.5)
-            for r in measure_fn(data, settings.train)]
+            for r in measure_training_speed(data, settings.train)]
 
 
 def explore_rows(graph: Graph, dataset: str) -> list[dict[str, Any]]:
     """Median latency of every Browser explore query, from ``bench/explore.py``."""
-    measure_fn = _optional("bench.explore", "measure_explore", "browser")
-    if measure_fn is None:
-        return [row("explore queries: PENDING (bench/explore.py not in this tree)", None)]
     return [row(f"explore {r['query']} (median)", r["median_ms"] / 1000,
-                note=f"max {r['max_ms']:.0f} ms") for r in measure_fn(graph, dataset)]
+                note=f"max {r['max_ms']:.0f} ms") for r in measure_explore(graph, dataset)]
 
 
 def latency_rows(graph: Graph, dataset: str, seed: int,

@@ -1,4 +1,5 @@
-"""How ingest, graph build, pull, one training epoch and evaluation grow with the data.
+"""Section ``scaling``: how ingest, graph build, pull, one training epoch and evaluation grow
+with the data.
 
 For each size (interactions) a synthetic Sports-shaped catalogue (:mod:`bench.synthetic`) is
 ingested with the real ingest stage, given its embeddings, refined with the real graph build
@@ -15,19 +16,23 @@ from typing import Any
 import numpy as np
 
 from bench.common import measure
+from bench.context import Context
 from bench.loading import ingest, store_synthetic_embeddings
-from bench.scale import run_timings
 from bench.synthetic import make_synthetic
-from bench.train_runs import train
+from bench.train_runs import run_timings, train
 from mllmrec.config import Settings
 from mllmrec.dataset import drop_dataset
 from mllmrec.db import Graph
 
 log = logging.getLogger(__name__)
 
-FULL_SIZES = (10_000, 100_000, 300_000, 1_000_000)
-QUICK_SIZES = (10_000, 30_000, 100_000)
 STAGES = ("ingest", "cooccurrence", "semantic", "pull", "epoch", "evaluation")
+
+
+def section(ctx: Context) -> None:
+    """One row per ``--sizes`` value and the fitted slopes."""
+    log.info("== scaling")
+    ctx.store("scaling", run_scaling(ctx.graph, ctx.settings, ctx.options.sizes, ctx.options.seed))
 
 
 def fit_slope(x: list[float], y: list[float]) -> float | None:
@@ -84,7 +89,8 @@ def scale_one(graph: Graph, base: Settings, n: int, seed: int, epochs: int = 1) 
 
 def run_scaling(graph: Graph, base: Settings, sizes: tuple[int, ...], seed: int) -> dict[str, Any]:
     """The scaling section of the report: one row per size and the fitted slopes."""
-    rows, failures = [], []
+    rows: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
     for n in sizes:
         try:
             rows.append(scale_one(graph, base, n, seed))
