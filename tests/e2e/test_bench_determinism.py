@@ -20,8 +20,8 @@ def test_smallest_bench_twice_gives_identical_quality(neo4j_settings, tmp_path, 
     password = resolve_password(neo4j_settings)
     if password:
         monkeypatch.setenv("NEO4J_PASSWORD", password)
-    args = ["--only", "scaling", "--sizes", "1500", "--max-epochs", "2", "--seed", "11",
-            "--no-docs", "--results-dir", str(tmp_path)]
+    args = ["scaling", "--sizes", "1500", "--max-epochs", "2", "--seed", "11",
+            "--results-dir", str(tmp_path)]
     rows = []
     for _ in range(2):
         main(args)

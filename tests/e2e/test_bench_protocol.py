@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bench.grid import built, points, prepare_users
+from bench.options import GridSpec
 from bench.protocol import run_protocol
 from mllmrec.enrich.describe import describe_items
 from mllmrec.graph.build import build_graph
@@ -26,7 +27,7 @@ def test_protocol_cells_labels_and_restored_state(graph, settings, ml100k_catalo
     describe_items(graph, s)
     prepare_users(graph, s)
     build_graph(graph, s)
-    grid = points({"knn_k": (3, s.graph.knn_k), "knn_jac": (s.graph.knn_jac,), "pure": (s.graph.pure,)})
+    grid = points(GridSpec(knn_k=(3, s.graph.knn_k), knn_jac=(s.graph.knn_jac,), pure=(s.graph.pure,)))
     seen = []
     out = run_protocol(graph, s, grid, (7,), on_progress=lambda part: seen.append(part["missing"]))
     assert seen == [["all"], ["all"], [], []]  # saved after every grid point

@@ -7,6 +7,7 @@ import pytest
 
 from bench.ablation import better_on_validation
 from bench.grid import choices, points
+from bench.options import GridSpec
 from bench.protocol import summarise
 from bench.train_runs import aggregate, paired_test
 from mllmrec.config import Settings
@@ -48,7 +49,7 @@ def _row(config: dict, valid: float, test: float) -> dict:
 
 
 def test_grid_choice_on_validation_and_on_test_and_the_inflation():
-    grid = points({"knn_k": (5, 10), "knn_jac": (10,), "pure": (0.7,)})
+    grid = points(GridSpec(knn_k=(5, 10), knn_jac=(10,), pure=(0.7,)))
     assert grid == [{"knn_k": 5, "knn_jac": 10, "pure": 0.7}, {"knn_k": 10, "knn_jac": 10, "pure": 0.7}]
     honest = [_row(grid[0], 0.30, 0.20), _row(grid[1], 0.29, 0.25)]
     leaky = [_row(grid[0], 0.40, 0.32), _row(grid[1], 0.41, 0.30)]
@@ -78,20 +79,24 @@ def test_variants_better_on_validation_name_their_flag():
     assert better_on_validation(rows)[0]["pick"] == "mllmrec train --ui-gcn"
 
 
-def test_report_joins_the_two_scopes_and_prints_inflation_and_paired_test(tmp_path):
+def test_report_joins_the_two_scopes_of_one_commit_and_prints_inflation_and_paired_test(tmp_path):
     from bench.common import environment
     from bench.report import write_report
+    from bench.results import write_json
 
-    grid = points({"knn_k": (5, 10), "knn_jac": (10,), "pure": (0.7,)})
+    grid = points(GridSpec(knn_k=(5, 10), knn_jac=(10,), pure=(0.7,)))
     honest = [_row(grid[0], 0.30, 0.20), _row(grid[1], 0.29, 0.25)]
     leaky = [_row(grid[0], 0.40, 0.32), _row(grid[1], 0.41, 0.30)]
 
-    def run(run_id, grids):
+    def run(run_id, grids, commit="abcdef12"):
         section = {"dataset": "ml-100k", **summarise(grids, Settings(), [1])}
-        return {"id": run_id, "created": "2026-01-01T00:00:00Z", "environment": environment(),
-                "parameters": {}, "command": f"python -m bench {run_id}", "protocol": section}
+        env = {**environment(), "git": {"commit": commit * 5, "short": commit, "dirty": False}}
+        return {"id": run_id, "created": f"{run_id[:4]}-01-0{run_id[7]}T00:00:00Z",
+                "environment": env, "parameters": {}, "command": f"python -m bench {run_id}",
+                "protocol": section}
 
-    write_report(run("20260101T000000Z", {"all": leaky}), tmp_path)
+    write_json(run("20260101T000000Z", {"all": leaky}), tmp_path)
+    write_json(run("20260103T000000Z", {"all": leaky}, commit="99999999"), tmp_path / "other")
     mllmrec = {**aggregate([_run(1, 0.3, 0.2, [0.1, 0.3]), _run(2, 0.3, 0.2, [0.1, 0.3])])}
     bpr = {**aggregate([_run(1, 0.2, 0.1, [0.0, 0.1]), _run(2, 0.2, 0.1, [0.0, 0.1])]),
            "model": "BPR-MF", "label": "BPR-MF"}
@@ -99,12 +104,16 @@ def test_report_joins_the_two_scopes_and_prints_inflation_and_paired_test(tmp_pa
     second["quality"] = {"dataset": "ml-100k", "seeds": [1, 2], "patience": 20, "max_epochs": 1000,
                          "history_scope": "train", "models": [mllmrec, bpr], "missing": ["LightGCN"],
                          "paired_test": paired_test(mllmrec, bpr)}
-    readme = tmp_path / "README.md"
-    readme.write_text("# x\n")
-    text = write_report(second, tmp_path, docs=(readme,)).read_text()
-    assert "## Protocol" in text and "user-text scope all rows come from `20260101T000000Z.json`" in text
+    write_json(second, tmp_path)
+    text = write_report(tmp_path).read_text()
+    assert "## Protocol" in text
+    assert ("user-text scope(s) all from run `20260101T000000Z` of 2026-01-01T00:00:00Z, "
+            "commit `abcdef12`") in text
     assert "+0.1200 (+60.0%)" in text  # published cell: 0.32 vs the honest 0.20
     assert "0.2000 ± 0.0000" in text and "Wilcoxon signed-rank" in text
     assert "**Not run** (the run was stopped before them): LightGCN." in text
-    block = readme.read_text()
-    assert "user texts from training interactions only" in block and "+0.1200 (+60.0%)" in block
+    # the newest protocol run, of another commit, is never completed from the older one
+    files = [tmp_path / "20260102T000000Z.json", tmp_path / "other" / "20260103T000000Z.json"]
+    protocol = write_report(tmp_path, files).read_text().split("## Protocol")[1].split("\n## ")[0]
+    assert "run `20260103T000000Z`" in protocol and "20260102T000000Z" not in protocol
+    assert "**Not run** (the run was stopped before them): train." in protocol

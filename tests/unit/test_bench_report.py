@@ -1,4 +1,4 @@
-"""Report plumbing: tables, the generated README block, borrowed sections, plots, slopes."""
+"""Report plumbing: tables, sections attributed to the run that measured them, plots, slopes."""
 from __future__ import annotations
 
 import json
@@ -6,28 +6,23 @@ import json
 import numpy as np
 
 from bench.common import environment, measure
-from bench.report import BEGIN, END, fill_missing, replace_block, table, write_report
-from bench.scaling import fit_slope
+from bench.report import table, write_report
+from bench.results import write_json
+from bench.scaling_curve import fit_slope
 
 METRICS = {"recall@10": 0.1234, "ndcg@10": 0.0567, "recall@20": 0.2345, "ndcg@20": 0.0891}
 
 
-def _run(run_id: str, **sections) -> dict:
-    return {"id": run_id, "created": "2026-01-01T00:00:00Z", "environment": environment(),
-            "parameters": {"dataset": "ml-100k"}, **sections}
+def _run(run_id: str, commit: str, **sections) -> dict:
+    env = {**environment(), "git": {"commit": commit * 5, "short": commit, "dirty": False}}
+    return {"id": run_id, "created": f"2026-01-0{run_id[7]}T00:00:00Z", "environment": env,
+            "command": f"python -m bench {' '.join(sections)}", "parameters": {"dataset": "ml-100k"},
+            **sections}
 
 
 def test_table_markdown():
     assert table(["a", "b"], [[1234567, 0.5], ["x", None]]) == (
         "| a | b |\n|---|---|\n| 1,234,567 | 0.5000 |\n| x | - |")
-
-
-def test_replace_block_keeps_surroundings():
-    block = f"{BEGIN}\nnew\n{END}"
-    text = f"intro\n{BEGIN}\nold numbers\n{END}\noutro\n"
-    assert replace_block(text, block) == f"intro\n{block}\noutro\n"
-    assert replace_block("intro\n", block) == f"intro\n\n{block}\n"
-    assert replace_block(replace_block("intro\n", block), block).count(BEGIN) == 1
 
 
 def test_fit_slope_recovers_power_law():
@@ -44,29 +39,34 @@ def test_measure_sees_an_allocation():
     assert m.peak_rss_mb - m.start_rss_mb >= 140  # 150 MiB array, measured by the kernel
 
 
-def test_report_borrows_missing_sections_and_fills_readme(tmp_path):
+def test_each_section_names_the_run_date_and_commit_it_comes_from(tmp_path):
     results = tmp_path / "results"
     quality = {"dataset": "ml-100k", "seed": 1, "patience": 20, "max_epochs": 50,
                "models": [{"model": "MLLMRec", "valid": METRICS, "test": METRICS, "best_epoch": 4,
                            "epochs": 9, "seconds_per_epoch": 0.25,
                            "curve": [{"epoch": e, "loss": 1 / e, "valid_recall@20": e / 100}
                                      for e in range(1, 10)]}]}
-    write_report(_run("20260101T000000Z", quality=quality), results)
+    write_json(_run("20260101T000000Z", "aaaa1111", quality=quality), results)
     scaling = {"seed": 1, "rows": [{"interactions": n, "users": n // 8, "items": n // 16,
                                     "ingest_seconds": n / 1e4} for n in (10_000, 100_000)],
                "slopes": {"ingest": 1.0}}
+    write_json(_run("20260102T000000Z", "bbbb2222", scaling=scaling), results)
     readme = tmp_path / "README.md"
     readme.write_text("# project\n")
-    report = write_report(_run("20260102T000000Z", scaling=scaling), results, docs=(readme,))
-    text = report.read_text()
+    text = write_report(results).read_text()
     assert "0.2345" in text and "0.1498 / 0.0677" in text  # ours and the published Sports row
-    assert "comes from `20260101T000000Z.json`" in text
     assert "ingest 1.00" in text
+    quality_md = text.split("## Recommendation quality")[1].split("\n## ")[0]
+    scaling_md = text.split("## Scaling")[1].split("\n## ")[0]
+    assert "run `20260101T000000Z` of 2026-01-01T00:00:00Z, commit `aaaa1111`" in quality_md
+    assert "bbbb2222" not in quality_md
+    assert "run `20260102T000000Z` of 2026-01-02T00:00:00Z, commit `bbbb2222`" in scaling_md
+    assert "| quality | 20260101T000000Z.json | 2026-01-01T00:00:00Z | aaaa1111 |" in text
     for png in ("training_curves.png", "scaling.png"):
         assert (results / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     stored = json.loads((results / "20260102T000000Z.json").read_text())
     assert "quality" not in stored  # the JSON keeps only what this run measured
-    assert fill_missing(stored, results)["quality"]["models"][0]["test"] == METRICS
-    block = readme.read_text()
-    assert block.startswith("# project\n") and "results/REPORT.md" in block
-    assert "| MLLMRec | 0.1234 | 0.0567 | 0.2345 | 0.0891 | 0.25 |" in block
+    assert readme.read_text() == "# project\n"  # nothing outside bench/results is rewritten
+    # --from: only the files given; a section none of them has is absent
+    text = write_report(results, [results / "20260102T000000Z.json"]).read_text()
+    assert "## Scaling" in text and "## Recommendation quality" not in text

@@ -1,10 +1,13 @@
 """The scale table: ratios, targets met or missed, latency percentiles, rendered cells."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bench.report import render
-from bench.scale import percentiles, ratio, row, table_rows
+from bench.paper_scale import percentiles, ratio, row, table_rows
+from bench.report import Part, render
+from bench.results import Run
 
 
 def test_ratio_and_targets():
@@ -40,13 +43,14 @@ def test_table_cells_and_report_section():
     assert cells[0][6] == "scipy; 183,000 edges"
     assert cells[1][1] == "0.0123" and cells[1][5] == "yes"
     assert cells[2][5] == "**NO**" and cells[2][3] == "-"
-    run = {"id": "x", "created": "now", "environment": {
+    run = {"id": "x", "created": "now", "command": "python -m bench paper-scale", "environment": {
         "machine": {"cpu": "cpu", "cores": 2, "ram_gb": 8, "os": "Linux", "load_average": [1.0]},
         "versions": {"python": "3", "torch": "2", "dgl": "2", "neo4j-server": "5"},
         "git": {"short": "abc"}},
-        "scale": {"profile": "sports", "seed": 1, "counts": {"users": 35_598, "items": 18_357},
+        "paper_scale": {"profile": "sports", "seed": 1, "counts": {"users": 35_598, "items": 18_357},
                   "load_average_start": [1.0, 1.0, 1.0], "load_average_end": [2.0, 2.0, 2.0],
                   "rows": rows}}
-    text = render(run, out_dir=None)  # type: ignore[arg-type]  (no plot in this section)
+    part = Part("paper-scale", run["paper_scale"], (Run(Path("x.json"), run),))
+    text = render([part], out_dir=Path("unused"))  # no plot in this section
     assert "## Paper scale" in text and "35,598 users" in text
     assert "| recommend p95 | 0.0612 | - | - | <= 0.05 s | **NO** | - |" in text
