@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	$(MLLMREC) neo4j install
 	touch $@
 
-# Static checks first (ruff lint on the whole tree, mypy on mllmrec/ and loaders/; configured
+# Static checks first (ruff lint on the whole tree, mypy on mllmrec/, loaders/ and bench/; configured
 # in pyproject.toml), then the suite.
 test: setup lint
 	$(PY) -m pytest -q
@@ -34,7 +34,7 @@ demo: setup
 	$(MLLMREC) pipeline run --source movielens $(DATA)/ml-100k --posters $(DATA)/movielens-posters --no-llm
 
 bench: setup
-	$(PY) -m bench
+	$(PY) -m bench all
 
 clean:
 	-$(MLLMREC) neo4j stop
