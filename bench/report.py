@@ -365,8 +365,10 @@ TITLES = {"stages": "Pipeline stages", "components": "Stage micro-benchmarks",
 def _rows_md(data: dict[str, Any], out_dir: Path) -> list[str]:
     """A section whose result is a list of flat rows: one column per key."""
     rows = data["rows"]
-    header = list(dict.fromkeys(k for r in rows for k in r))
-    note = ", ".join(f"{k} {fmt(v)}" for k, v in data.items() if k != "rows")
+    keys = dict.fromkeys(k for r in rows for k in r)  # run files store keys sorted
+    header = [k for k in ("stage", "setting") if k in keys] + \
+        [k for k in keys if k not in ("stage", "setting")]
+    note = ", ".join(f"{k} {v}" for k, v in data.items() if k != "rows")
     return [note + ".", "", table(header, [[r.get(k) for k in header] for r in rows]), ""]
 
 
