@@ -11,7 +11,7 @@ from bench.synthetic import DIM, Synthetic, user_embeddings
 from loaders.canonical import Catalogue
 from mllmrec.config import Settings
 from mllmrec.db import Graph
-from mllmrec.enrich.embed import ensure_vector_indexes
+from mllmrec.schema import ensure_vector_indexes
 from mllmrec.ingest import IngestReport, prepare, write
 
 VECTOR_BATCH = 2_000

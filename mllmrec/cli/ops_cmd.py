@@ -243,7 +243,9 @@ def status_cmd(ctx: click.Context, app: AppContext) -> None:
 @click.argument("name", required=False)
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Query parameter (the dataset comes from --dataset).")
-@click.option("--show", is_flag=True, help="Print the query text to paste into Neo4j Browser.")
+@click.option("--show", is_flag=True,
+              help="Print the query text to paste into Neo4j Browser, its '// :param' lines "
+                   "giving the values used (defaults, --dataset, --param).")
 @click.option("--browser", is_flag=True,
               help="Print a Neo4j Browser URL (server of neo4j.uri, port neo4j.http_port) whose "
                    "editor holds the :params line and the query: press Run for the graph view. "
@@ -266,6 +268,7 @@ def explore_cmd(app: AppContext, name: str | None, params: tuple[str, ...], show
         list_queries,
         run_explore,
         run_graph,
+        show_text,
         style_command,
     )
 
@@ -281,15 +284,16 @@ def explore_cmd(app: AppContext, name: str | None, params: tuple[str, ...], show
             table.add_row(q.name, q.summary, ", ".join(f"{k}={v}" for k, v in q.defaults.items()))
         _console.print(table)
         return
-    if show:
-        click.echo(get_query(name).text)
-        return
     overrides = {}
     for p in params:
         key, sep, value = p.partition("=")
         if not sep:
             raise click.BadParameter(f"expected NAME=VALUE, got '{p}'", param_hint="--param")
         overrides[key] = value
+    if show:
+        q = get_query(name)
+        click.echo(show_text(q, q.params(app.settings.dataset, overrides)))
+        return
     if browser or open_browser:
         q = get_query(name)
         link = browser_link(q, q.params(app.settings.dataset, overrides), app.settings.neo4j)

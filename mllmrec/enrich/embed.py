@@ -26,14 +26,14 @@ from mllmrec.db import Graph, chunks
 from mllmrec.enrich.backends import resolve_device
 from mllmrec.enrich.common import stage_params, write_rows
 from mllmrec.enrich.report import EMPTY_TEXT, EnrichSummary
-from mllmrec.errors import ConfigError, StageError
+from mllmrec.errors import ConfigError
 from mllmrec.provenance import fingerprint, stage_run
+from mllmrec.schema import ensure_vector_indexes
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ENCODER_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 ENCODE_CHUNK = 1_024  # texts encoded (then written) per step: a crash loses at most this many
-INDEXES = {"item": "item_embedding", "user": "user_embedding"}
 
 
 def resolve_encoder(name: str) -> str:
@@ -75,23 +75,6 @@ def encode(encoder: Any, texts: list[str], batch_size: int) -> np.ndarray:
     """L2-normalised float32 vectors, one row per text."""
     return encoder.encode(texts, batch_size=batch_size, normalize_embeddings=True,
                           convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
-
-
-def ensure_vector_indexes(graph: Graph, dimensions: int) -> None:
-    """Create the cosine vector indexes that are missing and wait until both are online;
-    refuse a dimension that does not match existing ones (they are shared by every dataset in
-    the database). Indexes already online cost one read: the DDL and the wait are skipped."""
-    existing = {row["name"]: row for row in graph.run("enrich/vector_indexes")}
-    for row in existing.values():
-        if row["dimensions"] is not None and int(row["dimensions"]) != dimensions:
-            raise StageError(
-                f"vector index '{row['name']}' has dimension {row['dimensions']} but the encoder "
-                f"gives {dimensions}: drop the index (DROP INDEX {row['name']}) or use the same encoder")
-    for kind, name in INDEXES.items():
-        if name not in existing:
-            graph.run(f"enrich/create_{kind}_index", dimensions=dimensions)
-    if set(existing) != set(INDEXES.values()) or any(r["state"] != "ONLINE" for r in existing.values()):
-        graph.run("schema/await_indexes")
 
 
 def embed_texts(graph: Graph, settings: Settings) -> EnrichSummary:

@@ -33,12 +33,12 @@ from tqdm.auto import tqdm
 
 from mllmrec.config import GraphSettings
 from mllmrec.db import Graph, chunks
-from mllmrec.enrich.embed import INDEXES, ensure_vector_indexes
 from mllmrec.errors import StageError
+from mllmrec.schema import VECTOR_INDEXES, ensure_vector_indexes
 
 log = logging.getLogger(__name__)
 
-INDEX = INDEXES["item"]  # the vector index the embed stage creates
+INDEX = VECTOR_INDEXES["item"]  # created by the embed stage (or here, when missing)
 # Exact mode: candidates re-scored in float64 beyond knn_k: float32 scoring noise (~1e-7)
 # cannot move an item across this many ranks except among exact ties, which the id order settles.
 RERANK_MARGIN = 5
@@ -126,7 +126,7 @@ def rebuild_index(graph: Graph, dimensions: int) -> None:
     """Drop the item vector index and create it again, populated in one pass (one compact
     segment set), waiting until it is online. Approximate searches of other datasets fail
     while it is down (seconds at Sports size)."""
-    graph.run("enrich/drop_item_index")
+    graph.run("schema/drop_item_index")
     ensure_vector_indexes(graph, dimensions)
 
 

@@ -7,10 +7,12 @@ meant for Browser's graph view say so with a ``// view: graph`` line; ``run_grap
 their nodes and relationships.
 ``browser_link`` turns a query and its parameters into a Browser URL whose editor is pre-filled
 with the query (Browser's ``?cmd=edit&arg=...``), so one click and one Run show the graph view.
+Every value written into text for Browser (the editor, the ``:param`` lines, ``--show``) goes
+through one writer, ``cypher_literal``, which writes it as inert literal text or refuses it.
 """
 from __future__ import annotations
 
-import json
+import math
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -127,22 +129,68 @@ def style_command() -> str:
     return ":style " + grass.strip()
 
 
+#: Escapes inside a double-quoted Cypher string; other characters that are not printable are
+#: written as ``\uXXXX`` (UTF-16 code units: Cypher has no 8-digit ``\U`` escape).
+_STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t",
+                   "\b": "\\b", "\f": "\\f"}
+_INT64 = range(-(2**63), 2**63)
+
+
 def cypher_literal(value: Any) -> str:
-    """A parameter value as Cypher literal text for Browser's ``:param`` / ``:params``
-    (strings double-quoted and escaped, lists and maps recursively)."""
+    """A parameter value as Cypher literal text: what ``--browser`` writes into the editor and
+    what the ``:param`` lines and ``--show`` print. The text is one line, evaluates to exactly
+    ``value`` and holds no code: strings are double-quoted with quotes, backslashes and every
+    character that is not printable escaped (so no line break ends a ``//`` comment around it);
+    map keys are backtick-quoted with a backtick inside doubled; negative numbers are
+    parenthesised (``$x^2`` stays ``(-5)^2``). MllmrecError for what has no such literal:
+    NaN and infinities, integers beyond 64 bits, strings with lone surrogates, map keys that
+    are not strings or hold a line break or other character that is not printable (a
+    backtick-quoted name cannot escape it), and any other type."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
+    if isinstance(value, int):
+        if value not in _INT64:
+            raise MllmrecError(f"parameter value {value} does not fit a 64-bit Cypher integer")
+        return f"({value})" if value < 0 else str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise MllmrecError(f"parameter value {value} has no Cypher literal: give a finite number")
+        text = repr(value)
+        return f"({text})" if text.startswith("-") else text
     if isinstance(value, str):
-        return json.dumps(value)
+        return _string_literal(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(cypher_literal(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"`{k}`: {cypher_literal(v)}" for k, v in value.items()) + "}"
-    raise MllmrecError(f"cannot write parameter value {value!r} as a Cypher literal")
+        return "{" + ", ".join(f"{_map_key(k)}: {cypher_literal(v)}" for k, v in value.items()) + "}"
+    raise MllmrecError(f"cannot write parameter value {value!r} as a Cypher literal: use null, "
+                       "booleans, numbers, strings, lists and maps")
+
+
+def _string_literal(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _STRING_ESCAPES:
+            out.append(_STRING_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        elif 0xD800 <= ord(ch) <= 0xDFFF:
+            raise MllmrecError(f"parameter string {text!r} holds a lone surrogate, not text")
+        else:
+            units = ch.encode("utf-16-be")
+            out.extend(f"\\u{int.from_bytes(units[i:i + 2], 'big'):04x}" for i in range(0, len(units), 2))
+    return '"' + "".join(out) + '"'
+
+
+def _map_key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise MllmrecError(f"map key {key!r} is not a string (Cypher map keys are names)")
+    if not key.isprintable():
+        raise MllmrecError(f"map key {key!r} holds a line break or another character that is "
+                           "not printable, which a backtick-quoted Cypher name cannot escape")
+    return "`" + key.replace("`", "``") + "`"
 
 
 def browser_text(q: ExploreQuery, params: dict[str, Any]) -> str:
@@ -167,6 +215,16 @@ def browser_text(q: ExploreQuery, params: dict[str, Any]) -> str:
         code, sep, comment = line.partition("//")
         lines.append(_PARAM_USE.sub(literal, code) + sep + comment)
     return "\n".join(lines).rstrip()
+
+
+def show_text(q: ExploreQuery, params: dict[str, Any]) -> str:
+    """The query file as ``--show`` prints it: its own ``$parameter`` text, and its
+    ``// :param`` lines giving the values of this call (defaults, the dataset, ``--param``)."""
+    def value_line(line: str) -> str:
+        match = _PARAM.match(line)
+        return f"// :param {match.group(1)} => {cypher_literal(params[match.group(1)])}" if match else line
+
+    return "\n".join(value_line(line) for line in q.text.splitlines())
 
 
 def browser_link(q: ExploreQuery, params: dict[str, Any], neo4j: Neo4jSettings) -> BrowserLink:

@@ -28,7 +28,7 @@ from loaders.canonical import INTERACTION_COLUMNS, ITEM_COLUMNS, Catalogue
 from mllmrec.config import Settings
 from mllmrec.db import Graph
 from mllmrec.errors import MllmrecError
-from mllmrec.ops.stages import STAGES, Stage
+from mllmrec.ops.stages import INGEST, STAGES, Stage
 from mllmrec.provenance import fingerprint
 
 log = logging.getLogger(__name__)
@@ -115,8 +115,7 @@ def source_fingerprint(cat: Catalogue, source: Source, settings: Settings) -> st
     h = hashlib.sha256()
     for frame, cols in ((cat.interactions, INTERACTION_COLUMNS), (cat.items, ITEM_COLUMNS)):
         h.update(pd.util.hash_pandas_object(frame[list(cols)], index=False).to_numpy().tobytes())
-    ingest = settings.ingest.model_dump(mode="json", exclude={"batch_size"})
-    return fingerprint("ingest", ingest, cat.domain, source.dedupe, h.hexdigest())
+    return fingerprint("ingest", INGEST.values(settings), cat.domain, source.dedupe, h.hexdigest())
 
 
 def _last_fingerprint(graph: Graph, dataset: str, stage: str) -> str | None:
@@ -156,7 +155,7 @@ def run_stage(graph: Graph, settings: Settings, stage: Stage, force: bool = Fals
         return StepResult(stage.name, SKIPPED, time.perf_counter() - t0,
                           note="inputs and parameters unchanged")
     since = graph.run("ops/now")[0]["now"]
-    result = stage.run(graph, settings, **kwargs)
+    result = stage.entry(graph, settings, **kwargs)
     _tag(graph, settings.dataset, stage.name, since, fp)
     return StepResult(stage.name, RAN, time.perf_counter() - t0, summary_dict(result))
 

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from mllmrec.enrich.describe import describe_items
-from mllmrec.enrich.embed import INDEXES, embed_texts, ensure_vector_indexes
+from mllmrec.enrich.embed import embed_texts
 from mllmrec.errors import StageError
 from mllmrec.enrich.profile import profile_users
+from mllmrec.schema import VECTOR_INDEXES, ensure_vector_indexes
 from tests.fixtures_models import ingest, ml100k_catalogue, small_catalogue  # noqa: F401
 
 pytestmark = pytest.mark.e2e
@@ -63,7 +64,7 @@ def test_vectors_stored_exactly_indexed_and_encoded_once(graph, enriched, minilm
             "RETURN vector.similarity.cosine(a.embedding, b.embedding) AS s",
             d=enriched.dataset, a=ids[0], b=ids[1])[0]["s"]
         assert (1 + cos) / 2 == pytest.approx(db_cos, abs=1e-5)  # Neo4j reports (1 + cos) / 2
-    idx = {r["name"]: r for r in graph.run("enrich/vector_indexes")}
+    idx = {r["name"]: r for r in graph.run("schema/vector_indexes")}
     assert {n: (idx[n]["dimensions"], idx[n]["similarity"].lower()) for n in idx} == {
         "item_embedding": (384, "cosine"), "user_embedding": (384, "cosine")}
     assert all(r["state"] == "ONLINE" for r in idx.values())
@@ -81,13 +82,13 @@ def test_vector_indexes_created_when_missing_and_dimension_guarded(graph):
     """A missing index is created and online when the call returns; indexes that exist are
     left alone, and an encoder of another dimension is refused by name."""
     ensure_vector_indexes(graph, 384)
-    graph.run("enrich/drop_item_index")
-    assert {r["name"] for r in graph.run("enrich/vector_indexes")} == {INDEXES["user"]}
+    graph.run("schema/drop_item_index")
+    assert {r["name"] for r in graph.run("schema/vector_indexes")} == {VECTOR_INDEXES["user"]}
     ensure_vector_indexes(graph, 384)
-    idx = {r["name"]: r for r in graph.run("enrich/vector_indexes")}
-    assert set(idx) == set(INDEXES.values())
+    idx = {r["name"]: r for r in graph.run("schema/vector_indexes")}
+    assert set(idx) == set(VECTOR_INDEXES.values())
     assert all(r["state"] == "ONLINE" and int(r["dimensions"]) == 384 for r in idx.values())
     with pytest.raises(StageError, match=r"vector index '(item|user)_embedding' has dimension 384 "
                                          r"but the encoder gives 7"):
         ensure_vector_indexes(graph, 7)
-    assert {int(r["dimensions"]) for r in graph.run("enrich/vector_indexes")} == {384}
+    assert {int(r["dimensions"]) for r in graph.run("schema/vector_indexes")} == {384}

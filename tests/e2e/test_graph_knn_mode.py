@@ -81,7 +81,7 @@ def test_index_rebuild_keeps_the_index_online_and_the_recall(graph, neo4j_settin
     summary = build_graph(graph, settings)
     assert summary.counts["index_rebuilt"] == int(rebuild)
     assert ("index_rebuild_s" in summary.timings) is rebuild
-    states = {r["name"]: r["state"] for r in graph.run("enrich/vector_indexes")}
+    states = {r["name"]: r["state"] for r in graph.run("schema/vector_indexes")}
     assert states["item_embedding"] == "ONLINE"
 
     want, _ = semantic_edges(syn.item_ids, syn.item_embeddings, settings.graph.knn_k, 0.6)

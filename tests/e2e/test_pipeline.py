@@ -1,9 +1,11 @@
 """`pipeline run` end to end on MovieLens 100K minus its last 5%: every stage runs once,
 an unchanged rerun skips every stage, fingerprints follow parameters and inputs, `status`
-reports it all."""
+reports it all; a change of a semantic search setting rebuilds the graph (on a tiny
+CSV source)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +96,41 @@ def test_pipeline_default_builds_user_texts_from_training_only(graph, processed)
                             "RETURN s.params AS p", d=processed.name)
     assert params and all('"history_scope": "train"' in r["p"] for r in params)
     assert "LEAKY" not in processed.output
+
+
+def _tiny_source(folder: Path) -> list[str]:
+    """A 12-user, 15-item CSV source (interactions and titles): every stage runs in seconds."""
+    folder.mkdir()
+    rows = ["user,item,rating,timestamp"]
+    for u in range(12):
+        rows += [f"u{u},i{(u + j * 2) % 15},{1 + (u + j) % 5},{1_000 + u * 100 + j}" for j in range(8)]
+    (folder / "inter.csv").write_text("\n".join(rows) + "\n")
+    titles = ["id,title,category"] + [f"i{i},Film number {i},{'drama' if i % 2 else 'comedy'}"
+                                      for i in range(15)]
+    (folder / "items.csv").write_text("\n".join(titles) + "\n")
+    return ["--source", "csv", str(folder / "inter.csv"), "--items", str(folder / "items.csv")]
+
+
+def test_changing_a_semantic_search_setting_rebuilds_the_graph(neo4j_settings, dataset_name,
+                                                                  tmp_path):
+    """graph.index_candidates and graph.approximate_above choose the semantic edges, so a
+    change of either reruns build-graph (and train, which reads the new build) and nothing
+    before it; the same settings again skip everything."""
+    source = _tiny_source(tmp_path / "tiny")
+    base = ["-d", dataset_name, "pipeline", "run", *source, "--no-llm", "--epochs", "1",
+            "--set", f"train.runs_dir={tmp_path / 'runs'}", "--set", "train.batch_size=16"]
+    first = run_cli(base, neo4j_settings)
+    assert first.exit_code == 0, first.output
+    runs = [*base]
+    for change in ("graph.index_candidates=7", "graph.approximate_above=3"):
+        runs += ["--set", change]
+        changed = run_cli(runs, neo4j_settings)
+        assert changed.exit_code == 0, changed.output
+        for name in ("ingest", "describe", "profile", "embed"):
+            assert _printed(changed.output, "skipped", name), (change, name, changed.output)
+        for name in ("build-graph", "train"):
+            assert _printed(changed.output, "ran", name), (change, name, changed.output)
+    again = run_cli(runs, neo4j_settings)
+    assert again.exit_code == 0, again.output
+    for name in ALL:
+        assert _printed(again.output, "skipped", name), (name, again.output)

@@ -11,12 +11,14 @@ import pytest
 
 from mllmrec.config import Neo4jSettings
 from mllmrec.cypher import query
+from mllmrec.errors import MllmrecError
 from mllmrec.ops.explore import (
     browser_link,
     browser_text,
     cypher_literal,
     get_query,
     list_queries,
+    show_text,
 )
 
 # Files that create a build or flip its status/flags: they address builds by id.
@@ -66,6 +68,35 @@ def test_cypher_literals():
     assert cypher_literal(True) == "true" and cypher_literal(None) == "null"
     assert cypher_literal(["x", 2]) == '["x", 2]'
     assert cypher_literal({"k": 1}) == "{`k`: 1}"
+    assert cypher_literal(-5) == "(-5)" and cypher_literal(-0.5) == "(-0.5)"  # $x^2 is (-5)^2
+    assert cypher_literal("a\nb\u2028c\x00é😀") == '"a\\nb\\u2028c\\u0000é😀"'
+    for refused in (float("nan"), float("inf"), 2**63, {1: 2}, {"a\nb": 1}, "\udc80"):
+        with pytest.raises(MllmrecError):
+            cypher_literal(refused)
+
+
+def test_a_map_key_cannot_close_its_backticks():
+    """The issue's injection: ``--param 'hops={"x` }) MATCH (n) DETACH DELETE n //": 1}'``
+    put ``MATCH (n) DETACH DELETE n`` into the editor and the :param line as code."""
+    key = "x` }) MATCH (n) DETACH DELETE n //"
+    q = get_query("item_neighbourhood")
+    params = q.params("ml-100k", {"hops": '{"%s": 1}' % key})
+    assert params["hops"] == {key: 1}
+    literal = "{`x`` }) MATCH (n) DETACH DELETE n //`: 1}"
+    assert cypher_literal(params["hops"]) == literal
+    link = browser_link(q, params, Neo4jSettings())
+    assert f":param hops => {literal}" in link.param_lines
+    assert f"toInteger({literal}) >= 2" in link.editor
+    assert f"// :param hops => {literal}" in show_text(q, params).splitlines()
+
+
+def test_show_prints_the_file_with_the_values_of_the_call():
+    q = get_query("user_recommendations")
+    shown = show_text(q, q.params("ml-100k", {"user": 'a"b', "k": "3"}))
+    assert shown.splitlines()[1:4] == ['// :param dataset => "ml-100k"',
+                                       '// :param user => "a\\"b"', "// :param k => 3"]
+    assert [line for line in shown.splitlines() if not line.startswith("// :param")] == \
+        [line for line in q.text.splitlines() if not line.startswith("// :param")]
 
 
 def test_browser_link_round_trips():
