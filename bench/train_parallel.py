@@ -30,16 +30,12 @@ import torch.multiprocessing as mp  # noqa: E402
 from bench.common import load_average  # noqa: E402
 from bench.train_speed import SPORTS_INTERACTIONS, synthetic_train_data  # noqa: E402
 from mllmrec.config import TrainSettings  # noqa: E402
+from mllmrec.train.bpr import BPRSampler  # noqa: E402
 from mllmrec.train.data import TrainData  # noqa: E402
+from mllmrec.train.determinism import cpu_threads, seed_everything  # noqa: E402
 from mllmrec.train.distributed import SINGLE, Ranks, init, shutdown  # noqa: E402
-from mllmrec.train.sampler import BPRSampler  # noqa: E402
-from mllmrec.train.trainer import (  # noqa: E402
-    build_model,
-    cpu_threads,
-    seed_everything,
-    step_module,
-    train_epoch,
-)
+from mllmrec.train.registry import build_model  # noqa: E402
+from mllmrec.train.trainer import step_module, train_epoch  # noqa: E402
 
 CPU = torch.device("cpu")
 

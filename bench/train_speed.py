@@ -50,8 +50,9 @@ from mllmrec.ingest import prepare  # noqa: E402
 from mllmrec.train.baselines import BPRMF, LightGCN  # noqa: E402
 from mllmrec.train.data import TEST, TRAIN, VALID, TrainData  # noqa: E402
 from mllmrec.train.metrics import evaluate  # noqa: E402
-from mllmrec.train.sampler import BPRSampler  # noqa: E402
-from mllmrec.train.trainer import cpu_threads, train_epoch  # noqa: E402
+from mllmrec.train.bpr import BPRSampler  # noqa: E402
+from mllmrec.train.determinism import cpu_threads  # noqa: E402
+from mllmrec.train.trainer import train_epoch  # noqa: E402
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,9 @@ from mllmrec.provenance import code_version
 from mllmrec.serve import recommend
 from mllmrec.train import writeback
 from mllmrec.train.data import load_train_data
-from mllmrec.train.trainer import build_model, load_data, train_model, warm_start
+from mllmrec.train.checkpoint import warm_start
+from mllmrec.train.registry import build_model, load_data
+from mllmrec.train.trainer import train_model
 from tests.conftest import run_cli
 from tests.e2e.train_fixtures import trainable  # noqa: F401
 
