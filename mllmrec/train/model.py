@@ -146,6 +146,7 @@ class Recommender(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} does not propagate over the user-item graph")
 
     def all_repr(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Final representations of every user and every item (what evaluation ranks with)."""
         raise NotImplementedError
 
     def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
@@ -165,7 +166,7 @@ class MLLMRec(Recommender):
         ii_graph: the normalised item-item message graph (``edata['w']``); None = no propagation.
         n_ii_layers: ``L``.
         ui_graph: the normalised user-item graph; given = the UI-GCN variant.
-        n_ui_layers: layers of the UI-GCN variant.
+        n_ui_layers: ``L'``, the layers of the UI-GCN variant.
 
     Built on the CPU; :func:`mllmrec.train.placement.place` moves it to the training device.
     """
