@@ -27,16 +27,12 @@ from bench.common import load_average
 from bench.context import Context
 from bench.train_speed import QUICK_INTERACTIONS, SPORTS_INTERACTIONS, synthetic_train_data
 from mllmrec.config import TrainSettings
+from mllmrec.train.bpr import BPRSampler
 from mllmrec.train.data import TrainData
+from mllmrec.train.determinism import cpu_threads, seed_everything
 from mllmrec.train.distributed import SINGLE, Ranks, init, shutdown
-from mllmrec.train.sampler import BPRSampler
-from mllmrec.train.trainer import (
-    build_model,
-    cpu_threads,
-    seed_everything,
-    step_module,
-    train_epoch,
-)
+from mllmrec.train.registry import build_model
+from mllmrec.train.trainer import step_module, train_epoch
 
 log = logging.getLogger(__name__)
 

@@ -41,10 +41,11 @@ from bench.synthetic import make_synthetic, user_embeddings
 from mllmrec.config import IngestSettings, TrainSettings
 from mllmrec.ingest import prepare
 from mllmrec.train.baselines import BPRMF, LightGCN
+from mllmrec.train.bpr import BPRSampler
 from mllmrec.train.data import TEST, TRAIN, VALID, TrainData
+from mllmrec.train.determinism import cpu_threads
 from mllmrec.train.metrics import evaluate
-from mllmrec.train.sampler import BPRSampler
-from mllmrec.train.trainer import cpu_threads, train_epoch
+from mllmrec.train.trainer import train_epoch
 
 log = logging.getLogger(__name__)
 

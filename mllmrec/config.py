@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mllmrec.errors import ConfigError
 
@@ -141,6 +141,10 @@ class TrainSettings(_Section):
         None, ge=1, description="CPU threads of torch and DGL kernels while training; None = "
         "library defaults (1 is much faster on an overloaded shared machine)"
     )
+    deterministic: bool = Field(
+        False, description="same seed, same weights and metrics: deterministic torch kernels "
+        "and 1 CPU thread unless threads says otherwise (docs/train.md, Determinism)"
+    )
 
     @field_validator("topks")
     @classmethod
@@ -148,6 +152,13 @@ class TrainSettings(_Section):
         if not v or any(k <= 0 for k in v):
             raise ValueError("topks must be positive integers")
         return sorted(set(v))
+
+    @model_validator(mode="after")
+    def _reproducible_sampling(self) -> TrainSettings:
+        if self.deterministic and self.minibatch and (self.threads or 1) > 1:
+            raise ValueError("deterministic mini-batch training needs threads 1: DGL's "
+                             "neighbour sampling draws depend on the thread split")
+        return self
 
 
 DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

@@ -22,10 +22,11 @@ def doctor_cmd(app: AppContext, epochs: int, models: tuple[str, ...], threads: i
     which parts ran where and why, and whether GPU and CPU agree. Without a GPU it says so and
     runs the CPU half.
     """
-    from mllmrec.ops.doctor import MODELS, environment, report, run_doctor
+    from mllmrec.ops.doctor import environment, report, run_doctor
+    from mllmrec.train.registry import MODELS
 
     s = app.apply({"train.threads": threads})
     for line in environment():
         click.echo(line)
-    for line in report(run_doctor(app.graph, s, epochs, models or MODELS)):
+    for line in report(run_doctor(app.graph, s, epochs, models or tuple(MODELS))):
         click.echo(line)

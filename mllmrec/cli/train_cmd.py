@@ -40,7 +40,10 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
 @click.option("--fanout", type=int, help="Mini-batch: neighbours sampled per node and hop, -1 = all (exact) [default: -1].")
 @click.option("--topk", "topks", type=int, multiple=True, help="Cut-offs K (repeatable) [default: 10 20].")
 @click.option("--eval-batch-size", type=int, help="Users ranked per evaluation step [default: 1024].")
-@click.option("--threads", type=int, help="CPU threads of torch/DGL kernels [default: library default].")
+@click.option("--threads", type=int, help="CPU threads of torch/DGL kernels [default: library default; 1 with --deterministic].")
+@click.option("--deterministic/--no-deterministic", default=None,
+              help="Same seed, same weights and metrics: deterministic torch kernels, one CPU "
+                   "thread unless --threads [default: off].")
 @click.option("--runs-dir", type=click.Path(file_okay=False), help="Checkpoints and plots [default: .mllmrec/runs].")
 @click.option("--init-run", help="Warm-start from this run's checkpoint.")
 @click.option("--no-serve", is_flag=True, help="Store the vectors but keep the current serving run.")
@@ -50,8 +53,8 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
 @pass_app
 def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, seed, n_ii_layers,
               ui_gcn, n_ui_layers, user_pref, device, minibatch, fanout, topks, eval_batch_size,
-              threads, runs_dir, init_run, no_serve, nproc) -> None:
-    """Train on the dataset (METHOD.md sections 6-7), evaluate, and write the run back.
+              threads, deterministic, runs_dir, init_run, no_serve, nproc) -> None:
+    """Train on the dataset (docs/method.md sections 6-7), evaluate, and write the run back.
 
     Pulls embeddings, interactions and the item-item graph from Neo4j; trains with BPR and
     early stopping on validation Recall@20; reports validation and test metrics at the best
@@ -77,7 +80,8 @@ def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, see
                    "train.n_ui_layers": n_ui_layers, "train.use_user_pref": user_pref,
                    "train.device": device, "train.minibatch": minibatch, "train.fanout": fanout,
                    "train.topks": list(topks) or None, "train.eval_batch_size": eval_batch_size,
-                   "train.threads": threads, "train.runs_dir": runs_dir})
+                   "train.threads": threads, "train.deterministic": deterministic,
+                   "train.runs_dir": runs_dir})
     # Under torchrun only rank 0 writes, so only rank 0 takes the dataset's train lock.
     with app.lock("train") if is_main_rank() else nullcontext():
         r = train_model(app.graph, s, init_run=init_run, serve=not no_serve)
@@ -100,7 +104,7 @@ def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, see
 def evaluate_cmd(app: AppContext, topks, eval_batch_size) -> None:
     """Metrics of the serving run computed from the vectors stored in Neo4j (full ranking,
     training items masked), next to the numbers the run recorded when it was trained."""
-    from mllmrec.train.trainer import evaluate_stored
+    from mllmrec.train.record import evaluate_stored
 
     s = app.apply({"train.topks": list(topks) or None, "train.eval_batch_size": eval_batch_size})
     run, metrics = evaluate_stored(app.graph, s.dataset, s.train.topks, s.train.eval_batch_size)

@@ -19,18 +19,14 @@ from mllmrec.config import Settings, TrainSettings
 from mllmrec.db import Graph
 from mllmrec.errors import ConfigError, StageError
 from mllmrec.train.data import VALID, TrainData, load_train_data
+from mllmrec.train.determinism import cpu_threads, seed_everything
+from mllmrec.train.metrics import evaluate_model
 from mllmrec.train.placement import CUDA_DGL_INSTALL, check_device, dgl_can_use
-from mllmrec.train.trainer import (
-    build_model,
-    cpu_threads,
-    evaluate_model,
-    fit,
-    seed_everything,
-)
+from mllmrec.train.registry import MODELS, build_model, model_needs
+from mllmrec.train.trainer import fit
 
 log = logging.getLogger(__name__)
 
-MODELS = ("bpr", "lightgcn", "mllmrec")
 METRIC = "recall@20"
 TOLERANCE = 0.02  # |GPU - CPU| validation Recall@20 after the same epochs from the same seed
 
@@ -68,7 +64,7 @@ def _pull(graph: Graph, dataset: str) -> tuple[TrainData, str | None]:
 
 def _one(data: TrainData, ts: TrainSettings, device: torch.device) -> Check:
     try:
-        check_device(ts.model, ts.ui_gcn, device)
+        check_device(model_needs(ts), device)
     except ConfigError as exc:
         return Check(ts.model, str(device), False, str(exc))
     seed_everything(ts.seed)
@@ -82,7 +78,7 @@ def _one(data: TrainData, ts: TrainSettings, device: torch.device) -> Check:
 
 
 def run_doctor(graph: Graph, settings: Settings, epochs: int = 2,
-               models: tuple[str, ...] = MODELS) -> list[Check]:
+               models: tuple[str, ...] = tuple(MODELS)) -> list[Check]:
     """Train ``epochs`` epochs of each model on the GPU (if any) and on the CPU."""
     data, no_text = _pull(graph, settings.dataset)
     devices = [torch.device("cuda")] if torch.cuda.is_available() else []
@@ -90,7 +86,7 @@ def run_doctor(graph: Graph, settings: Settings, epochs: int = 2,
     with cpu_threads(settings.train.threads):
         for name in models:
             ts = settings.train.model_copy(update={"model": name, "epochs": epochs, "patience": epochs + 1})
-            if name == "mllmrec" and no_text:
+            if model_needs(ts).item_features and no_text:
                 checks.append(Check(name, "-", False, f"skipped: {no_text}"))
                 continue
             if not devices:

@@ -67,7 +67,7 @@ def warm_start_run(settings: Settings, prev_id: str | None,
     params = decode(prev_props.get("params")) or {}
     if prev_props.get("model") != ts.model or params.get("dim") != ts.dim:
         return None, f"cold start (serving run {prev_id} is a different model or dimension)"
-    from mllmrec.train.trainer import run_dir  # the folder the trainer warm-starts from
+    from mllmrec.train.checkpoint import run_dir  # the folder the trainer warm-starts from
 
     if not (run_dir(ts, settings.dataset, prev_id) / "model.safetensors").is_file():
         return None, f"cold start (checkpoint of {prev_id} not in {ts.runs_dir})"

@@ -180,6 +180,9 @@ IRRELEVANT: tuple[Irrelevant, ...] = (
     Irrelevant(Fields(TrainSettings, lambda t: (t.eval_batch_size, t.device, t.threads)),
                "users scored at once, device and CPU threads: speed only (float rounding "
                "aside)"),
+    Irrelevant(Fields(TrainSettings, lambda t: (t.deterministic,)),
+               "fixes threads and kernels so a seed repeats bit for bit: it removes float "
+               "rounding noise, like threads, and changes no setting of the model or protocol"),
     Irrelevant(Fields(TrainSettings, lambda t: (t.runs_dir,)),
                "where run folders are written, not what is trained"),
     Irrelevant(Fields(TrainSettings, lambda t: (t.warm_start, t.max_recall_drop)),

@@ -69,7 +69,7 @@ class TrainData:
 
 def normalised_item_graph(src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
                           n_items: int) -> dgl.DGLGraph:
-    """A = D^-1/2 G D^-1/2 with d the row sums of G (METHOD.md section 5), as a DGL graph for
+    """A = D^-1/2 G D^-1/2 with d the row sums of G (docs/method.md section 5), as a DGL graph for
     message passing: (A x)_i = sum_j A_ij x_j, so the stored edge i -> j (row i) becomes the
     message edge j -> i with weight A_ij in ``edata['w']``. Duplicate (i, j) rows are summed
     (an edge in both G_s and G_c weighs 1 + Jaccard)."""

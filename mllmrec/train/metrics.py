@@ -1,4 +1,4 @@
-"""Full-ranking top-K metrics (METHOD.md section 7).
+"""Full-ranking top-K metrics (docs/method.md section 7).
 
 Every item is ranked for every evaluated user; the user's training items are masked. Ties in
 score are broken by item index (lower first, as a stable sort would), so a ranking never
@@ -18,11 +18,18 @@ pairs (no dense users x items truth matrix).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse as sp
 import torch
 
+if TYPE_CHECKING:
+    from mllmrec.train.data import TrainData
+    from mllmrec.train.model import Recommender
+
 METRICS = ("recall", "ndcg", "precision")
+STOP_METRIC = "recall@20"  # the validation metric that chooses the best epoch
 
 
 def top_k(scores: torch.Tensor, k: int) -> torch.Tensor:
@@ -111,3 +118,12 @@ def evaluate(user_repr: torch.Tensor, item_repr: torch.Tensor, train: sp.csr_mat
                                 for name, v in per_user.items()}
     result["users"] = len(users)
     return result
+
+
+def evaluate_model(model: Recommender, data: TrainData, split: int, ks: list[int],
+                   batch_size: int) -> dict[str, float]:
+    """Full-ranking metrics of ``model`` on a split of ``data`` (training items masked)."""
+    model.eval()
+    with torch.no_grad():
+        users, items = model.all_repr()
+        return evaluate(users, items, data.train, data.splits[split], ks, batch_size)

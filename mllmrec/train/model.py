@@ -1,4 +1,5 @@
-"""The MLLMRec model (METHOD.md section 6), in the style of PyG's ``LightGCN`` module.
+"""The MLLMRec model (docs/method.md section 6), in the style of PyG's ``LightGCN`` module, and
+what every model of the trainer is: :class:`Recommender` and its :class:`ModelNeeds`.
 
 .. math::
     e_i = \\sum_{l=0}^{L} (A^l E)_i, \\qquad
@@ -19,10 +20,24 @@ ID embedding (the ablation "w/o user preference").
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import dgl
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from mllmrec.errors import StageError
+
+if TYPE_CHECKING:
+    from mllmrec.config import TrainSettings
+    from mllmrec.train.data import TrainData
+
+#: ``spread(z) = sum_{l=0..L} A^l z`` over the user-item graph, for the output nodes of a
+#: propagation (all nodes in full-graph mode, a sampled block's seeds in mini-batch mode)
+Spread = Callable[[torch.Tensor], torch.Tensor]
 
 
 def spmm(g: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
@@ -37,13 +52,13 @@ def spmm(g: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
     return dgl.ops.u_mul_e_sum(g, h, g.edata["w"])
 
 
-def propagate(g: dgl.DGLGraph, x: torch.Tensor, n_layers: int, mean: bool = False) -> torch.Tensor:
-    """``sum_{l=0..n_layers} A^l x`` (or the mean over layers) by message passing (:func:`spmm`)."""
+def propagate(g: dgl.DGLGraph, x: torch.Tensor, n_layers: int) -> torch.Tensor:
+    """``sum_{l=0..n_layers} A^l x`` by message passing (:func:`spmm`)."""
     out, h = x, x
     for _ in range(n_layers):
         h = spmm(g, h)
         out = out + h
-    return out / (n_layers + 1) if mean else out
+    return out
 
 
 def frozen_item_input(item_feat: torch.Tensor, ii_graph: dgl.DGLGraph | None, n_layers: int
@@ -61,11 +76,77 @@ def mlp(d_in: int, dim: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(d_in, 4 * dim), nn.LeakyReLU(), nn.Linear(4 * dim, dim))
 
 
+@dataclass(frozen=True)
+class ModelNeeds:
+    """What a configured model needs: the data to pull from Neo4j and where its graphs run.
+
+    ``ui_graph`` means the model propagates learnable embeddings over the training user-item
+    graph at every step (LightGCN, MLLMRec with ``ui_gcn``). Such a model runs DGL message
+    passing on the training device (:attr:`graph_on_device`) and is the one neighbour
+    sampling trains on sampled blocks (:attr:`neighbour_sampling`). A graph used once, like
+    MLLMRec's item-item graph (A.E is computed when the model is built), stays on the CPU.
+    """
+
+    name: str  # how messages name the model, e.g. "the UI-GCN variant of MLLMRec"
+    item_features: bool = False  # the items' text embeddings
+    user_features: bool = False  # the users' preference-text embeddings
+    item_graph: bool = False  # the normalised item-item graph of the active build
+    ui_graph: bool = False  # propagates learnable embeddings over the user-item graph
+
+    @property
+    def graph_on_device(self) -> bool:
+        """Whether training runs DGL kernels on the training device (the installed DGL must
+        support it: :func:`mllmrec.train.placement.check_device`)."""
+        return self.ui_graph
+
+    @property
+    def neighbour_sampling(self) -> bool:
+        """Whether ``train.minibatch`` can train the model on sampled user-item blocks
+        (:class:`mllmrec.train.neighbour_sampling.SampledTraining`)."""
+        return self.ui_graph
+
+
 class Recommender(nn.Module):
     """What the trainer needs from a model: representations of a BPR batch (``forward``) and
-    of everyone (``all_repr``); scores are dot products of the two."""
+    of everyone (``all_repr``); scores are dot products of the two.
+
+    Each model class says what it needs for some settings (:meth:`needs`) and builds itself
+    from the pulled data (:meth:`from_data`); :data:`mllmrec.train.registry.MODELS` maps the
+    names of ``train.model`` to the classes. A model that propagates over the user-item graph
+    (nodes: users 0..M-1, then items) sets ``ui_graph`` and ``n_ui_layers`` and implements
+    :meth:`propagate_ui` on the layer-0 rows of :meth:`user_repr` / :meth:`item_repr`, the
+    rule that full-graph training and neighbour sampling share.
+    """
+
+    n_users: int
+    ui_graph: dgl.DGLGraph | None = None
+    n_ui_layers: int = 0
+
+    @classmethod
+    def needs(cls, ts: TrainSettings) -> ModelNeeds:
+        """What this model, configured by ``ts``, needs."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_data(cls, data: TrainData, ts: TrainSettings) -> Recommender:
+        """The model for ``data`` (pulled as :meth:`needs` says), configured by ``ts``, on the CPU."""
+        raise NotImplementedError
+
+    def user_repr(self, users: torch.Tensor) -> torch.Tensor:
+        """Layer-0 representations of the given users (before any user-item propagation)."""
+        raise NotImplementedError
+
+    def item_repr(self, items: torch.Tensor) -> torch.Tensor:
+        """Layer-0 representations of the given items (before any user-item propagation)."""
+        raise NotImplementedError
+
+    def propagate_ui(self, x: torch.Tensor, spread: Spread) -> torch.Tensor:
+        """Final representations of the output nodes of a user-item propagation, from the
+        layer-0 rows ``x`` of its input nodes (the output nodes come first)."""
+        raise NotImplementedError(f"{type(self).__name__} does not propagate over the user-item graph")
 
     def all_repr(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Final representations of every user and every item (what evaluation ranks with)."""
         raise NotImplementedError
 
     def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
@@ -85,10 +166,24 @@ class MLLMRec(Recommender):
         ii_graph: the normalised item-item message graph (``edata['w']``); None = no propagation.
         n_ii_layers: ``L``.
         ui_graph: the normalised user-item graph; given = the UI-GCN variant.
-        n_ui_layers: layers of the UI-GCN variant.
+        n_ui_layers: ``L'``, the layers of the UI-GCN variant.
 
     Built on the CPU; :func:`mllmrec.train.placement.place` moves it to the training device.
     """
+
+    @classmethod
+    def needs(cls, ts: TrainSettings) -> ModelNeeds:
+        return ModelNeeds("the UI-GCN variant of MLLMRec" if ts.ui_gcn else "MLLMRec",
+                          item_features=True, user_features=ts.use_user_pref,
+                          item_graph=ts.n_ii_layers > 0, ui_graph=ts.ui_gcn)
+
+    @classmethod
+    def from_data(cls, data: TrainData, ts: TrainSettings) -> MLLMRec:
+        if data.item_feat is None:
+            raise StageError("MLLMRec needs the item text features: pull them with load_data")
+        return cls(data.item_feat, data.user_feat if ts.use_user_pref else None, data.n_users,
+                   dim=ts.dim, ii_graph=data.ii_graph, n_ii_layers=ts.n_ii_layers,
+                   ui_graph=data.ui_graph if ts.ui_gcn else None, n_ui_layers=ts.n_ui_layers)
 
     def __init__(self, item_feat: torch.Tensor, user_feat: torch.Tensor | None, n_users: int,
                  dim: int = 64, ii_graph: dgl.DGLGraph | None = None, n_ii_layers: int = 1,
@@ -129,14 +224,20 @@ class MLLMRec(Recommender):
         assert self.user_input is not None
         return self.user_input
 
+    def propagate_ui(self, x: torch.Tensor, spread: Spread) -> torch.Tensor:
+        """``h + sum_{l=0..L'} A^l normalize(h)`` (the UI-GCN variant)."""
+        z = spread(F.normalize(x))
+        return x[: len(z)] + z
+
     def all_repr(self) -> tuple[torch.Tensor, torch.Tensor]:
         dev, n_users = self.device, self.n_users
         h_u = self.user_repr(torch.arange(n_users, device=dev))
         h_i = self.item_repr(torch.arange(self.n_items, device=dev))
-        if self.ui_graph is None:
+        graph = self.ui_graph
+        if graph is None:
             return h_u, h_i
-        z = propagate(self.ui_graph, F.normalize(torch.cat([h_u, h_i])), self.n_ui_layers)
-        return h_u + z[:n_users], h_i + z[n_users:]
+        h = self.propagate_ui(torch.cat([h_u, h_i]), lambda z: propagate(graph, z, self.n_ui_layers))
+        return h[:n_users], h[n_users:]
 
     def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

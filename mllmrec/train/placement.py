@@ -20,18 +20,12 @@ import torch
 from torch import nn
 
 from mllmrec.errors import ConfigError
+from mllmrec.train.model import ModelNeeds
 
 CUDA_TORCH_INSTALL = "pip install torch==2.2.1  (PyPI's torch 2.2.1 is the CUDA 12.1 build)"
 CUDA_DGL_INSTALL = "pip install dgl==2.1.0 -f https://data.dgl.ai/wheels/torch-2.2/cu121/repo.html"
 
 T = TypeVar("T", bound=torch.Tensor | dgl.DGLGraph | nn.Module)
-
-
-def needs_graph_on_device(model: str, ui_gcn: bool) -> bool:
-    """Whether training ``model`` runs DGL message passing on the training device: LightGCN
-    and the UI-GCN variant propagate learnable embeddings every step; BPR-MF and plain MLLMRec
-    (A.E is frozen, computed once on the CPU) need only torch there."""
-    return model == "lightgcn" or (model == "mllmrec" and ui_gcn)
 
 
 def torch_can_use(device: torch.device) -> bool:
@@ -62,9 +56,10 @@ def dgl_can_use(device: torch.device) -> bool:
         return False
 
 
-def check_device(model: str, ui_gcn: bool, device: torch.device) -> None:
+def check_device(needs: ModelNeeds, device: torch.device) -> None:
     """Refuse, before any work, a model/device combination the installed torch or DGL cannot
-    run; the message names what to install (or which device to use instead)."""
+    run (a model whose needs say :attr:`~ModelNeeds.graph_on_device` needs DGL there); the
+    message names what to install (or which device to use instead)."""
     if not torch_can_use(device):
         if device.type != "cuda":
             why = "this torch build does not support it"
@@ -74,16 +69,15 @@ def check_device(model: str, ui_gcn: bool, device: torch.device) -> None:
             why = f"this torch is a CUDA {torch.version.cuda} build but sees no GPU (driver, CUDA_VISIBLE_DEVICES?)"
         raise ConfigError(f"torch {torch.__version__} cannot use device '{device}': {why}; "
                           "or use --device cpu (or auto)")
-    if needs_graph_on_device(model, ui_gcn) and not dgl_can_use(device):
-        what = "LightGCN" if model == "lightgcn" else "the UI-GCN variant of MLLMRec"
+    if needs.graph_on_device and not dgl_can_use(device):
         raise ConfigError(
-            f"{what} propagates over a DGL graph on the training device, but the installed "
+            f"{needs.name} propagates over a DGL graph on the training device, but the installed "
             f"DGL {dgl.__version__} cannot run on '{device}' (PyPI's dgl is a CPU build). "
             f"Install DGL's CUDA wheel: {CUDA_DGL_INSTALL}; or use --device cpu "
             "(BPR-MF and MLLMRec without --ui-gcn run on the GPU with the PyPI DGL)")
 
 
-def resolve_device(name: str, model: str, ui_gcn: bool) -> tuple[torch.device, str]:
+def resolve_device(name: str, needs: ModelNeeds) -> tuple[torch.device, str]:
     """The training device for ``--device name`` and why. ``auto`` picks CUDA when torch sees a
     GPU and the model can run there with the installed DGL, else the CPU; ``cpu``/``cuda`` are
     taken as asked and checked (:func:`check_device`)."""
@@ -91,12 +85,12 @@ def resolve_device(name: str, model: str, ui_gcn: bool) -> tuple[torch.device, s
         cuda = torch.device("cuda")
         if not torch.cuda.is_available():
             return torch.device("cpu"), "auto: torch sees no CUDA GPU"
-        if needs_graph_on_device(model, ui_gcn) and not dgl_can_use(cuda):
-            return torch.device("cpu"), (f"auto: {model} needs DGL on the GPU and the installed "
+        if needs.graph_on_device and not dgl_can_use(cuda):
+            return torch.device("cpu"), (f"auto: {needs.name} needs DGL on the GPU and the installed "
                                          f"DGL is a CPU build ({CUDA_DGL_INSTALL})")
         return cuda, "auto: CUDA GPU usable"
     device = torch.device(name)
-    check_device(model, ui_gcn, device)
+    check_device(needs, device)
     return device, f"asked for {name}"
 
 

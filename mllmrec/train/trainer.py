@@ -1,227 +1,60 @@
-"""The training protocol (METHOD.md section 7) for MLLMRec and the baselines.
+"""The training loop (docs/method.md section 7) for MLLMRec and the baselines.
 
 BPR loss with one uniform negative per training interaction, Adam (lr 1e-3, no weight decay),
 batches of 2048, seeded. After every epoch: full-ranking validation metrics; early stop on
 validation Recall@20 after ``patience`` epochs without improvement; the best-validation weights
 are reloaded and evaluated on validation and test (test is never used to choose anything).
-The run is then written back (:mod:`.writeback`): a failed run never changes what is served.
+
+:func:`train_model` is the whole run: pull (:func:`~mllmrec.train.registry.load_data`), fit
+(:func:`fit_best`, checkpoints in :mod:`.checkpoint`) and record (:func:`.record.record`,
+write-back: a failed run never changes what is served). Which model, and what it needs, comes
+from :mod:`.registry`; seeds, threads and deterministic kernels from :mod:`.determinism`.
 """
 from __future__ import annotations
 
 import copy
-import json
 import logging
-import random
-import resource
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import dgl
-import numpy as np
 import torch
-import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
 from mllmrec.config import Settings, TrainSettings
 from mllmrec.db import Graph
-from mllmrec.errors import ConfigError, StageError
+from mllmrec.errors import ConfigError
 from mllmrec.provenance import stage_run
 from mllmrec.train import distributed, writeback
-from mllmrec.train.baselines import BPRMF, LightGCN
-from mllmrec.train.data import TEST, VALID, TrainData, load_train_data
+from mllmrec.train.bpr import BPRSampler, bpr_loss
+from mllmrec.train.checkpoint import run_dir, save_checkpoint, warm_start
+from mllmrec.train.data import TEST, VALID, TrainData
+from mllmrec.train.determinism import reproducible, seed_everything
 from mllmrec.train.distributed import SINGLE, Ranks, agree, shard, sum_over_ranks, wrap
-from mllmrec.train.metrics import evaluate
-from mllmrec.train.model import MLLMRec, Recommender
-from mllmrec.train.placement import (
-    check_device,
-    needs_graph_on_device,
-    place,
-    resolve_device,
-)
-from mllmrec.train.plots import plot_curves
-from mllmrec.train.sampler import BPRSampler
-from mllmrec.train.sampling import SampledTraining
+from mllmrec.train.metrics import STOP_METRIC, evaluate_model
+from mllmrec.train.model import Recommender
+from mllmrec.train.neighbour_sampling import SampledTraining
+from mllmrec.train.placement import resolve_device
+from mllmrec.train.record import EpochLog, RunSummary, TrainingJob, record
+from mllmrec.train.registry import build_model, load_data, model_needs
 
 log = logging.getLogger(__name__)
-
-STOP_METRIC = "recall@20"
-
-
-@dataclass
-class EpochLog:
-    epoch: int
-    loss: float
-    valid: dict[str, float]
-    train_seconds: float
-    eval_seconds: float
-
-
-@dataclass
-class RunSummary:
-    """What a training run produced."""
-
-    run_id: str
-    dataset: str
-    model: str
-    best_epoch: int
-    epochs: int
-    metrics: dict[str, dict[str, float]]
-    device: str
-    seconds: float
-    seconds_per_epoch: float
-    eval_seconds_per_epoch: float
-    peak_memory_mb: float
-    run_dir: str
-    served: bool
-    graph_build: str | None
-    history: list[EpochLog] = field(default_factory=list)
-    user_text_scope: str = "train"  # 'all': trained on leaky user texts (comparison only)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@contextmanager
-def cpu_threads(n: int | None) -> Iterator[None]:
-    """Use ``n`` threads in torch and DGL kernels inside the block (None = unchanged)."""
-    if n is None:
-        yield
-        return
-    before = (torch.get_num_threads(), dgl.utils.get_num_threads())
-    torch.set_num_threads(n)
-    dgl.utils.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before[0])
-        dgl.utils.set_num_threads(before[1])
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    dgl.seed(seed)
-
-
-def load_data(graph: Graph, dataset: str, ts: TrainSettings) -> TrainData:
-    """Pull exactly what the configured model needs."""
-    text = ts.model == "mllmrec"
-    return load_train_data(graph, dataset, features=text, item_graph=text and ts.n_ii_layers > 0,
-                           user_features=ts.use_user_pref)
-
-
-def build_model(data: TrainData, ts: TrainSettings, device: torch.device) -> Recommender:
-    """The configured model, built on the CPU (MLLMRec computes A.E there once) and placed on
-    ``device`` by :func:`~mllmrec.train.placement.place`; a combination the installed DGL
-    cannot run there is refused first."""
-    check_device(ts.model, ts.ui_gcn, device)
-    model: Recommender
-    if ts.model == "bpr":
-        model = BPRMF(data.n_users, data.n_items, ts.dim)
-    elif ts.model == "lightgcn":
-        model = LightGCN(data.n_users, data.n_items, data.ui_graph, ts.dim, ts.n_ui_layers)
-    else:
-        if data.item_feat is None:
-            raise StageError("MLLMRec needs the item text features: pull them with load_data")
-        model = MLLMRec(data.item_feat, data.user_feat if ts.use_user_pref else None, data.n_users,
-                        dim=ts.dim, ii_graph=data.ii_graph, n_ii_layers=ts.n_ii_layers,
-                        ui_graph=data.ui_graph if ts.ui_gcn else None, n_ui_layers=ts.n_ui_layers)
-    return place(model, device)
 
 
 def step_module(model: Recommender, ts: TrainSettings, ranks: Ranks, device: torch.device) -> nn.Module:
     """What a training step calls with a BPR batch: the model itself, or with ``minibatch`` its
-    neighbour-sampled version (LightGCN and the UI-GCN variant only); wrapped in
+    neighbour-sampled version (models whose needs allow it); wrapped in
     DistributedDataParallel when the job has several ranks."""
     module: nn.Module = model
     if ts.minibatch:
-        if not needs_graph_on_device(ts.model, ts.ui_gcn):
-            raise ConfigError("train.minibatch samples the user-item graph of LightGCN or the "
-                              "--ui-gcn variant; BPR-MF and MLLMRec (A.E is computed once) "
-                              "train on plain batches: drop --minibatch")
-        module = SampledTraining(model, ts.fanout)  # type: ignore[arg-type]
+        needs = model_needs(ts)
+        if not needs.neighbour_sampling:
+            raise ConfigError(f"train.minibatch samples the user-item graph of LightGCN or the "
+                              f"--ui-gcn variant; {needs.name} trains on plain batches: drop --minibatch")
+        module = SampledTraining(model, ts.fanout)
     return wrap(module, ranks, device)
-
-
-def bpr_loss(u: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor,
-             denom: float | None = None) -> torch.Tensor:
-    """-sum log sigmoid(s(u, pos) - s(u, neg)) / denom; ``denom`` defaults to the batch size
-    (the mean). A data-parallel rank passes global batch / ranks (:func:`distributed.shard`)."""
-    total = -F.logsigmoid((u * pos).sum(-1) - (u * neg).sum(-1)).sum()
-    return total / (len(u) if denom is None else denom)
-
-
-def evaluate_model(model: Recommender, data: TrainData, split: int, ks: list[int],
-                   batch_size: int) -> dict[str, float]:
-    """Full-ranking metrics of ``model`` on a split (training items masked)."""
-    model.eval()
-    with torch.no_grad():
-        users, items = model.all_repr()
-        return evaluate(users, items, data.train, data.splits[split], ks, batch_size)
-
-
-def run_dir(ts: TrainSettings, dataset: str, run_id: str) -> Path:
-    return Path(ts.runs_dir) / dataset / run_id
-
-
-def save_checkpoint(model: Recommender, folder: Path, data: TrainData, meta: dict[str, Any]) -> Path:
-    """Weights as safetensors plus the id orders (written once per run folder) and settings
-    needed to reuse them."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "model.safetensors"
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(path))
-    ids = folder / "ids.json"
-    if not ids.exists():
-        ids.write_text(json.dumps({"users": data.user_ids, "items": data.item_ids}))
-    write_run_meta(folder, meta)
-    return path
-
-
-def write_run_meta(folder: Path, meta: dict[str, Any]) -> None:
-    """The checkpoint's ``run.json`` (run id, model, settings, best epoch, metrics)."""
-    (folder / "run.json").write_text(json.dumps(meta, indent=1, default=str))
-
-
-def warm_start(model: Recommender, folder: Path, data: TrainData, model_name: str) -> int:
-    """Initialise from a previous run's checkpoint (only files this project wrote:
-    safetensors, never pickles). Same-shaped weights are copied; user/item ID embeddings are
-    copied row by row for the ids both runs know. Returns the number of tensors loaded."""
-    meta = json.loads((folder / "run.json").read_text())
-    if meta.get("model") != model_name:
-        raise StageError(f"cannot warm-start a {model_name} model from a {meta.get('model')} run")
-    state = load_file(str(folder / "model.safetensors"))
-    ids = json.loads((folder / "ids.json").read_text())
-    own = model.state_dict()
-    keyed = {"user_emb.weight": ("users", data.user_ids), "item_emb.weight": ("items", data.item_ids)}
-    loaded = 0
-    for name, old in state.items():
-        if name not in own:
-            continue
-        if name in keyed:
-            kind, new_ids = keyed[name]
-            old_pos = {x: k for k, x in enumerate(ids[kind])}
-            pairs = [(k, old_pos[x]) for k, x in enumerate(new_ids) if x in old_pos]
-            if pairs and old.shape[1] == own[name].shape[1]:
-                new_idx, old_idx = map(torch.tensor, zip(*pairs))
-                own[name][new_idx] = old[old_idx].to(own[name].device)
-                loaded += 1
-        elif old.shape == own[name].shape:
-            own[name] = old.to(own[name].device)
-            loaded += 1
-        else:
-            raise StageError(f"checkpoint tensor {name} has shape {tuple(old.shape)}, the model "
-                             f"needs {tuple(own[name].shape)} (different dim?)")
-    model.load_state_dict(own)
-    log.info("warm start from %s: %d tensors", folder, loaded)
-    return loaded
 
 
 def train_epoch(module: nn.Module, sampler: BPRSampler, opt: torch.optim.Optimizer,
@@ -279,84 +112,27 @@ def fit(model: Recommender, data: TrainData, ts: TrainSettings, ks: list[int],
     return history, best_state, best_epoch
 
 
-@dataclass
-class Run:
-    """One training run while it is being made (rank 0): identity, settings, folder, clock."""
-
-    id: str
-    dataset: str
-    settings: TrainSettings
-    params: dict[str, Any]
-    device: torch.device
-    folder: Path
-    started: float = field(default_factory=time.perf_counter)
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        return {"run_id": self.id, "dataset": self.dataset, "model": self.settings.model,
-                "settings": self.params}
-
-    def lap(self, name: str) -> None:
-        """Record the time since the start under ``name``."""
-        self.timings[name] = time.perf_counter() - self.started
-
-
-def fit_best(run: Run, model: Recommender, data: TrainData, ks: list[int],
+def fit_best(job: TrainingJob, model: Recommender, data: TrainData, ks: list[int],
              on_epoch: Callable[[EpochLog], None] | None = None, progress: bool = True,
              ranks: Ranks = SINGLE) -> tuple[list[EpochLog], int, dict[str, dict[str, float]]]:
     """The fit step: train with early stopping (a checkpoint per improvement), reload the best
     weights and evaluate them on validation and test. Returns history, best epoch, metrics."""
     history, best_state, best_epoch = fit(
-        model, data, run.settings, ks, on_epoch=on_epoch, progress=progress, ranks=ranks,
-        on_improve=lambda m, e: save_checkpoint(m, run.folder, data, {**run.meta, "best_epoch": e.epoch}))
+        model, data, job.settings, ks, on_epoch=on_epoch, progress=progress, ranks=ranks,
+        on_improve=lambda m, e: save_checkpoint(m, job.folder, data, {**job.meta, "best_epoch": e.epoch}))
     model.load_state_dict(best_state)
-    metrics = {name: evaluate_model(model, data, split, ks, run.settings.eval_batch_size)
+    metrics = {name: evaluate_model(model, data, split, ks, job.settings.eval_batch_size)
                for name, split in (("valid", VALID), ("test", TEST))}
     return history, best_epoch, metrics
-
-
-def record(graph: Graph, run: Run, model: Recommender, data: TrainData, history: list[EpochLog],
-           best_epoch: int, metrics: dict[str, dict[str, float]], serve: bool) -> RunSummary:
-    """The record step: final checkpoint and curve in the run folder, the vectors staged in
-    Neo4j (and served when ``serve``), the (:TrainingRun) node finished as ``ok``."""
-    # The best weights were saved when they were reached: only the metadata changes.
-    checkpoint = run.folder / "model.safetensors"
-    write_run_meta(run.folder, {**run.meta, "best_epoch": best_epoch, "metrics": metrics})
-    plot = plot_curves([h.epoch for h in history], [h.loss for h in history],
-                       [h.valid[STOP_METRIC] for h in history], best_epoch,
-                       run.folder / "curve.png", f"{run.dataset} {run.settings.model} {run.id}")
-    with torch.no_grad():
-        users, items = (t.detach().cpu().numpy() for t in model.all_repr())
-    writeback.ensure_indexes(graph, run.settings.dim)
-    writeback.stage_vectors(graph, run.dataset, run.id, data.user_ids, users, data.item_ids, items)
-    if serve:
-        writeback.promote_run(graph, run.dataset, run.id, data.n_users, data.n_items)
-    run.lap("total")
-    timings = {"load": run.timings["load"], "fit": run.timings["fit"] - run.timings["load"],
-               "epochs": sum(h.train_seconds for h in history),
-               "validation": sum(h.eval_seconds for h in history),
-               "writeback": run.timings["total"] - run.timings["fit"], "total": run.timings["total"]}
-    summary = RunSummary(
-        run_id=run.id, dataset=run.dataset, model=run.settings.model, best_epoch=best_epoch,
-        epochs=len(history), metrics=metrics, device=str(run.device), seconds=timings["total"],
-        seconds_per_epoch=float(np.mean([h.train_seconds for h in history])),
-        eval_seconds_per_epoch=float(np.mean([h.eval_seconds for h in history])),
-        peak_memory_mb=_peak_memory_mb(run.device), run_dir=str(run.folder), served=serve,
-        graph_build=data.graph_build, history=history)
-    writeback.finish_run(graph, run.id, "ok", writeback.run_properties(metrics, {
-        "best_epoch": best_epoch, "epochs": len(history), "timings": json.dumps(timings),
-        "seconds_per_epoch": summary.seconds_per_epoch,
-        "peak_memory_mb": summary.peak_memory_mb, "checkpoint": str(checkpoint),
-        "plot": str(plot), "n_users": data.n_users, "n_items": data.n_items}))
-    return summary
 
 
 def train_model(graph: Graph, settings: Settings, *, init_run: str | None = None,
                 serve: bool = True, on_epoch: Callable[[EpochLog], None] | None = None,
                 progress: bool = True) -> RunSummary | None:
     """Train the configured model on ``settings.dataset``, evaluate it, write the run back:
-    the pull (:func:`load_data`), fit (:func:`fit_best`) and record (:func:`record`) steps.
+    the pull (:func:`~mllmrec.train.registry.load_data`), fit (:func:`fit_best`) and record
+    (:func:`~mllmrec.train.record.record`) steps, with the seeds, threads and kernels of
+    :func:`~mllmrec.train.determinism.reproducible`.
 
     ``init_run`` warm-starts from that run's checkpoint (same dataset folder); ``serve=False``
     stages the vectors without switching ``Dataset.serving_run`` (promote later with
@@ -367,12 +143,12 @@ def train_model(graph: Graph, settings: Settings, *, init_run: str | None = None
     """
     ts, dataset = settings.train, settings.dataset
     ks = sorted(set(ts.topks) | {20})
-    device, why = resolve_device(ts.device, ts.model, ts.ui_gcn)
+    device, why = resolve_device(ts.device, model_needs(ts))
     ranks, device = distributed.init(device)
     log.info("training %s on %s (%s)%s", ts.model, device, why,
              f", rank {ranks.rank} of {ranks.world}" if ranks.distributed else "")
     params = {**ts.model_dump(mode="json"), "init_run": init_run, "serve": serve, "nproc": ranks.world}
-    with cpu_threads(ts.threads):
+    with reproducible(ts):
         if ranks.is_main:
             summary = _train_main(graph, settings, device, params, ks, init_run, serve,
                                   on_epoch, progress, ranks)
@@ -393,10 +169,10 @@ def _train_main(graph: Graph, settings: Settings, device: torch.device, params: 
     with stage_run(graph, dataset, "train", params) as rec:
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         rec.counts["run"] = run_id
-        run = Run(run_id, dataset, ts, params, device, run_dir(ts, dataset, run_id))
+        job = TrainingJob(run_id, dataset, ts, params, device, run_dir(ts, dataset, run_id))
         seed_everything(ts.seed)
         data = load_data(graph, dataset, ts)
-        run.lap("load")
+        job.lap("load")
         model = build_model(data, ts, device)
         scope = writeback.start_run(graph, run_id, dataset, ts.model, params, str(device),
                                     data.graph_build)
@@ -406,9 +182,9 @@ def _train_main(graph: Graph, settings: Settings, device: torch.device, params: 
         try:
             if init_run:
                 warm_start(model, run_dir(ts, dataset, init_run), data, ts.model)
-            history, best_epoch, metrics = fit_best(run, model, data, ks, on_epoch, progress, ranks)
-            run.lap("fit")
-            summary = record(graph, run, model, data, history, best_epoch, metrics, serve)
+            history, best_epoch, metrics = fit_best(job, model, data, ks, on_epoch, progress, ranks)
+            job.lap("fit")
+            summary = record(graph, job, model, data, history, best_epoch, metrics, serve)
             summary.user_text_scope = scope
         except BaseException as exc:
             writeback.finish_run(graph, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"[:2000]})
@@ -416,22 +192,3 @@ def _train_main(graph: Graph, settings: Settings, device: torch.device, params: 
         rec.counts.update({**data.counts, "epochs": len(history), "best_epoch": best_epoch,
                            "test_recall_20": metrics["test"]["recall@20"]})
     return summary
-
-
-def _peak_memory_mb(device: torch.device) -> float:
-    """Peak resident memory of this process (CPU) or peak allocated CUDA memory."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def evaluate_stored(graph: Graph, dataset: str, ks: list[int], batch_size: int = 1024
-                    ) -> tuple[str, dict[str, dict[str, float]]]:
-    """Metrics of the serving run computed from the vectors stored in Neo4j (what
-    recommendations use), per split. Returns the run id and ``{"valid": ..., "test": ...}``."""
-    run = writeback.serving_run(graph, dataset)["run"]
-    data = load_train_data(graph, dataset, features=False, item_graph=False)
-    users, items = writeback.stored_vectors(graph, dataset, run, data.user_ids, data.item_ids)
-    u, i = torch.from_numpy(users), torch.from_numpy(items)
-    return run, {name: evaluate(u, i, data.train, data.splits[split], ks, batch_size)
-                 for name, split in (("valid", VALID), ("test", TEST))}

@@ -1,22 +1,27 @@
 """Training end to end on MovieLens 100K through Neo4j: the run node, stored vectors that
 reproduce the model's scores, recommendations that exclude seen items, and failed or
-incomplete runs that never replace the serving run."""
+incomplete runs that never replace the serving run, and ``train --deterministic`` runs that
+repeat exactly."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from safetensors.torch import load_file
 
 from mllmrec.errors import StageError
 from mllmrec.provenance import code_version
 from mllmrec.serve import recommend
 from mllmrec.train import writeback
 from mllmrec.train.data import load_train_data
-from mllmrec.train.trainer import build_model, load_data, train_model, warm_start
+from mllmrec.train.checkpoint import warm_start
+from mllmrec.train.registry import build_model, load_data
+from mllmrec.train.trainer import train_model
 from tests.conftest import run_cli
 from tests.e2e.train_fixtures import trainable  # noqa: F401
 
@@ -179,3 +184,25 @@ def test_staged_run_serves_only_when_promoted(graph, first_run):
     flags = {r["id"]: r["serving"] for r in graph.run_text(
         "MATCH (r:TrainingRun {dataset: $d}) RETURN r.id AS id, r.serving AS serving", d=s.dataset)}
     assert flags[bpr.run_id] is True and flags[summary.run_id] is False
+
+
+def test_deterministic_cli_runs_repeat_exactly(graph, neo4j_settings, trainable, tmp_path):  # noqa: F811
+    """``train --deterministic`` twice from one seed, on two threads (so the deterministic
+    kernels, not a single thread, make it repeat): the checkpoints are bitwise equal and the
+    two (:TrainingRun) nodes record the same metrics."""
+    args = ["-d", trainable.dataset, "train", "--epochs", "2", "--deterministic", "--threads", "2",
+            "--no-serve", "--device", "cpu", "--runs-dir", str(tmp_path)]
+    runs = []
+    for _ in range(2):
+        res = run_cli(args, neo4j_settings)
+        assert res.exit_code == 0, res.output
+        found = re.search(r"run (\S+) \(mllmrec, cpu\)", res.output)  # after progress bars
+        assert found, res.output
+        run_id = found.group(1)
+        runs.append(graph.run_text("MATCH (r:TrainingRun {id: $id}) RETURN properties(r) AS p",
+                                   id=run_id)[0]["p"])
+    a, b = runs
+    assert json.loads(a["params"])["deterministic"] is True and a["status"] == b["status"] == "ok"
+    assert json.loads(a["metrics"]) == json.loads(b["metrics"]) and a["best_epoch"] == b["best_epoch"]
+    wa, wb = load_file(a["checkpoint"]), load_file(b["checkpoint"])
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)

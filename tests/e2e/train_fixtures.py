@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from mllmrec.config import Settings
 from mllmrec.db import Graph
-from mllmrec.train.trainer import cpu_threads
+from mllmrec.train.determinism import cpu_threads
 
 
 def reference_item_graph(emb: np.ndarray, train: sp.csr_matrix, knn_k: int, knn_jac: int,

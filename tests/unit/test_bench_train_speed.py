@@ -17,7 +17,7 @@ from mllmrec.config import TrainSettings
 from mllmrec.train.baselines import BPRMF, LightGCN
 from mllmrec.train.data import VALID
 from mllmrec.train.metrics import top_k
-from mllmrec.train.sampler import BPRSampler
+from mllmrec.train.bpr import BPRSampler
 from mllmrec.train.trainer import train_epoch
 
 
@@ -36,7 +36,7 @@ def test_synthetic_data_is_split_and_featured():
 def test_lightgcn_reference_equals_the_model():
     data = _data()
     torch.manual_seed(0)
-    model = LightGCN(data.n_users, data.n_items, data.ui_graph, dim=8, n_layers=2)
+    model = LightGCN(data.n_users, data.n_items, data.ui_graph, dim=8, n_ui_layers=2)
     x = torch.cat([model.user_emb.weight, model.item_emb.weight]).detach()
     expected = reference_lightgcn(normalised_adjacency_csr(data.train), x, 2)
     u, i = model.all_repr()

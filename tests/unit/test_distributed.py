@@ -23,7 +23,9 @@ from mllmrec.train.distributed import (
     torchrun_argv,
     without_nproc,
 )
-from mllmrec.train.trainer import build_model, fit, seed_everything
+from mllmrec.train.determinism import seed_everything
+from mllmrec.train.registry import build_model
+from mllmrec.train.trainer import fit
 
 
 def _batches():

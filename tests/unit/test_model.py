@@ -9,7 +9,7 @@ import torch
 from mllmrec.train.baselines import LightGCN
 from mllmrec.train.data import normalised_item_graph, user_item_graph
 from mllmrec.train.model import MLLMRec, frozen_item_input, propagate
-from mllmrec.train.sampler import BPRSampler
+from mllmrec.train.bpr import BPRSampler
 
 
 def _random_item_graph(rng, n, n_edges):
@@ -47,7 +47,7 @@ def test_lightgcn_matches_dense_reference():
     deg = adj.sum(axis=1)
     inv = np.where(deg > 0, 1 / np.sqrt(np.where(deg > 0, deg, 1)), 0)
     a = inv[:, None] * adj * inv[None, :]
-    model = LightGCN(m, n, user_item_graph(sp.csr_matrix(r)), dim, n_layers=2)
+    model = LightGCN(m, n, user_item_graph(sp.csr_matrix(r)), dim, n_ui_layers=2)
     x = torch.cat([model.user_emb.weight, model.item_emb.weight]).detach().numpy().astype(float)
     expected = (x + a @ x + a @ a @ x) / 3
     u, i = model.all_repr()

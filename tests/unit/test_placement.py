@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
+from mllmrec.config import TrainSettings
 from mllmrec.errors import ConfigError
 from mllmrec.train.baselines import BPRMF, LightGCN
 from mllmrec.train.data import user_item_graph
@@ -18,12 +19,12 @@ from mllmrec.train.placement import (
     CUDA_DGL_INSTALL,
     check_device,
     dgl_can_use,
-    needs_graph_on_device,
     place,
     placed_on,
     resolve_device,
     torch_can_use,
 )
+from mllmrec.train.registry import model_needs
 
 META, CPU = torch.device("meta"), torch.device("cpu")
 
@@ -38,26 +39,34 @@ def test_meta_stands_for_a_device_torch_has_and_dgl_lacks():
     assert torch_can_use(CPU) and dgl_can_use(CPU)
 
 
-@pytest.mark.parametrize("model,ui_gcn", [("lightgcn", False), ("mllmrec", True)])
-def test_graph_models_are_refused_where_dgl_cannot_run_with_the_install_line(model, ui_gcn):
-    assert needs_graph_on_device(model, ui_gcn)
+def _needs(model: str, ui_gcn: bool = False):
+    return model_needs(TrainSettings(model=model, ui_gcn=ui_gcn))
+
+
+@pytest.mark.parametrize("model,ui_gcn,name", [("lightgcn", False, "LightGCN"),
+                                               ("mllmrec", True, "the UI-GCN variant of MLLMRec")])
+def test_graph_models_are_refused_where_dgl_cannot_run_with_the_install_line(model, ui_gcn, name):
+    needs = _needs(model, ui_gcn)
+    assert needs.graph_on_device and needs.neighbour_sampling
     with pytest.raises(ConfigError) as err:
-        check_device(model, ui_gcn, META)
+        check_device(needs, META)
     assert CUDA_DGL_INSTALL in str(err.value) and "--device cpu" in str(err.value)
+    assert str(err.value).startswith(f"{name} propagates")
 
 
 @pytest.mark.parametrize("model", ["bpr", "mllmrec"])
 def test_torch_only_models_are_allowed_there(model):
-    assert not needs_graph_on_device(model, False)
-    check_device(model, False, META)
-    check_device(model, False, CPU)
+    needs = _needs(model)
+    assert not needs.graph_on_device and not needs.neighbour_sampling
+    check_device(needs, META)
+    check_device(needs, CPU)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_cuda_without_gpu_is_refused_and_auto_falls_back_with_a_reason():
     with pytest.raises(ConfigError, match="cannot use device 'cuda'"):
-        check_device("bpr", False, torch.device("cuda"))
-    device, why = resolve_device("auto", "lightgcn", False)
+        check_device(_needs("bpr"), torch.device("cuda"))
+    device, why = resolve_device("auto", _needs("lightgcn"))
     assert device == CPU and "no CUDA GPU" in why
 
 
@@ -113,8 +122,7 @@ def _train_data():
 def test_build_model_places_every_tensor_the_model_uses(model):
     """The trainer's model, built for a device torch has and DGL lacks: every parameter and
     buffer (MLLMRec's A.E included) is there, and the model holds no graph."""
-    from mllmrec.config import TrainSettings
-    from mllmrec.train.trainer import build_model
+    from mllmrec.train.registry import build_model
 
     built = build_model(_train_data(), TrainSettings(model=model, dim=4), META)
     assert placed_on(built) == {META}
@@ -123,8 +131,7 @@ def test_build_model_places_every_tensor_the_model_uses(model):
 
 @pytest.mark.parametrize("model,ui_gcn", [("lightgcn", False), ("mllmrec", True)])
 def test_build_model_refuses_graph_models_where_dgl_cannot_run(model, ui_gcn):
-    from mllmrec.config import TrainSettings
-    from mllmrec.train.trainer import build_model
+    from mllmrec.train.registry import build_model
 
     with pytest.raises(ConfigError, match="dgl==2.1.0 -f https://data.dgl.ai"):
         build_model(_train_data(), TrainSettings(model=model, ui_gcn=ui_gcn, dim=4), META)

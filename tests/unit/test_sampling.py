@@ -1,4 +1,4 @@
-"""Neighbour-sampled mini-batch training (mllmrec/train/sampling.py) against full-graph
+"""Neighbour-sampled mini-batch training (mllmrec/train/neighbour_sampling.py) against full-graph
 propagation: with a full fanout, scores and a few training steps agree within 1e-5."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from mllmrec.train.baselines import LightGCN
 from mllmrec.train.data import user_item_graph
 from mllmrec.train.model import MLLMRec
-from mllmrec.train.sampling import SampledTraining, node_rows
+from mllmrec.train.neighbour_sampling import SampledTraining, node_rows
 
 M, N = 60, 80
 
@@ -25,7 +25,7 @@ def _train_matrix(seed: int = 5) -> sp.csr_matrix:
 
 def _lightgcn() -> LightGCN:
     torch.manual_seed(0)
-    return LightGCN(M, N, user_item_graph(_train_matrix()), dim=8, n_layers=2)
+    return LightGCN(M, N, user_item_graph(_train_matrix()), dim=8, n_ui_layers=2)
 
 
 def _ui_mllmrec() -> MLLMRec:

@@ -1,8 +1,10 @@
-"""BPR training triples (user, positive, negative) with uniform negatives.
+"""BPR: training triples (user, positive, negative) with uniform negatives, and the loss.
 
 One triple per training interaction per epoch, in a fresh random order. The negative is drawn
 uniformly from the items the user has NOT interacted with in the training split: rejected draws
-are redrawn (vectorised), so the distribution is exactly uniform over the allowed items.
+are redrawn (vectorised), so the distribution is exactly uniform over the allowed items. The
+sampler draws from its own generator seeded by ``train.seed`` (numpy's global state plays no
+part), so the triples of a seed are the same in every run and on every data-parallel rank.
 """
 from __future__ import annotations
 
@@ -11,6 +13,16 @@ from collections.abc import Iterator
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.nn.functional as F
+
+
+def bpr_loss(u: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor,
+             denom: float | None = None) -> torch.Tensor:
+    """-sum log sigmoid(s(u, pos) - s(u, neg)) / denom; ``denom`` defaults to the batch size
+    (the mean). A data-parallel rank passes global batch / ranks
+    (:func:`mllmrec.train.distributed.shard`)."""
+    total = -F.logsigmoid((u * pos).sum(-1) - (u * neg).sum(-1)).sum()
+    return total / (len(u) if denom is None else denom)
 
 
 class BPRSampler:

@@ -1,5 +1,6 @@
 """Neighbour-sampled mini-batch training for the models that propagate learnable embeddings
-over the user-item graph: LightGCN and the UI-GCN variant of MLLMRec.
+over the user-item graph (:attr:`~mllmrec.train.model.ModelNeeds.neighbour_sampling`):
+LightGCN and the UI-GCN variant of MLLMRec.
 
 Full-graph training propagates every user and item at every step, so a step costs O(|E| d)
 however small the batch. Here, per BPR batch, DGL's neighbour sampler
@@ -8,7 +9,13 @@ batch's users and items (``fanout`` neighbours per node and hop; -1 = all of the
 layers are propagated on those blocks only. Sampled sums are rescaled by full / sampled
 in-degree, so they are unbiased; with a full fanout the scale is exactly 1 and the scores are
 those of full-graph propagation (tests/unit/test_sampling.py). Evaluation still ranks with the
-full-graph representations (``all_repr``).
+full-graph representations (``all_repr``). Each model's propagation rule
+(:meth:`~mllmrec.train.model.Recommender.propagate_ui`) is the one its full-graph
+``all_repr`` applies, here given the sums over blocks.
+
+DGL draws the neighbours from its own generator (seeded by ``dgl.seed``); with more than one
+thread the draws depend on how seeds are split between threads, so a sampled run is
+reproducible only with one thread (``train --deterministic``, docs/train.md).
 """
 from __future__ import annotations
 
@@ -16,11 +23,9 @@ from collections.abc import Callable
 
 import dgl
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from mllmrec.train.baselines import LightGCN
-from mllmrec.train.model import MLLMRec
+from mllmrec.train.model import Recommender
 
 Rows = Callable[[torch.Tensor], torch.Tensor]
 
@@ -87,35 +92,27 @@ def node_rows(nodes: torch.Tensor, n_users: int, user_rows: Rows, item_rows: Row
 
 
 class SampledTraining(nn.Module):
-    """Mini-batch training of a LightGCN or UI-GCN MLLMRec model: ``forward(users, pos, neg)``
-    returns the same triple as the model's own forward, propagated on blocks sampled around
-    the batch. Holds the model as a submodule (its parameters are the only ones), so an
+    """Mini-batch training of a model that propagates over its ``ui_graph``:
+    ``forward(users, pos, neg)`` returns the same triple as the model's own forward,
+    propagated on blocks sampled around the batch. Holds the model as a submodule (its parameters are the only ones), so an
     optimiser or DistributedDataParallel can wrap this module directly."""
 
-    def __init__(self, model: LightGCN | MLLMRec, fanout: int = -1) -> None:
+    def __init__(self, model: Recommender, fanout: int = -1) -> None:
         super().__init__()
         if model.ui_graph is None:
             raise ValueError("sampled training needs a model that propagates over the user-item "
                              "graph (LightGCN or MLLMRec with ui_gcn)")
         self.model = model
         self.n_users = model.n_users
-        n_layers = model.n_layers if isinstance(model, LightGCN) else model.n_ui_layers
-        self.blocks = BlockSampler(model.ui_graph, n_layers, fanout)
+        self.blocks = BlockSampler(model.ui_graph, model.n_ui_layers, fanout)
 
     def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         nodes = torch.cat([users, pos + self.n_users, neg + self.n_users])
         seeds, inverse = torch.unique(nodes, return_inverse=True)
         input_nodes, blocks = self.blocks.sample(seeds)
-        out = self._propagate(input_nodes.to(users.device), [b.to(users.device) for b in blocks])
-        out = out[inverse]
+        blocks = [b.to(users.device) for b in blocks]
+        x = node_rows(input_nodes.to(users.device), self.n_users, self.model.user_repr, self.model.item_repr)
+        out = self.model.propagate_ui(x, lambda z: propagate_blocks(blocks, z))[inverse]
         n, m = len(users), len(pos)
         return out[:n], out[n:n + m], out[n + m:]
-
-    def _propagate(self, input_nodes: torch.Tensor, blocks: list[dgl.DGLGraph]) -> torch.Tensor:
-        model = self.model
-        if isinstance(model, LightGCN):
-            x = node_rows(input_nodes, self.n_users, model.user_emb, model.item_emb)
-            return propagate_blocks(blocks, x) / (model.n_layers + 1)
-        h = node_rows(input_nodes, self.n_users, model.user_repr, model.item_repr)
-        return h[: blocks[-1].num_dst_nodes()] + propagate_blocks(blocks, F.normalize(h))

@@ -1,0 +1,80 @@
+"""A training run's folder (``<runs_dir>/<dataset>/<run id>/``): the checkpoint and warm start.
+
+The weights are safetensors (never pickles: a checkpoint is only read with safetensors), next
+to ``ids.json`` (the user and item id orders the rows follow) and ``run.json`` (run id, model,
+settings, best epoch, metrics). A later run warm-starts from them by id, so users and items
+may come and go between runs.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from mllmrec.config import TrainSettings
+from mllmrec.errors import StageError
+from mllmrec.train.data import TrainData
+from mllmrec.train.model import Recommender
+
+log = logging.getLogger(__name__)
+
+
+def run_dir(ts: TrainSettings, dataset: str, run_id: str) -> Path:
+    """The folder of run ``run_id`` of ``dataset``."""
+    return Path(ts.runs_dir) / dataset / run_id
+
+
+def save_checkpoint(model: Recommender, folder: Path, data: TrainData, meta: dict[str, Any]) -> Path:
+    """Weights as safetensors plus the id orders (written once per run folder) and settings
+    needed to reuse them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "model.safetensors"
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(path))
+    ids = folder / "ids.json"
+    if not ids.exists():
+        ids.write_text(json.dumps({"users": data.user_ids, "items": data.item_ids}))
+    write_run_meta(folder, meta)
+    return path
+
+
+def write_run_meta(folder: Path, meta: dict[str, Any]) -> None:
+    """The checkpoint's ``run.json`` (run id, model, settings, best epoch, metrics)."""
+    (folder / "run.json").write_text(json.dumps(meta, indent=1, default=str))
+
+
+def warm_start(model: Recommender, folder: Path, data: TrainData, model_name: str) -> int:
+    """Initialise from a previous run's checkpoint. Same-shaped weights are copied; user/item
+    ID embeddings are copied row by row for the ids both runs know. Returns the number of
+    tensors loaded."""
+    meta = json.loads((folder / "run.json").read_text())
+    if meta.get("model") != model_name:
+        raise StageError(f"cannot warm-start a {model_name} model from a {meta.get('model')} run")
+    state = load_file(str(folder / "model.safetensors"))
+    ids = json.loads((folder / "ids.json").read_text())
+    own = model.state_dict()
+    keyed = {"user_emb.weight": ("users", data.user_ids), "item_emb.weight": ("items", data.item_ids)}
+    loaded = 0
+    for name, old in state.items():
+        if name not in own:
+            continue
+        if name in keyed:
+            kind, new_ids = keyed[name]
+            old_pos = {x: k for k, x in enumerate(ids[kind])}
+            pairs = [(k, old_pos[x]) for k, x in enumerate(new_ids) if x in old_pos]
+            if pairs and old.shape[1] == own[name].shape[1]:
+                new_idx, old_idx = map(torch.tensor, zip(*pairs))
+                own[name][new_idx] = old[old_idx].to(own[name].device)
+                loaded += 1
+        elif old.shape == own[name].shape:
+            own[name] = old.to(own[name].device)
+            loaded += 1
+        else:
+            raise StageError(f"checkpoint tensor {name} has shape {tuple(old.shape)}, the model "
+                             f"needs {tuple(own[name].shape)} (different dim?)")
+    model.load_state_dict(own)
+    log.info("warm start from %s: %d tensors", folder, loaded)
+    return loaded

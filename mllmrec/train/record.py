@@ -1,0 +1,141 @@
+"""What a training run leaves behind, and reading it back.
+
+- :class:`TrainingJob`: a run while it is being made (rank 0): identity, settings, folder,
+  clock; :class:`EpochLog` per epoch; :class:`RunSummary` what it produced.
+- :func:`record`: the final ``run.json`` and training curve in the run folder, the vectors
+  staged in Neo4j (served when asked) and the (:TrainingRun) node finished as ``ok``, through
+  :mod:`.writeback` (a failed run never changes what is served).
+- :func:`evaluate_stored`: the serving run's metrics from the vectors stored in Neo4j.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mllmrec.config import TrainSettings
+from mllmrec.db import Graph
+from mllmrec.train import writeback
+from mllmrec.train.checkpoint import write_run_meta
+from mllmrec.train.data import TEST, VALID, TrainData, load_train_data
+from mllmrec.train.metrics import STOP_METRIC, evaluate
+from mllmrec.train.model import Recommender
+from mllmrec.train.plots import plot_curves
+
+
+@dataclass
+class EpochLog:
+    epoch: int
+    loss: float
+    valid: dict[str, float]
+    train_seconds: float
+    eval_seconds: float
+
+
+@dataclass
+class RunSummary:
+    """What a training run produced."""
+
+    run_id: str
+    dataset: str
+    model: str
+    best_epoch: int
+    epochs: int
+    metrics: dict[str, dict[str, float]]
+    device: str
+    seconds: float
+    seconds_per_epoch: float
+    eval_seconds_per_epoch: float
+    peak_memory_mb: float
+    run_dir: str
+    served: bool
+    graph_build: str | None
+    history: list[EpochLog] = field(default_factory=list)
+    user_text_scope: str = "train"  # 'all': trained on leaky user texts (comparison only)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainingJob:
+    """One training run while it is being made (rank 0): identity, settings, folder, clock."""
+
+    id: str
+    dataset: str
+    settings: TrainSettings
+    params: dict[str, Any]
+    device: torch.device
+    folder: Path
+    started: float = field(default_factory=time.perf_counter)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return {"run_id": self.id, "dataset": self.dataset, "model": self.settings.model,
+                "settings": self.params}
+
+    def lap(self, name: str) -> None:
+        """Record the time since the start under ``name``."""
+        self.timings[name] = time.perf_counter() - self.started
+
+
+def record(graph: Graph, job: TrainingJob, model: Recommender, data: TrainData, history: list[EpochLog],
+           best_epoch: int, metrics: dict[str, dict[str, float]], serve: bool) -> RunSummary:
+    """The record step: final checkpoint and curve in the run folder, the vectors staged in
+    Neo4j (and served when ``serve``), the (:TrainingRun) node finished as ``ok``."""
+    # The best weights were saved when they were reached: only the metadata changes.
+    checkpoint = job.folder / "model.safetensors"
+    write_run_meta(job.folder, {**job.meta, "best_epoch": best_epoch, "metrics": metrics})
+    plot = plot_curves([h.epoch for h in history], [h.loss for h in history],
+                       [h.valid[STOP_METRIC] for h in history], best_epoch,
+                       job.folder / "curve.png", f"{job.dataset} {job.settings.model} {job.id}")
+    with torch.no_grad():
+        users, items = (t.detach().cpu().numpy() for t in model.all_repr())
+    writeback.ensure_indexes(graph, job.settings.dim)
+    writeback.stage_vectors(graph, job.dataset, job.id, data.user_ids, users, data.item_ids, items)
+    if serve:
+        writeback.promote_run(graph, job.dataset, job.id, data.n_users, data.n_items)
+    job.lap("total")
+    timings = {"load": job.timings["load"], "fit": job.timings["fit"] - job.timings["load"],
+               "epochs": sum(h.train_seconds for h in history),
+               "validation": sum(h.eval_seconds for h in history),
+               "writeback": job.timings["total"] - job.timings["fit"], "total": job.timings["total"]}
+    summary = RunSummary(
+        run_id=job.id, dataset=job.dataset, model=job.settings.model, best_epoch=best_epoch,
+        epochs=len(history), metrics=metrics, device=str(job.device), seconds=timings["total"],
+        seconds_per_epoch=float(np.mean([h.train_seconds for h in history])),
+        eval_seconds_per_epoch=float(np.mean([h.eval_seconds for h in history])),
+        peak_memory_mb=_peak_memory_mb(job.device), run_dir=str(job.folder), served=serve,
+        graph_build=data.graph_build, history=history)
+    writeback.finish_run(graph, job.id, "ok", writeback.run_properties(metrics, {
+        "best_epoch": best_epoch, "epochs": len(history), "timings": json.dumps(timings),
+        "seconds_per_epoch": summary.seconds_per_epoch,
+        "peak_memory_mb": summary.peak_memory_mb, "checkpoint": str(checkpoint),
+        "plot": str(plot), "n_users": data.n_users, "n_items": data.n_items}))
+    return summary
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    """Peak resident memory of this process (CPU) or peak allocated CUDA memory."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def evaluate_stored(graph: Graph, dataset: str, ks: list[int], batch_size: int = 1024
+                    ) -> tuple[str, dict[str, dict[str, float]]]:
+    """Metrics of the serving run computed from the vectors stored in Neo4j (what
+    recommendations use), per split. Returns the run id and ``{"valid": ..., "test": ...}``."""
+    run = writeback.serving_run(graph, dataset)["run"]
+    data = load_train_data(graph, dataset, features=False, item_graph=False)
+    users, items = writeback.stored_vectors(graph, dataset, run, data.user_ids, data.item_ids)
+    u, i = torch.from_numpy(users), torch.from_numpy(items)
+    return run, {name: evaluate(u, i, data.train, data.splits[split], ks, batch_size)
+                 for name, split in (("valid", VALID), ("test", TEST))}

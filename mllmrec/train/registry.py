@@ -1,0 +1,38 @@
+"""The one place a model is chosen by its ``train.model`` name.
+
+Each model class says what it needs (:meth:`~mllmrec.train.model.Recommender.needs`) and
+builds itself from the pulled data (:meth:`~mllmrec.train.model.Recommender.from_data`);
+the trainer, the pull and the device check ask the configured model's needs from here.
+"""
+from __future__ import annotations
+
+import torch
+
+from mllmrec.config import TrainSettings
+from mllmrec.db import Graph
+from mllmrec.train.baselines import BPRMF, LightGCN
+from mllmrec.train.data import TrainData, load_train_data
+from mllmrec.train.model import MLLMRec, ModelNeeds, Recommender
+from mllmrec.train.placement import check_device, place
+
+MODELS: dict[str, type[Recommender]] = {"bpr": BPRMF, "lightgcn": LightGCN, "mllmrec": MLLMRec}
+
+
+def model_needs(ts: TrainSettings) -> ModelNeeds:
+    """What the model ``ts`` configures needs."""
+    return MODELS[ts.model].needs(ts)
+
+
+def load_data(graph: Graph, dataset: str, ts: TrainSettings) -> TrainData:
+    """Pull exactly what the configured model needs."""
+    needs = model_needs(ts)
+    return load_train_data(graph, dataset, features=needs.item_features, item_graph=needs.item_graph,
+                           user_features=needs.user_features)
+
+
+def build_model(data: TrainData, ts: TrainSettings, device: torch.device) -> Recommender:
+    """The configured model, built on the CPU (MLLMRec computes A.E there once) and placed on
+    ``device`` by :func:`~mllmrec.train.placement.place`; a combination the installed DGL
+    cannot run there is refused first."""
+    check_device(model_needs(ts), device)
+    return place(MODELS[ts.model].from_data(data, ts), device)
