@@ -137,6 +137,10 @@ class TrainSettings(_Section):
     max_recall_drop: float | None = Field(
         None, ge=0, description="retrain serves the new run only if valid Recall@20 drops less"
     )
+    min_gain: float = Field(
+        0.0, ge=0, description="tune --serve promotes the study's winner only if its valid "
+        "Recall@20 beats the serving run's by more than zero and at least this much"
+    )
     threads: int | None = Field(
         None, ge=1, description="CPU threads of torch and DGL kernels while training; None = "
         "library defaults (1 is much faster on an overloaded shared machine)"
@@ -161,6 +165,113 @@ class TrainSettings(_Section):
         return self
 
 
+#: Names the search space of ``tune`` may use, with the settings section each one sets.
+TUNABLE: dict[str, str] = {
+    "knn_k": "graph", "knn_jac": "graph", "pure": "graph",
+    "model": "train", "dim": "train", "lr": "train", "n_ii_layers": "train", "ui_gcn": "train",
+    "use_user_pref": "train", "n_ui_layers": "train", "batch_size": "train",
+}
+
+
+class ParamSpace(_Section):
+    """One dimension of the search space: ``choices`` (categorical), or a ``low``..``high``
+    range (integers when both bounds and ``step`` are integers; ``log`` for a log scale)."""
+
+    choices: list[Any] | None = None
+    low: int | float | None = None
+    high: int | float | None = None
+    step: int | float | None = None
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ParamSpace:
+        if self.choices is not None:
+            if not self.choices:
+                raise ValueError("empty list of choices")
+            if self.low is not None or self.high is not None or self.step is not None or self.log:
+                raise ValueError("give either choices or a low..high range, not both")
+            if len({repr(c) for c in self.choices}) != len(self.choices):
+                raise ValueError(f"repeated choices in {self.choices}")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError("give choices, or both low and high")
+        if not self.low < self.high:
+            raise ValueError(f"empty range: low {self.low} must be below high {self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError("a log range needs low > 0")
+        if self.step is not None and (self.step <= 0 or self.log):
+            raise ValueError("step must be positive and cannot be combined with log")
+        return self
+
+    @property
+    def integer(self) -> bool:
+        """Whether the range draws integers (integer bounds and step, if any)."""
+        return all(v is None or (isinstance(v, int) and not isinstance(v, bool))
+                   for v in (self.low, self.high, self.step))
+
+
+#: The search space when ``tune.space`` is not set: small enough for ML-100K in about 30
+#: minutes on 2 cores (docs/tune.md). Parameters a model does not read are not drawn for it.
+DEFAULT_SPACE: dict[str, dict[str, Any]] = {
+    "model": {"choices": ["mllmrec", "lightgcn", "bpr"]},
+    "lr": {"low": 3e-4, "high": 1e-2, "log": True},
+    "ui_gcn": {"choices": [False, True]},
+    "use_user_pref": {"choices": [True, False]},
+    "knn_k": {"choices": [5, 10, 20]},
+    "pure": {"choices": [0.6, 0.7]},
+}
+
+
+class TuneSettings(_Section):
+    """``mllmrec tune``: an Optuna study over ``space`` chosen on validation Recall@20."""
+
+    space: dict[str, ParamSpace] | None = Field(
+        None, description="parameter -> choices or range; None = DEFAULT_SPACE (a space "
+        "given in the config replaces it, it is not merged into it)")
+    n_trials: int = Field(16, ge=1, description="finished (complete or pruned) trials the study aims at")
+    sampler: Literal["tpe", "random", "grid"] = "tpe"
+    pruner: Literal["median", "halving", "none"] = "median"
+    startup_trials: int = Field(
+        3, ge=0, description="median pruner: trials that finish unpruned before any pruning")
+    warmup_epochs: int = Field(
+        3, ge=0, description="median pruner: epochs a trial always trains before it may be pruned")
+    epochs: int = Field(30, ge=1, description="epoch cap of a trial (train.epochs is not used)")
+    patience: int = Field(5, ge=1, description="early-stopping patience of a trial")
+    seed: int = Field(2025, description="seed of the sampler (trials train with train.seed)")
+    storage: str | None = Field(
+        None, description="SQLAlchemy URL of the Optuna storage; None = a SQLite file in "
+        "<runs_dir>/<dataset>/studies/<study>/")
+    study_name: str | None = Field(None, description="None = the dataset's name")
+
+    @field_validator("space")
+    @classmethod
+    def _known(cls, v: dict[str, ParamSpace] | None) -> dict[str, ParamSpace] | None:
+        if v is None:
+            return v
+        unknown = sorted(set(v) - set(TUNABLE))
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {', '.join(unknown)} in the search space; "
+                             f"tunable: {', '.join(TUNABLE)}")
+        if not v:
+            raise ValueError("the search space is empty")
+        return v
+
+    @property
+    def search_space(self) -> dict[str, ParamSpace]:
+        """The space the study searches: ``space``, or :data:`DEFAULT_SPACE`."""
+        if self.space is not None:
+            return self.space
+        return {k: ParamSpace.model_validate(v) for k, v in DEFAULT_SPACE.items()}
+
+    @field_validator("study_name")
+    @classmethod
+    def _study_name(cls, v: str | None) -> str | None:
+        if v is not None and not DATASET_NAME.fullmatch(v):
+            raise ValueError(f"'{v}' is not a valid study name: use 1-64 letters, digits, '.', "
+                             "'_' or '-', starting with a letter or digit")
+        return v
+
+
 DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 """Dataset names: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit. The
 name is part of Neo4j index keys and of run folders (``runs_dir/<dataset>/<run>``), so no path
@@ -176,6 +287,7 @@ class Settings(_Section):
     enrich: EnrichSettings = Field(default_factory=EnrichSettings)
     graph: GraphSettings = Field(default_factory=GraphSettings)
     train: TrainSettings = Field(default_factory=TrainSettings)
+    tune: TuneSettings = Field(default_factory=TuneSettings)
 
     @field_validator("dataset")
     @classmethod

@@ -29,6 +29,7 @@ from mllmrec.config import (
     Neo4jSettings,
     Settings,
     TrainSettings,
+    TuneSettings,
 )
 from mllmrec.db import Graph
 from mllmrec.enrich.describe import describe_items
@@ -188,4 +189,13 @@ IRRELEVANT: tuple[Irrelevant, ...] = (
     Irrelevant(Fields(TrainSettings, lambda t: (t.warm_start, t.max_recall_drop)),
                "retrain's choices of the initial weights and of whether the new run serves; "
                "retrain trains only when the inputs changed, which changes the fingerprint"),
+    Irrelevant(Fields(TrainSettings, lambda t: (t.min_gain,)),
+               "tune --serve's bar for promoting a study's winner: whether a run serves, not "
+               "what any run learns"),
+    Irrelevant(Fields(TuneSettings, lambda t: (
+        t.space, t.n_trials, t.sampler, t.pruner, t.startup_trials, t.warmup_epochs, t.epochs,
+        t.patience, t.seed, t.storage, t.study_name)),
+               "'mllmrec tune' is not a pipeline stage: a study records these on its "
+               "(:TuningStudy) node and Optuna storage, and each trial's TrainingRun records "
+               "the settings it trained with"),
 )
