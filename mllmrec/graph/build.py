@@ -8,6 +8,13 @@ previous active build stays intact. GraphBuild nodes are kept as history (parame
 timings, counts, status). Re-running with the same parameters therefore replaces the
 edges, never duplicates them; readers use the edges of the active build
 (``cypher/graph/active_build`` then ``cypher/graph/build_edges``).
+
+Side builds (``mllmrec tune``): :func:`ensure_build` finds a build of given parameters, the
+active one or a *kept* side build made from the same inputs, or builds one with
+``activate=False``: its edges stay beside the active build's, nothing reads them but a
+trainer given its id, and it records no ``build-graph`` StageRun (the pipeline's skip rule
+reads those). Only :func:`activate_build` (a served study winner) makes a side build the
+active one; a regular build, which deletes every other build's edges, ends all side builds.
 """
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ import json
 import logging
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +32,7 @@ from mllmrec.db import Graph
 from mllmrec.errors import StageError
 from mllmrec.graph.cooccurrence import build_cooccurrence
 from mllmrec.graph.semantic import EmbeddedItems, build_semantic, embedded_items, use_approximate
-from mllmrec.provenance import stage_run
+from mllmrec.provenance import StageRecord, stage_run
 
 log = logging.getLogger(__name__)
 
@@ -59,25 +67,40 @@ def _params_text(params: dict[str, Any]) -> str:
     return ", ".join(f"{k}={params[k]}" for k in keys)
 
 
-def build_graph(graph: Graph, settings: Settings) -> GraphBuildSummary:
-    """Build both item-item graphs of ``settings.dataset`` with ``settings.graph`` and make
-    them the dataset's active build. Raises StageError before writing anything when the
-    dataset is missing or no item has an embedding."""
-    dataset, gs = settings.dataset, settings.graph
+def _embedded(graph: Graph, dataset: str) -> EmbeddedItems:
+    """The dataset's embedded items; StageError when the dataset is missing or has none."""
     dataset_stats(graph, dataset)  # raises StageError if the dataset does not exist
     cat = embedded_items(graph, dataset)
     if not cat.ids:
         raise StageError(f"no item of dataset '{dataset}' has an embedding; run "
                          "'mllmrec embed' before 'mllmrec build-graph'")
+    return cat
+
+
+def build_graph(graph: Graph, settings: Settings, *, activate: bool = True,
+                inputs: str | None = None) -> GraphBuildSummary:
+    """Build both item-item graphs of ``settings.dataset`` with ``settings.graph`` and make
+    them the dataset's active build; with ``activate=False`` keep them as a side build beside
+    it instead, tagged with ``inputs`` (the fingerprint of the embeddings and training
+    audiences it is built from). Raises StageError before writing anything when the dataset
+    is missing or no item has an embedding."""
+    return _build(graph, settings, _embedded(graph, settings.dataset), activate, inputs)
+
+
+def _build(graph: Graph, settings: Settings, cat: EmbeddedItems, activate: bool,
+           inputs: str | None) -> GraphBuildSummary:
+    dataset, gs = settings.dataset, settings.graph
     # The mode actually used is recorded (approximate=None only means "choose by size").
     params = {**gs.model_dump(), "approximate": use_approximate(gs, len(cat.ids))}
     summary = GraphBuildSummary(build_id=str(uuid.uuid4()), dataset=dataset, params=params)
-    with stage_run(graph, dataset, "build-graph", params) as rec:
+    provenance = (stage_run(graph, dataset, "build-graph", params) if activate
+                  else nullcontext(StageRecord(summary.build_id)))
+    with provenance as rec:
         graph.run("graph/start_build", id=summary.build_id, dataset=dataset, knn_k=gs.knn_k,
                   knn_jac=gs.knn_jac, pure=gs.pure, approximate=params["approximate"],
-                  params=json.dumps(params, sort_keys=True))
+                  params=json.dumps(params, sort_keys=True), side=not activate, inputs=inputs)
         try:
-            _run_phases(graph, summary, settings, cat)
+            _run_phases(graph, summary, settings, cat, activate)
         except BaseException as exc:
             graph.run_implicit("graph/drop_build_edges", dataset=dataset, build=summary.build_id)
             graph.run("graph/fail_build", id=summary.build_id, error=f"{type(exc).__name__}: {exc}"[:2000])
@@ -87,7 +110,7 @@ def build_graph(graph: Graph, settings: Settings) -> GraphBuildSummary:
 
 
 def _run_phases(graph: Graph, summary: GraphBuildSummary, settings: Settings,
-                cat: EmbeddedItems) -> None:
+                cat: EmbeddedItems, activate: bool) -> None:
     dataset, gs, t = summary.dataset, settings.graph, summary.timings
     start = time.perf_counter()
     summary.counts.update(build_cooccurrence(graph, dataset, summary.build_id, gs.knn_jac,
@@ -97,10 +120,36 @@ def _run_phases(graph: Graph, summary: GraphBuildSummary, settings: Settings,
                                      summary.params["approximate"])
     summary.counts.update(counts)
     t.update(timings)
-    mark = time.perf_counter()
-    graph.run_implicit("graph/drop_other_edges", dataset=dataset, build=summary.build_id)
-    t["replace_s"] = time.perf_counter() - mark
+    if activate:
+        mark = time.perf_counter()
+        graph.run_implicit("graph/drop_other_edges", dataset=dataset, build=summary.build_id)
+        t["replace_s"] = time.perf_counter() - mark
     t["total_s"] = time.perf_counter() - start
-    graph.run("graph/finish_build", id=summary.build_id, timings=json.dumps(t),
-              counts=json.dumps(summary.counts))
-    log.info("%s: graph build %s done in %.1fs", dataset, summary.build_id, t["total_s"])
+    graph.run("graph/finish_build" if activate else "graph/keep_build", id=summary.build_id,
+              timings=json.dumps(t), counts=json.dumps(summary.counts))
+    log.info("%s: %sgraph build %s done in %.1fs", dataset, "" if activate else "side ",
+             summary.build_id, t["total_s"])
+
+
+def ensure_build(graph: Graph, settings: Settings, inputs: str) -> tuple[str, bool]:
+    """The id of a finished build of ``settings.graph``'s parameters: the active build, or a
+    kept side build made from the same ``inputs``; otherwise a new side build (never made
+    active here). Returns the id and whether it was built now."""
+    dataset, gs = settings.dataset, settings.graph
+    cat = _embedded(graph, dataset)
+    found = graph.run("graph/find_build", dataset=dataset, knn_k=gs.knn_k, knn_jac=gs.knn_jac,
+                      pure=gs.pure, approximate=use_approximate(gs, len(cat.ids)), inputs=inputs)
+    if found:
+        return str(found[0]["id"]), False
+    return _build(graph, settings, cat, activate=False, inputs=inputs).build_id, True
+
+
+def activate_build(graph: Graph, dataset: str, build: str) -> None:
+    """Make a kept side build (or the active one: nothing changes) the dataset's active
+    build, then delete every other build's edges, as a regular build does. The flags flip in
+    one transaction first, so readers never see an active build without its edges."""
+    if not graph.run("graph/activate_build", dataset=dataset, id=build):
+        raise StageError(f"graph build {build} of '{dataset}' is neither active nor a kept "
+                         "side build (a later build-graph replaced it); build it again")
+    graph.run_implicit("graph/drop_other_edges", dataset=dataset, build=build)
+    log.info("%s: graph build %s is now the active build", dataset, build)

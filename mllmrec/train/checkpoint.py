@@ -78,3 +78,15 @@ def warm_start(model: Recommender, folder: Path, data: TrainData, model_name: st
     model.load_state_dict(own)
     log.info("warm start from %s: %d tensors", folder, loaded)
     return loaded
+
+
+def load_weights(model: Recommender, folder: Path, data: TrainData) -> None:
+    """Load a run's checkpoint into a model built from the same data: the run's user and item
+    id orders must equal ``data``'s (a changed dataset is an error, never a silent partial
+    load; :func:`warm_start` is the tolerant way to reuse weights)."""
+    ids = json.loads((folder / "ids.json").read_text())
+    if ids["users"] != data.user_ids or ids["items"] != data.item_ids:
+        raise StageError(f"the dataset's users or items changed since the run in {folder} was "
+                         "trained; its weights no longer line up (train it again)")
+    model.load_state_dict({k: v.to(next(model.parameters()).device)
+                           for k, v in load_file(str(folder / "model.safetensors")).items()})

@@ -2,7 +2,8 @@
 
 - items, users (ids sorted, with their 384-d text embeddings only when the model uses them),
   all interactions with their split label (one record per user): one query each;
-- the item-item graph of the latest graph build: one query, one record per source item.
+- the item-item graph of the active graph build (or of a named one): one query, one record
+  per source item.
 
 Records are streamed as tuples in large fetches and flattened into lists, ids are mapped to
 positions with one vectorised ``pandas.Index`` lookup and vectors become one float32 array:
@@ -196,12 +197,14 @@ def _split_matrices(pairs: _Groups, users: pd.Index, items: pd.Index) -> dict[in
             for s in (TRAIN, VALID, TEST)}
 
 
-def _fetch_item_edges(graph: Graph, dataset: str) -> tuple[_Groups, str]:
-    """The edges of the dataset's active graph build, grouped per source item, and its id."""
-    builds = graph.run("graph/active_build", dataset=dataset)
-    if not builds:
-        raise StageError(f"dataset '{dataset}' has no item-item graph; run 'mllmrec build-graph' first")
-    build = builds[0]["id"]
+def _fetch_item_edges(graph: Graph, dataset: str, build: str | None = None) -> tuple[_Groups, str]:
+    """The edges of graph build ``build`` (None: the dataset's active build), grouped per
+    source item, and the build's id."""
+    if build is None:
+        builds = graph.run("graph/active_build", dataset=dataset)
+        if not builds:
+            raise StageError(f"dataset '{dataset}' has no item-item graph; run 'mllmrec build-graph' first")
+        build = str(builds[0]["id"])
     return _fetch_groups(graph, "train/item_edges", dataset=dataset, build=build), build
 
 
@@ -214,16 +217,20 @@ def _item_graph(edges: _Groups, build: str, dataset: str, items: pd.Index) -> dg
 
 
 def load_train_data(graph: Graph, dataset: str, features: bool = True, item_graph: bool = True,
-                    user_features: bool = True) -> TrainData:
+                    user_features: bool = True, build: str | None = None,
+                    test: bool = True) -> TrainData:
     """Everything a model needs for ``dataset``: ids, split matrices and, on request, the text
-    features (``features``/``user_features``) and the item-item graph (``item_graph``)."""
+    features (``features``/``user_features``) and the item-item graph (``item_graph``) of the
+    active build or of graph build ``build``. With ``test=False`` the test interactions are
+    not pulled (the test matrix is empty): what a tuning trial reads."""
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="pull") as pool:
         # four independent reads on their own sessions: the server produces one while the
         # client decodes another
         items_f = pool.submit(_nodes, graph, "train/items", dataset, features)
         users_f = pool.submit(_nodes, graph, "train/users", dataset, features and user_features)
-        pairs_f = pool.submit(_fetch_groups, graph, "train/interactions", dataset=dataset)
-        edges_f = pool.submit(_fetch_item_edges, graph, dataset) if item_graph else None
+        pairs_f = pool.submit(_fetch_groups, graph, "train/interactions", dataset=dataset,
+                              splits=[TRAIN, VALID, TEST] if test else [TRAIN, VALID])
+        edges_f = pool.submit(_fetch_item_edges, graph, dataset, build) if item_graph else None
         item_ids, item_vectors = items_f.result()
         user_ids, user_vectors = users_f.result()
         if not item_ids or not user_ids:

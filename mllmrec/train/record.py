@@ -87,19 +87,20 @@ class TrainingJob:
 
 
 def record(graph: Graph, job: TrainingJob, model: Recommender, data: TrainData, history: list[EpochLog],
-           best_epoch: int, metrics: dict[str, dict[str, float]], serve: bool) -> RunSummary:
+           best_epoch: int, metrics: dict[str, dict[str, float]], serve: bool,
+           stage: bool = True) -> RunSummary:
     """The record step: final checkpoint and curve in the run folder, the vectors staged in
-    Neo4j (and served when ``serve``), the (:TrainingRun) node finished as ``ok``."""
+    Neo4j (when ``stage``; served when ``serve``), the (:TrainingRun) node finished as ``ok``.
+    A tuning trial does not stage: staging slots are per node and the next run overwrites
+    them; the study's winner is staged from its checkpoint (:mod:`mllmrec.tune.winner`)."""
     # The best weights were saved when they were reached: only the metadata changes.
     checkpoint = job.folder / "model.safetensors"
     write_run_meta(job.folder, {**job.meta, "best_epoch": best_epoch, "metrics": metrics})
     plot = plot_curves([h.epoch for h in history], [h.loss for h in history],
                        [h.valid[STOP_METRIC] for h in history], best_epoch,
                        job.folder / "curve.png", f"{job.dataset} {job.settings.model} {job.id}")
-    with torch.no_grad():
-        users, items = (t.detach().cpu().numpy() for t in model.all_repr())
-    writeback.ensure_indexes(graph, job.settings.dim)
-    writeback.stage_vectors(graph, job.dataset, job.id, data.user_ids, users, data.item_ids, items)
+    if stage or serve:
+        stage_model(graph, job.dataset, job.id, model, data)
     if serve:
         writeback.promote_run(graph, job.dataset, job.id, data.n_users, data.n_items)
     job.lap("total")
@@ -120,6 +121,15 @@ def record(graph: Graph, job: TrainingJob, model: Recommender, data: TrainData, 
         "peak_memory_mb": summary.peak_memory_mb, "checkpoint": str(checkpoint),
         "plot": str(plot), "n_users": data.n_users, "n_items": data.n_items}))
     return summary
+
+
+def stage_model(graph: Graph, dataset: str, run_id: str, model: Recommender, data: TrainData) -> None:
+    """Stage the model's user and item vectors in Neo4j as run ``run_id`` (nothing served
+    changes until :func:`~mllmrec.train.writeback.promote_run`)."""
+    with torch.no_grad():
+        users, items = (t.detach().cpu().numpy() for t in model.all_repr())
+    writeback.ensure_indexes(graph, users.shape[1])
+    writeback.stage_vectors(graph, dataset, run_id, data.user_ids, users, data.item_ids, items)
 
 
 def _peak_memory_mb(device: torch.device) -> float:

@@ -23,11 +23,13 @@ def model_needs(ts: TrainSettings) -> ModelNeeds:
     return MODELS[ts.model].needs(ts)
 
 
-def load_data(graph: Graph, dataset: str, ts: TrainSettings) -> TrainData:
-    """Pull exactly what the configured model needs."""
+def load_data(graph: Graph, dataset: str, ts: TrainSettings, build: str | None = None,
+              test: bool = True) -> TrainData:
+    """Pull exactly what the configured model needs (the item-item graph of graph build
+    ``build``, default the active one; no test interactions with ``test=False``)."""
     needs = model_needs(ts)
     return load_train_data(graph, dataset, features=needs.item_features, item_graph=needs.item_graph,
-                           user_features=needs.user_features)
+                           user_features=needs.user_features, build=build, test=test)
 
 
 def build_model(data: TrainData, ts: TrainSettings, device: torch.device) -> Recommender:

@@ -17,6 +17,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -26,7 +27,7 @@ from tqdm.auto import tqdm
 from mllmrec.config import Settings, TrainSettings
 from mllmrec.db import Graph
 from mllmrec.errors import ConfigError
-from mllmrec.provenance import stage_run
+from mllmrec.provenance import StageRecord, stage_run
 from mllmrec.train import distributed, writeback
 from mllmrec.train.bpr import BPRSampler, bpr_loss
 from mllmrec.train.checkpoint import run_dir, save_checkpoint, warm_start
@@ -41,6 +42,16 @@ from mllmrec.train.record import EpochLog, RunSummary, TrainingJob, record
 from mllmrec.train.registry import build_model, load_data, model_needs
 
 log = logging.getLogger(__name__)
+
+
+class RunStopped(Exception):
+    """Raised by an ``on_epoch`` callback to end a run on purpose before early stopping (a
+    tuning pruner deciding the run cannot win): the run is recorded with status ``pruned``
+    (not ``failed``), its epochs so far and the reason, and the exception propagates."""
+
+    def __init__(self, reason: str, epoch: int, best_valid: float) -> None:
+        super().__init__(reason)
+        self.epoch, self.best_valid = epoch, best_valid
 
 
 def step_module(model: Recommender, ts: TrainSettings, ranks: Ranks, device: torch.device) -> nn.Module:
@@ -114,21 +125,25 @@ def fit(model: Recommender, data: TrainData, ts: TrainSettings, ks: list[int],
 
 def fit_best(job: TrainingJob, model: Recommender, data: TrainData, ks: list[int],
              on_epoch: Callable[[EpochLog], None] | None = None, progress: bool = True,
-             ranks: Ranks = SINGLE) -> tuple[list[EpochLog], int, dict[str, dict[str, float]]]:
+             ranks: Ranks = SINGLE, test: bool = True
+             ) -> tuple[list[EpochLog], int, dict[str, dict[str, float]]]:
     """The fit step: train with early stopping (a checkpoint per improvement), reload the best
-    weights and evaluate them on validation and test. Returns history, best epoch, metrics."""
+    weights and evaluate them on validation and (``test``) test. Returns history, best epoch,
+    metrics per split."""
     history, best_state, best_epoch = fit(
         model, data, job.settings, ks, on_epoch=on_epoch, progress=progress, ranks=ranks,
         on_improve=lambda m, e: save_checkpoint(m, job.folder, data, {**job.meta, "best_epoch": e.epoch}))
     model.load_state_dict(best_state)
+    splits = (("valid", VALID), ("test", TEST)) if test else (("valid", VALID),)
     metrics = {name: evaluate_model(model, data, split, ks, job.settings.eval_batch_size)
-               for name, split in (("valid", VALID), ("test", TEST))}
+               for name, split in splits}
     return history, best_epoch, metrics
 
 
 def train_model(graph: Graph, settings: Settings, *, init_run: str | None = None,
                 serve: bool = True, on_epoch: Callable[[EpochLog], None] | None = None,
-                progress: bool = True) -> RunSummary | None:
+                progress: bool = True, graph_build: str | None = None,
+                trial: bool = False, run_id: str | None = None) -> RunSummary | None:
     """Train the configured model on ``settings.dataset``, evaluate it, write the run back:
     the pull (:func:`~mllmrec.train.registry.load_data`), fit (:func:`fit_best`) and record
     (:func:`~mllmrec.train.record.record`) steps, with the seeds, threads and kernels of
@@ -137,41 +152,57 @@ def train_model(graph: Graph, settings: Settings, *, init_run: str | None = None
     ``init_run`` warm-starts from that run's checkpoint (same dataset folder); ``serve=False``
     stages the vectors without switching ``Dataset.serving_run`` (promote later with
     :func:`mllmrec.train.writeback.promote_run`); ``on_epoch`` sees every epoch's log (it may
-    raise to abort the run: the run is then recorded as failed and nothing served changes).
+    raise to abort the run: the run is then recorded as failed, or as pruned for
+    :class:`RunStopped`, and nothing served changes).
+
+    ``graph_build`` trains on that graph build's item-item graph instead of the active one.
+    ``trial=True`` is a tuning trial (:mod:`mllmrec.tune`): the test interactions are never
+    pulled and no test metric is computed, no vectors are staged (``serve`` must be False), and
+    no ``train`` StageRun is recorded (the study records itself; a trial must not look like the
+    pipeline's training to its skip rule); ``run_id`` names the run (default: time + random).
     Under torchrun with several ranks (:mod:`.distributed`), rank 0 does all of that; the
     other ranks only read from Neo4j, train their share of every batch and return None.
     """
     ts, dataset = settings.train, settings.dataset
+    if trial and serve:
+        raise ValueError("a tuning trial never serves: pass serve=False")
     ks = sorted(set(ts.topks) | {20})
     device, why = resolve_device(ts.device, model_needs(ts))
     ranks, device = distributed.init(device)
     log.info("training %s on %s (%s)%s", ts.model, device, why,
              f", rank {ranks.rank} of {ranks.world}" if ranks.distributed else "")
-    params = {**ts.model_dump(mode="json"), "init_run": init_run, "serve": serve, "nproc": ranks.world}
+    params = {**ts.model_dump(mode="json"), "init_run": init_run, "serve": serve, "nproc": ranks.world,
+              **({"trial": True} if trial else {})}
     with reproducible(ts):
         if ranks.is_main:
             summary = _train_main(graph, settings, device, params, ks, init_run, serve,
-                                  on_epoch, progress, ranks)
+                                  on_epoch, progress, ranks, graph_build, trial, run_id)
         else:
             seed_everything(ts.seed)
-            data = load_data(graph, dataset, ts)
+            data = load_data(graph, dataset, ts, graph_build, test=not trial)
             fit(build_model(data, ts, device), data, ts, ks, progress=False, ranks=ranks)
             summary = None
     distributed.shutdown()  # after an error the process exit releases the group
     return summary
 
 
+def new_run_id() -> str:
+    """A fresh training run id: start time plus a random suffix."""
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
 def _train_main(graph: Graph, settings: Settings, device: torch.device, params: dict[str, Any],
                 ks: list[int], init_run: str | None, serve: bool,
-                on_epoch: Callable[[EpochLog], None] | None, progress: bool, ranks: Ranks) -> RunSummary:
+                on_epoch: Callable[[EpochLog], None] | None, progress: bool, ranks: Ranks,
+                graph_build: str | None, trial: bool, run_id: str | None) -> RunSummary:
     """Rank 0 (or the only process): provenance, the three steps, the run node's outcome."""
     ts, dataset = settings.train, settings.dataset
-    with stage_run(graph, dataset, "train", params) as rec:
-        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    run_id = run_id or new_run_id()
+    with nullcontext(StageRecord(run_id)) if trial else stage_run(graph, dataset, "train", params) as rec:
         rec.counts["run"] = run_id
         job = TrainingJob(run_id, dataset, ts, params, device, run_dir(ts, dataset, run_id))
         seed_everything(ts.seed)
-        data = load_data(graph, dataset, ts)
+        data = load_data(graph, dataset, ts, graph_build, test=not trial)
         job.lap("load")
         model = build_model(data, ts, device)
         scope = writeback.start_run(graph, run_id, dataset, ts.model, params, str(device),
@@ -182,13 +213,21 @@ def _train_main(graph: Graph, settings: Settings, device: torch.device, params: 
         try:
             if init_run:
                 warm_start(model, run_dir(ts, dataset, init_run), data, ts.model)
-            history, best_epoch, metrics = fit_best(job, model, data, ks, on_epoch, progress, ranks)
+            history, best_epoch, metrics = fit_best(job, model, data, ks, on_epoch, progress, ranks,
+                                                    test=not trial)
             job.lap("fit")
-            summary = record(graph, job, model, data, history, best_epoch, metrics, serve)
+            summary = record(graph, job, model, data, history, best_epoch, metrics, serve,
+                             stage=not trial)
             summary.user_text_scope = scope
+        except RunStopped as exc:
+            writeback.finish_run(graph, run_id, "pruned", {
+                "error": f"pruned: {exc}"[:2000], "epochs": exc.epoch,
+                "valid_recall_20": exc.best_valid,
+                "checkpoint": str(job.folder / "model.safetensors")})
+            raise
         except BaseException as exc:
             writeback.finish_run(graph, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"[:2000]})
             raise
         rec.counts.update({**data.counts, "epochs": len(history), "best_epoch": best_epoch,
-                           "test_recall_20": metrics["test"]["recall@20"]})
+                           **{f"{split}_recall_20": m["recall@20"] for split, m in metrics.items()}})
     return summary

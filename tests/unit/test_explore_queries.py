@@ -21,8 +21,10 @@ from mllmrec.ops.explore import (
     show_text,
 )
 
-# Files that create a build or flip its status/flags: they address builds by id.
-WRITERS = {"graph/start_build", "graph/finish_build", "graph/fail_build", "schema/init"}
+# Files that create a build or flip its status/flags (they address builds by id), and the
+# lookup of a build by its parameters (tuning trials train on side builds).
+WRITERS = {"graph/start_build", "graph/finish_build", "graph/fail_build", "graph/keep_build",
+           "graph/activate_build", "graph/find_build", "schema/init"}
 GRAPH_VIEWS = {"user_neighbourhood", "item_neighbourhood", "recommendation_path", "dataset_overview"}
 
 
