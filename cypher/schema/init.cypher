@@ -16,4 +16,5 @@ CREATE CONSTRAINT graph_build_id IF NOT EXISTS FOR (g:GraphBuild) REQUIRE g.id I
 // The active build is found by dataset (cypher/graph/active_build), not by a label scan.
 CREATE INDEX graph_build_dataset IF NOT EXISTS FOR (g:GraphBuild) ON (g.dataset, g.active);
 CREATE CONSTRAINT training_run_id IF NOT EXISTS FOR (r:TrainingRun) REQUIRE r.id IS UNIQUE;
-CREATE INDEX training_run_dataset IF NOT EXISTS FOR (r:TrainingRun) ON (r.dataset)
+CREATE INDEX training_run_dataset IF NOT EXISTS FOR (r:TrainingRun) ON (r.dataset);
+CREATE CONSTRAINT tuning_study_id IF NOT EXISTS FOR (s:TuningStudy) REQUIRE s.id IS UNIQUE

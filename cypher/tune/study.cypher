@@ -1,0 +1,3 @@
+// One tuning study with its properties.
+MATCH (s:TuningStudy {id: $id})
+RETURN properties(s) AS props
