@@ -5,3 +5,4 @@ from mllmrec.cli import graph_cmd  # noqa: F401
 from mllmrec.cli import enrich_cmd  # noqa: F401
 from mllmrec.cli import train_cmd  # noqa: F401
 from mllmrec.cli import doctor_cmd  # noqa: F401
+from mllmrec.cli import tune_cmd  # noqa: F401

@@ -9,6 +9,20 @@ import click
 
 from mllmrec.config import Settings, load_settings
 from mllmrec.db import Graph, connect
+from mllmrec.errors import ConfigError
+
+
+def parse_sets(sets: tuple[str, ...]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` flags as dotted overrides (values read as YAML: 5, 0.6, true, [1, 2])."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects KEY=VALUE, got '{item}'")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
 
 
 class AppContext:

@@ -14,8 +14,7 @@ from rich.table import Table
 from tqdm.auto import tqdm
 
 from mllmrec.cli import cli
-from mllmrec.cli.common import AppContext, pass_app
-from mllmrec.errors import ConfigError
+from mllmrec.cli.common import AppContext, parse_sets, pass_app
 
 _console = Console()
 
@@ -48,18 +47,12 @@ def _setting_flags(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _apply(app: AppContext, no_llm: bool | None, epochs: int | None, model: str | None,
-           device: str | None, sets: tuple[str, ...]) -> None:
-    import yaml
-
-    overrides: dict[str, Any] = {"enrich.no_llm": no_llm, "train.epochs": epochs,
-                                 "train.model": model, "enrich.device": device,
-                                 "train.device": device}
-    for item in sets:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set expects KEY=VALUE, got '{item}'")
-        overrides[key.strip()] = yaml.safe_load(value)
-    app.apply(overrides)
+           device: str | None, sets: tuple[str, ...], extra: dict[str, Any] | None = None) -> None:
+    """``extra`` (e.g. a study's best parameters), then the shared flags given, then ``--set``."""
+    flags = {"enrich.no_llm": no_llm, "train.epochs": epochs, "train.model": model,
+             "enrich.device": device, "train.device": device}
+    app.apply({**(extra or {}), **{k: v for k, v in flags.items() if v is not None},
+               **parse_sets(sets)})
 
 
 def _print_step(step: Any) -> None:
@@ -188,21 +181,33 @@ def _mode(settings: Any) -> str:
               help="Run forever, one cycle per INTERVAL (e.g. 6h, 30m, 1d); stop with SIGTERM.")
 @click.option("--lock-ttl", default=300.0, show_default=True, type=float,
               help="Seconds a lock lives without renewal (a crashed retrain frees it after this).")
+@click.option("--from-study", "from_study", metavar="NAME",
+              help="Train with the best parameters of this tuning study ('mllmrec tune'; "
+                   "its storage: tune.storage or --set tune.storage=URL). Other flags win.")
 @_setting_flags
 @pass_app
 def retrain_cmd(app: AppContext, wait: float, every: str | None, lock_ttl: float,
+                from_study: str | None,
                 no_llm: bool | None, epochs: int | None, model: str | None, device: str | None,
                 sets: tuple[str, ...], force: tuple[str, ...]) -> None:
     """Incremental cycle after new data: describe new items, re-profile users whose training
     history changed, re-embed changed texts, rebuild the graph, retrain (warm start), and serve
     the new run only if it finished (and, with train.max_recall_drop, only if its valid
     Recall@20 did not drop by more than that). A lock in Neo4j keeps one retrain per dataset.
+    With --from-study NAME, the study's best parameters are the configuration.
     """
     _quiet_driver()
     from mllmrec.ops.retrain import retrain
     from mllmrec.ops.scheduler import Scheduler, parse_interval
 
     _apply(app, no_llm, epochs, model, device, sets)
+    if from_study:
+        from mllmrec.tune.winner import best_overrides
+
+        best = best_overrides(app.settings.with_overrides({"tune.study_name": from_study}))
+        _console.print("parameters of study '" + from_study + "': "
+                       + ", ".join(f"{k}={v}" for k, v in best.items()), highlight=False)
+        _apply(app, no_llm, epochs, model, device, sets, extra=best)
     interval = parse_interval(every) if every else None
     s = app.settings
 

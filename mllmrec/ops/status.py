@@ -1,6 +1,6 @@
 """``mllmrec status``: per dataset, what is in the database, when each stage last ran (with
-what parameters and outcome), which training run serves and its metrics, and whether a
-retrain holds the dataset's lock."""
+what parameters and outcome), which training run serves and its metrics, the last tuning
+study, and whether a retrain holds the dataset's lock."""
 from __future__ import annotations
 
 import json
@@ -25,6 +25,7 @@ class DatasetStatus:
     lock: dict[str, Any] | None
     extra_counts: dict[str, int] = field(default_factory=dict)
     interrupted: list[dict[str, Any]] = field(default_factory=list)
+    study: dict[str, Any] | None = None  # the last (:TuningStudy), with its linked runs
 
 
 def decode(value: Any) -> Any:
@@ -68,10 +69,25 @@ def dataset_status(graph: Graph, dataset: str) -> DatasetStatus:
     runs = graph.run("ops/training_runs", dataset=dataset)
     extra = graph.run("ops/enrich_counts", dataset=dataset)[0]
     extra[LEAKY] = graph.run("ops/leaky_preferences", dataset=dataset)[0]["users"]
+    study = graph.run("tune/last_study", dataset=dataset)
     return DatasetStatus(stats, stages,
                          {"id": serving["run"], "props": serving["props"]} if serving["run"] else None,
                          len(runs), lock_info(graph, dataset), extra,
-                         graph.run("ops/interrupted_runs", dataset=dataset))
+                         graph.run("ops/interrupted_runs", dataset=dataset),
+                         {**study[0]["props"], "linked_runs": study[0]["linked_runs"]} if study else None)
+
+
+def study_line(study: dict[str, Any]) -> str:
+    """The last tuning study in one line: trials per state, best trial, winner on test."""
+    out = (f"tuning study '{study.get('name')}' (updated {str(study.get('updated_at', ''))[:19]}): "
+           f"{study.get('complete', 0)} complete, {study.get('pruned', 0)} pruned, "
+           f"{study.get('failed', 0)} failed of {study.get('n_trials')}")
+    if study.get("best_trial") is not None:
+        out += (f"; best #{study['best_trial']} valid R@20 {study['best_value']:.4f} "
+                f"({_short(study.get('best_params'), 80)})")
+    if study.get("winner_test_recall_20") is not None:
+        out += f"; winner test R@20 {study['winner_test_recall_20']:.4f}"
+    return out
 
 
 def datasets(graph: Graph) -> list[str]:
@@ -127,6 +143,8 @@ def render(status: DatasetStatus, console: Console) -> None:
     else:
         console.print(f"serving run: none yet ({status.runs} training runs)")
 
+    if status.study:
+        console.print(study_line(status.study), highlight=False)
     for run in status.interrupted[:5]:
         console.print(f"[yellow]interrupted[/] {run['kind']} {run['what']} {run['id']} started "
                       f"{(run['started_at'] or '')[:19]}: {run['error']}", highlight=False)

@@ -72,8 +72,3 @@ def study_node(graph: Graph, uid: str) -> dict[str, Any]:
     rows = graph.run("tune/study", id=uid)
     return dict(rows[0]["props"]) if rows else {}
 
-
-def last_study(graph: Graph, dataset: str) -> dict[str, Any] | None:
-    """The dataset's most recently updated study node (``status``), or None."""
-    rows = graph.run("tune/last_study", dataset=dataset)
-    return {**rows[0]["props"], "linked_runs": rows[0]["linked_runs"]} if rows else None
