@@ -3,22 +3,30 @@ MLLMRec, for the ``protocol`` section: the configuration chosen on VALIDATION Re
 project's rule, METHOD.md section 7) beside the one the TEST split would choose (what the
 authors' grid script reports), with the test scores of both.
 
-Each grid point rebuilds the item-item graph (``build-graph``) and trains every seed with
-the real trainer; points are ordered so consecutive points share as much as possible. The
-test split never decides anything here: the test-chosen row is kept only to measure how
-optimistic that choice is.
+The search is the product's (``mllmrec tune``, :func:`mllmrec.tune.study.run_study`): one
+study per seed with Optuna's grid sampler over the grid, no pruner, the bench's epoch cap
+and patience; each grid point's graph is a side build made once and reused, the active build
+is never touched. The product reads validation only. The protocol comparison needs every
+point's TEST metrics as well, so this module computes them itself, explicitly, after each
+trial, from the trial's reloaded best weights (:func:`evaluated`): they are only ever used to
+measure how optimistic the test-chosen row is, never to choose what the product serves.
 """
 from __future__ import annotations
 
 import itertools
 import logging
+import math
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import optuna
+
 from bench.options import GridSpec
-from bench.train_runs import Aggregate, TrainResult, repeat
+from bench.train_runs import MODEL_NAMES, TrainResult, aggregate, per_user_scores, summarise
 from mllmrec.config import Settings
 from mllmrec.db import Graph
+from mllmrec.train.record import RunSummary
 
 log = logging.getLogger("bench.grid")
 
@@ -48,42 +56,75 @@ def built(settings: Settings) -> GridPoint:
     return {k: getattr(settings.graph, k) for k in KEYS}
 
 
+def study_settings(settings: Settings, grid: list[GridPoint], seed: int, name: str) -> Settings:
+    """The tuning settings of one seed's grid study: MLLMRec, the grid as the space (which
+    must be the full product of its values), grid sampler, no pruner, the bench's epochs."""
+    space = {k: sorted({p[k] for p in grid}) for k in KEYS}
+    if len(grid) != math.prod(len(v) for v in space.values()):
+        raise ValueError("the grid must be the product of its knn_k, knn_jac and pure values")
+    return settings.with_overrides({
+        "train.model": "mllmrec", "train.seed": seed,
+        "tune.space": {k: {"choices": v} for k, v in space.items()}, "tune.sampler": "grid",
+        "tune.pruner": "none", "tune.n_trials": len(grid), "tune.epochs": settings.train.epochs,
+        "tune.patience": settings.train.patience, "tune.study_name": f"{name}-seed{seed}"})
+
+
+def evaluated(graph: Graph, settings: Settings, trial: optuna.trial.FrozenTrial,
+              summary: RunSummary) -> TrainResult:
+    """A finished trial as the report sees a training run, with its test metrics and
+    per-user test scores computed here, explicitly, from its best weights (the bench's
+    protocol comparison; the product never reads them for a trial)."""
+    import torch
+
+    from mllmrec.train.data import TEST
+    from mllmrec.train.metrics import evaluate_model
+    from mllmrec.tune.winner import load_trial_model
+
+    s, data, model = load_trial_model(graph, settings, trial)
+    ks = sorted(set(s.train.topks) | {20})
+    with torch.no_grad():
+        summary.metrics["test"] = evaluate_model(model, data, TEST, ks, s.train.eval_batch_size)
+        users, items = (t.detach().cpu().numpy() for t in model.all_repr())
+    name = MODEL_NAMES["mllmrec"]
+    return {**summarise(summary), "model": name, "label": name, "seed": s.train.seed,
+            "seconds": summary.seconds, "peak_rss_mb": summary.peak_memory_mb,
+            "per_user_test": per_user_scores(data, users, items)}
+
+
 def run_grid(graph: Graph, settings: Settings, grid: list[GridPoint], seeds: Sequence[int],
-             current: GridPoint | None = None, first: TrainResult | None = None,
-             on_point: Callable[[list[dict[str, Any]]], None] | None = None,
-             ) -> tuple[list[dict[str, Any]], GridPoint | None]:
+             name: str = "grid", on_point: Callable[[list[dict[str, Any]]], None] | None = None,
+             ) -> list[dict[str, Any]]:
     """Train MLLMRec at every grid point with every seed on ``settings.dataset`` (whose user
-    texts must already be in the wanted scope). ``current`` is the graph configuration now
-    built in Neo4j (its point is trained first, without a rebuild); ``first``, an existing
-    run of that point with ``seeds[0]``, is reused. Returns one aggregated row per point, in
-    grid order, with its ``config``, and the configuration left built. ``on_point`` sees the
-    rows finished so far (grid order) after each training run; a point still short of seeds
-    lists only the seeds it has."""
-    from mllmrec.graph.build import build_graph
+    texts must already be in the wanted scope) through ``mllmrec tune``'s study, one study
+    (``<name>-seed<seed>``) per seed. Returns one aggregated row per point, in grid order,
+    with its ``config`` and ``label``. ``on_point`` sees the rows finished so far (grid order)
+    after each trial; a point still short of seeds lists only the seeds it has."""
+    from mllmrec.tune.study import run_study
 
-    order = sorted(grid, key=lambda p: p != current)
-    rows: dict[int, dict[str, Any]] = {}
-    for point in order:
-        s = settings.with_overrides({"train.model": "mllmrec",
-                                     **{f"graph.{k}": v for k, v in point.items()}})
-        reused = first if point == current and first and first["seed"] == seeds[0] else None
-        if point != current:
-            log.info("grid: building the item-item graph for %s", point)
-            build_graph(graph, s)
-            current = point
-        label = ", ".join(f"{k}={v}" for k, v in point.items())
-        def row(agg: Aggregate, point: GridPoint = point, label: str = label) -> dict[str, Any]:
-            return {**agg, "config": point, "label": label}
+    runs: dict[int, list[TrainResult]] = {}
+    summaries: dict[str, RunSummary] = {}
 
-        def progress(agg: Aggregate, i: int = grid.index(point)) -> None:
-            if on_point:  # the point with the seeds finished so far
-                on_point([{**rows, i: row(agg)}[k] for k in sorted({*rows, i})])
+    def rows() -> list[dict[str, Any]]:
+        return [{**aggregate(runs[i]), "config": grid[i],
+                 "label": ", ".join(f"{k}={v}" for k, v in grid[i].items())} for i in sorted(runs)]
 
-        rows[grid.index(point)] = row(repeat(graph, s, seeds, label=label, first=reused,
-                                             on_run=progress))
-        if on_point:
-            on_point([rows[i] for i in sorted(rows)])
-    return [rows[i] for i in range(len(grid))], current
+    for seed in seeds:
+        s = study_settings(settings, grid, seed, name)
+
+        def after(study: optuna.Study, trial: optuna.trial.FrozenTrial, s: Settings = s) -> None:
+            summary = summaries.pop(str(trial.user_attrs.get("run_id")), None)
+            if summary is None:  # pruned or failed: no run to report
+                return
+            point = {k: trial.params[k] for k in KEYS}
+            runs.setdefault(grid.index(point), []).append(evaluated(graph, s, trial, summary))
+            if on_point:
+                on_point(rows())
+
+        run_study(graph, s, progress=sys.stderr.isatty(), on_trial=after,
+                  on_run=lambda r: summaries.__setitem__(r.run_id, r))
+    for found in runs.values():
+        found.sort(key=lambda r: list(seeds).index(r["seed"]))
+    return rows()
 
 
 def select(rows: list[dict[str, Any]], split: str, metric: str = SELECT_METRIC) -> dict[str, Any]:
@@ -92,8 +133,9 @@ def select(rows: list[dict[str, Any]], split: str, metric: str = SELECT_METRIC) 
 
 
 def choices(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The configuration chosen on validation and the one the test split would choose, each
-    with its mean/std validation and test metrics."""
+    """The configuration chosen on validation (this project's rule, what ``mllmrec tune``
+    does) and, explicitly for comparison, the one the test split would choose, each with its
+    mean/std validation and test metrics."""
     out = {}
     for split in ("valid", "test"):
         r = select(rows, split)

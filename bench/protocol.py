@@ -18,7 +18,7 @@ from bench.common import enrichment_note
 from bench.context import Context
 from bench.grid import GridPoint, built, choices, points, prepare_users, run_grid
 from bench.options import SCOPES
-from bench.train_runs import Aggregate, TrainResult
+from bench.train_runs import Aggregate
 from mllmrec.config import Settings
 from mllmrec.db import Graph
 
@@ -38,7 +38,7 @@ def section(ctx: Context) -> None:
     o = ctx.options
     log.info("== protocol")
     extra = {"dataset": o.dataset, "note": enrichment_note(ctx.settings)}
-    done = run_protocol(ctx.graph, ctx.settings, points(o.grid), o.seeds, ctx.first,
+    done = run_protocol(ctx.graph, ctx.settings, points(o.grid), o.seeds,
                         on_progress=ctx.keeper("protocol", **extra), scopes=o.protocol_scopes)
     ctx.store("protocol", {**extra, **done})
     default = next((r for r in done["grid"].get("train", [])
@@ -48,18 +48,15 @@ def section(ctx: Context) -> None:
 
 
 def run_protocol(graph: Graph, settings: Settings, grid: list[GridPoint],
-                 seeds: Sequence[int], first: TrainResult | None = None,
+                 seeds: Sequence[int],
                  on_progress: Callable[[dict[str, Any]], None] | None = None,
                  scopes: Sequence[str] = SCOPES) -> dict[str, Any]:
-    """Train the grid with each user-text scope of ``scopes`` on ``settings.dataset``
-    (ingested, embedded, graph built with ``settings.graph``; ``first``: its MLLMRec run with
-    ``seeds[0]``), then restore the training-only user texts and the configured graph.
-    ``on_progress`` sees the section after each scope. Two processes may each run one scope
-    on their own server (same split, seeds and code): :func:`merge` joins their sections."""
-    from mllmrec.graph.build import build_graph
-
-    default = built(settings)
-    current: GridPoint | None = default
+    """Train the grid (:func:`bench.grid.run_grid`, ``mllmrec tune``'s search) with each
+    user-text scope of ``scopes`` on ``settings.dataset`` (ingested, embedded), then restore
+    the training-only user texts (the grid never changes the active graph build).
+    ``on_progress`` sees the section after each grid point. Two processes may each run one
+    scope on their own server (same split, seeds and code): :func:`merge` joins their
+    sections."""
     grids: dict[str, list[dict[str, Any]]] = {}
     try:
         for scope in scopes:
@@ -70,13 +67,10 @@ def run_protocol(graph: Graph, settings: Settings, grid: list[GridPoint],
                 if on_progress:
                     on_progress(summarise({**grids, scope: rows}, settings, seeds, grid))
 
-            grids[scope], current = run_grid(graph, s, grid, seeds, current,
-                                             first if scope == "train" else None, partial)
+            grids[scope] = run_grid(graph, s, grid, seeds, f"protocol-{scope}", partial)
     finally:
-        log.info("protocol: restoring training-only user texts and the configured graph")
+        log.info("protocol: restoring training-only user texts")
         prepare_users(graph, settings)
-        if current != default:
-            build_graph(graph, settings)
     return summarise(grids, settings, seeds, grid)
 
 

@@ -120,16 +120,25 @@ def summarise(result: Any) -> Summary:
 def per_user_test(graph: Graph, dataset: str, run_id: str) -> dict[str, list[float]]:
     """Test Recall@20 and NDCG@20 of every user with test items (in the dataset's user
     order, the same for every model of the dataset), from the vectors the run stored in
-    Neo4j: what recommendations use. Scored in blocks of users (a dense users x items
-    matrix at 1M interactions is 29 GB)."""
-    import torch
-
+    Neo4j: what recommendations use."""
     from mllmrec.train import writeback
-    from mllmrec.train.data import TEST, load_train_data
-    from mllmrec.train.metrics import top_k, user_metrics
+    from mllmrec.train.data import load_train_data
 
     data = load_train_data(graph, dataset, features=False, item_graph=False)
     users, items = writeback.stored_vectors(graph, dataset, run_id, data.user_ids, data.item_ids)
+    return per_user_scores(data, users, items)
+
+
+def per_user_scores(data: Any, users: np.ndarray, items: np.ndarray) -> dict[str, list[float]]:
+    """Test Recall@20 and NDCG@20 of every user of ``data`` (a TrainData with its test split)
+    with test items, scored by the dot products of the given user and item vectors, training
+    items masked. Scored in blocks of users (a dense users x items matrix at 1M interactions
+    is 29 GB)."""
+    import torch
+
+    from mllmrec.train.data import TEST
+    from mllmrec.train.metrics import top_k, user_metrics
+
     heldout = data.splits[TEST]
     out: dict[str, list[float]] = {m: [] for m in PAIRED}
     with_test = np.flatnonzero(np.diff(heldout.indptr) > 0)

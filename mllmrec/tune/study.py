@@ -38,7 +38,7 @@ from mllmrec.errors import ConfigError, MllmrecError
 from mllmrec.graph.build import ensure_build
 from mllmrec.provenance import stage_run
 from mllmrec.train.metrics import STOP_METRIC
-from mllmrec.train.record import EpochLog
+from mllmrec.train.record import EpochLog, RunSummary
 from mllmrec.train.registry import model_needs
 from mllmrec.train.trainer import RunStopped, new_run_id, train_model
 from mllmrec.tune import store
@@ -235,8 +235,8 @@ class StudyOutcome:
 
 
 def _objective(graph: Graph, base: Settings, study: optuna.Study, inputs: str,
-               on_epoch: Callable[[FrozenTrial | optuna.Trial, EpochLog], None] | None
-               ) -> Callable[[optuna.Trial], float]:
+               on_epoch: Callable[[optuna.Trial, EpochLog], None],
+               on_run: Callable[[RunSummary], None] | None) -> Callable[[optuna.Trial], float]:
     uid = str(study.user_attrs["uid"])
     space = base.tune.search_space
 
@@ -254,8 +254,7 @@ def _objective(graph: Graph, base: Settings, study: optuna.Study, inputs: str,
             value = epoch.valid[STOP_METRIC]
             if value > best["value"]:
                 best.update(value=value, epoch=epoch.epoch)
-            if on_epoch:
-                on_epoch(trial, epoch)
+            on_epoch(trial, epoch)
             trial.report(value, epoch.epoch)
             if trial.should_prune():
                 raise _Pruned(f"epoch {epoch.epoch}: valid Recall@20 {value:.4f} (best "
@@ -270,17 +269,21 @@ def _objective(graph: Graph, base: Settings, study: optuna.Study, inputs: str,
         assert summary is not None  # one process: rank 0
         trial.set_user_attr("best_epoch", summary.best_epoch)
         trial.set_user_attr("epochs", summary.epochs)
+        if on_run:
+            on_run(summary)
         return float(summary.metrics["valid"][STOP_METRIC])
 
     return objective
 
 
 def run_study(graph: Graph, settings: Settings, *, progress: bool = True,
-              on_trial: Callable[[optuna.Study, FrozenTrial], None] | None = None) -> StudyOutcome:
+              on_trial: Callable[[optuna.Study, FrozenTrial], None] | None = None,
+              on_run: Callable[[RunSummary], None] | None = None) -> StudyOutcome:
     """Run (or continue) the dataset's study until it has ``tune.n_trials`` finished trials,
     then compute the winner's test metrics once (:func:`mllmrec.tune.winner.evaluate_winner`).
-    ``on_trial`` sees every trial as it ends. Ctrl-C stops after marking the running trial
-    failed; rerunning continues."""
+    ``on_run`` sees each completed trial's run summary (validation metrics only), then
+    ``on_trial`` every trial as it ends. Ctrl-C stops after marking the running trial failed;
+    rerunning continues."""
     from mllmrec.ops.stages import BUILD_GRAPH
     from mllmrec.tune.winner import evaluate_winner
 
@@ -297,7 +300,7 @@ def run_study(graph: Graph, settings: Settings, *, progress: bool = True,
         bar = tqdm(total=n, initial=min(finished(study), n), desc=f"tune {name}", unit="trial",
                    disable=not progress)
 
-        def show_epoch(trial: FrozenTrial | optuna.Trial, epoch: EpochLog) -> None:
+        def show_epoch(trial: optuna.Trial, epoch: EpochLog) -> None:
             bar.set_postfix_str(_postfix(study, f"#{trial.number} epoch {epoch.epoch} "
                                          f"r20 {epoch.valid[STOP_METRIC]:.4f}"), refresh=True)
 
@@ -312,7 +315,7 @@ def run_study(graph: Graph, settings: Settings, *, progress: bool = True,
         try:
             remaining = n - finished(study)
             if remaining > 0:
-                study.optimize(_objective(graph, base, study, inputs, show_epoch),
+                study.optimize(_objective(graph, base, study, inputs, show_epoch, on_run),
                                n_trials=remaining, catch=(MllmrecError,),
                                callbacks=[MaxTrialsCallback(n, states=FINISHED), after])
         finally:
