@@ -78,7 +78,8 @@ def _report(app: AppContext) -> None:
     study = load_study(app.settings)
     table = Table(title=f"study '{study.study_name}' of '{app.settings.dataset}'")
     for col in ("#", "state", "valid R@20", "epochs (best)", "seconds", "parameters", "run"):
-        table.add_column(col, justify="right" if col in ("#", "valid R@20", "seconds") else "left")
+        table.add_column(col, justify="right" if col in ("#", "valid R@20", "seconds") else "left",
+                         no_wrap=col != "parameters")
     for r in trial_rows(study):
         value = r["valid_recall@20"]
         table.add_row(str(r["trial"]), r["state"], "" if value is None else f"{value:.4f}",

@@ -21,8 +21,10 @@ from mllmrec.config import Settings
 from mllmrec.dataset import drop_dataset
 from mllmrec.db import Graph
 from mllmrec.errors import ConfigError
-from mllmrec.tune.study import load_study, open_study, run_study
-from mllmrec.tune.winner import decide, serve_winner
+from mllmrec.tune.space import overrides
+from mllmrec.tune.study import load_study, open_study, run_study, study_dir
+from mllmrec.tune.winner import best_overrides, decide, serve_winner
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -67,7 +69,7 @@ class Interrupt(KeyboardInterrupt):
     """Ctrl-C after the third finished trial."""
 
 
-def test_study_interrupted_resumed_pruned_one_node_winner_only_on_test(graph, tiny):
+def test_study_interrupted_resumed_pruned_one_node_winner_only_on_test(graph, tiny, neo4j_settings):
     from mllmrec.graph.build import build_graph
 
     s = tiny
@@ -144,6 +146,19 @@ def test_study_interrupted_resumed_pruned_one_node_winner_only_on_test(graph, ti
         assert [b["id"] for b in _builds(graph, s.dataset) if b["active"]] == [
             winner.user_attrs["graph_build"]]
     assert not serve_winner(graph, s, load_study(s)).served  # already serving
+
+    # the CLI: --report (table, PNGs next to the study), status, retrain --from-study's source
+    folder = ["-d", s.dataset]
+    sets = ["--set", f"train.runs_dir={s.train.runs_dir}"]
+    out = run_cli([*folder, "tune", "--report", *sets], neo4j_settings, env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output + repr(out.exception)
+    assert "pruned" in out.output and winner.user_attrs["run_id"] in out.output
+    assert (study_dir(s) / "history.png").stat().st_size > 1000
+    assert (study_dir(s) / "importance.png").is_file() or "importance.png not written" in out.output
+    out = run_cli([*folder, "status"], neo4j_settings, env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output + repr(out.exception)
+    assert f"tuning study '{s.dataset}'" in out.output and "winner test R@20" in out.output
+    assert best_overrides(s) == overrides(winner.params)
 
 
 def test_serving_decision_reads_validation_and_min_gain():
