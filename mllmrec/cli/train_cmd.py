@@ -51,7 +51,7 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
 def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, seed, n_ii_layers,
               ui_gcn, n_ui_layers, user_pref, device, minibatch, fanout, topks, eval_batch_size,
               threads, runs_dir, init_run, no_serve, nproc) -> None:
-    """Train on the dataset (METHOD.md sections 6-7), evaluate, and write the run back.
+    """Train on the dataset (docs/method.md sections 6-7), evaluate, and write the run back.
 
     Pulls embeddings, interactions and the item-item graph from Neo4j; trains with BPR and
     early stopping on validation Recall@20; reports validation and test metrics at the best

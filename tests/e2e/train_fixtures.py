@@ -3,7 +3,7 @@
 Ingest (real loader); MiniLM embeddings of item titles + genres and of users' training-item
 title lists (encoded here, shorter than the ``embed`` stage's texts so the fixture stays fast
 on a 2-core machine); an item-item graph written with UNWIND from a scipy/numpy
-computation of METHOD.md section 5 (independent of the project's graph builder, whose Cypher
+computation of docs/method.md section 5 (independent of the project's graph builder, whose Cypher
 build takes minutes here), tagged with an active (:GraphBuild) node as the builder leaves it.
 """
 from __future__ import annotations
