@@ -1,4 +1,4 @@
-"""Where training runs, end to end on MovieLens 100K through Neo4j: the GPU self-check
+"""Where training runs, end to end on the synthetic MovieLens dataset through Neo4j: the GPU self-check
 (``mllmrec doctor``) on a machine without a GPU, and data-parallel training on 2 processes."""
 from __future__ import annotations
 
