@@ -61,6 +61,7 @@ def test_two_processes_follow_one_and_write_exactly_one_run(graph, neo4j_setting
         env["NEO4J_PASSWORD"] = neo4j_settings.password
     done = subprocess.run([sys.executable, "-m", "mllmrec", "-d", s.dataset, "train", "--nproc", "2",
                            "--epochs", "3", "--device", "cpu", "--threads", "1",
+                           "--batch-size", str(s.train.batch_size),
                            "--runs-dir", str(tmp_path)], check=False, env=env, capture_output=True, text=True,
                           timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]

