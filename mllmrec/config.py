@@ -56,7 +56,7 @@ class IngestSettings(_Section):
 
 
 class EnrichSettings(_Section):
-    """Describe items, profile users, embed texts (METHOD.md sections 2-4)."""
+    """Describe items, profile users, embed texts (docs/method.md sections 2-4)."""
 
     backend: Literal["transformers", "openai"] = "transformers"
     vlm_model: str = "Qwen/Qwen2.5-VL-3B-Instruct"
@@ -87,7 +87,7 @@ class EnrichSettings(_Section):
 
 
 class GraphSettings(_Section):
-    """Item-item graph refinement (METHOD.md section 5)."""
+    """Item-item graph refinement (docs/method.md section 5)."""
 
     knn_k: int = Field(10, ge=1)
     knn_jac: int = Field(10, ge=0)
@@ -114,7 +114,7 @@ class GraphSettings(_Section):
 
 
 class TrainSettings(_Section):
-    """Model and protocol (METHOD.md sections 6-7)."""
+    """Model and protocol (docs/method.md sections 6-7)."""
 
     model: Literal["mllmrec", "lightgcn", "bpr"] = "mllmrec"
     dim: int = Field(64, ge=1)

@@ -1,4 +1,5 @@
-"""Enrichment commands: ``describe-items``, ``profile-users``, ``embed`` (METHOD.md 2-4)."""
+"""Enrichment commands: ``describe-items``, ``profile-users``, ``embed`` (docs/method.md
+sections 2-4)."""
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,4 @@
-"""Stage "embed" (METHOD.md section 4): a sentence encoder turns item texts and user
+"""Stage "embed" (docs/method.md section 4): a sentence encoder turns item texts and user
 preference texts into L2-normalised vectors stored on the nodes with
 ``db.create.setNodeVectorProperty``; cosine vector indexes ``item_embedding`` and
 ``user_embedding`` are created. Only texts that changed since they were encoded by the same
