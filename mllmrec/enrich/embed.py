@@ -80,17 +80,25 @@ def _load_encoder(path: str, device: str, name: str, precision: str) -> Any:
 
 
 def quantize_int8(model: Any) -> Any:
-    """A copy of ``model`` whose ``nn.Linear`` layers run int8 matrix products (torch dynamic
-    quantisation: weights quantised once per output channel, activations per call over
-    their full 8-bit range). torch's stock dynamic Linear quantises activations to 7 bits
-    (``reduce_range``); on MiniLM that measured a mean cosine to fp32 of 0.971 (minimum
-    0.920) on ML-100K titles, against 0.992 (0.977) with the full range."""
+    """A copy of ``model`` whose square and widening ``nn.Linear`` layers (attention
+    projections, feed-forward up-projection) run int8 matrix products: torch dynamic
+    quantisation, weights quantised once per output channel, activations per call over
+    their full 8-bit range. Two choices keep the vectors close to fp32 (MiniLM, mean /
+    minimum cosine to fp32 on 300 ML-100K item texts and 60 user behavioural lists):
+
+    - torch's stock dynamic Linear quantises activations to 7 bits (``reduce_range``):
+      0.971 / 0.920 on item titles with every layer int8, 0.992 / 0.977 with 8 bits;
+    - the narrowing layers (feed-forward down-projections) stay fp32: their inputs, GELU
+      outputs, have the widest ranges. All layers int8 gave 0.989 / 0.984 on the lists
+      (below the 0.99 mean required), this 0.994 / 0.993 (items 0.996 / 0.994).
+    """
     import torch
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-    return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig},
-                            dtype=torch.qint8, mapping={torch.nn.Linear: _full_range_linear()},
-                            inplace=False)
+    layers = {name: per_channel_dynamic_qconfig for name, module in model.named_modules()
+              if isinstance(module, torch.nn.Linear) and module.in_features <= module.out_features}
+    return quantize_dynamic(model, layers, dtype=torch.qint8,
+                            mapping={torch.nn.Linear: _full_range_linear()}, inplace=False)
 
 
 @lru_cache(maxsize=1)
