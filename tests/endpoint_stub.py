@@ -25,6 +25,11 @@ import pytest
 CHAT_REPLY = "Prefers light comedies and animated family films."
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 drops connects under concurrency (1 s SYN retry)
+
+
 class EndpointStub:
     """The server; ``base_url`` ends in ``/v1``. Encoded texts are cached, so a repeated
     text costs the stub no encoder time (timings then measure the client and the latency)."""
@@ -39,8 +44,7 @@ class EndpointStub:
         self.requests: list[str] = []  # path of each request, in arrival order
         self.cache: dict[str, list[float]] = {}
         self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), self._handler())
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -83,6 +87,9 @@ class EndpointStub:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+            disable_nagle_algorithm = True  # else body after headers waits for a delayed ACK
+
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append(self.path)

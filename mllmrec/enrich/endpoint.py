@@ -9,6 +9,7 @@ the encoder can run on a GPU server while ``embed`` only writes vectors.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ class Endpoint:
     retries: int = 3
     timeout: float = 120.0
     backoff: float = 0.5
+    _local: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
@@ -50,7 +52,7 @@ class Endpoint:
             if attempt:
                 time.sleep(min(self.backoff * 2 ** (attempt - 1), 30.0) * (1 + 0.25 * random.random()))
             try:
-                resp = requests.post(url, json=payload, headers=headers, timeout=self.timeout)
+                resp = self._session().post(url, json=payload, headers=headers, timeout=self.timeout)
             except requests.Timeout:
                 problem = f"{url} did not answer within {self.timeout:g} s"
                 continue
@@ -67,6 +69,15 @@ class Endpoint:
             except ValueError:
                 raise EndpointError(f"{url} sent an unexpected answer: {resp.text[:300]}") from None
         raise EndpointError(f"{problem} (gave up after {self.retries + 1} attempts)")
+
+    def _session(self) -> Any:
+        """This thread's HTTP session: connections are kept alive between requests (a
+        session is not shared between threads)."""
+        import requests
+
+        if not hasattr(self._local, "session"):
+            self._local.session = requests.Session()
+        return self._local.session
 
 
 @dataclass
