@@ -1,6 +1,6 @@
 """Grid search over the item-item graph settings ``knn_k``, ``knn_jac`` and ``pure`` for
 MLLMRec, for the ``protocol`` section: the configuration chosen on VALIDATION Recall@20 (this
-project's rule, METHOD.md section 7) beside the one the TEST split would choose (what the
+project's rule, docs/method.md section 7) beside the one the TEST split would choose (what the
 authors' grid script reports), with the test scores of both.
 
 The search is the product's (``mllmrec tune``, :func:`mllmrec.tune.study.run_study`): one

@@ -1,7 +1,7 @@
 """Section ``protocol``: how much the published protocol inflates MLLMRec's numbers on the
 benchmark dataset.
 
-Two choices differ between the authors' code and this project (METHOD.md sections 3 and 7):
+Two choices differ between the authors' code and this project (docs/method.md sections 3 and 7):
 user texts built from all splits (``enrich.history_scope = "all"``) instead of training
 interactions only, and the grid-search configuration picked on test Recall@20 instead of
 validation Recall@20. The same grid (:mod:`bench.grid`) is trained with each user-text scope;

@@ -27,7 +27,7 @@ from bench.stages import SUB
 
 METRIC_COLUMNS = ("recall@10", "ndcg@10", "recall@20", "ndcg@20")
 
-# METHOD.md section 8: Recall@20 / NDCG@20 as published (Amazon 2014, 5-core). The MLLMRec
+# docs/method.md section 8: Recall@20 / NDCG@20 as published (Amazon 2014, 5-core). The MLLMRec
 # row was produced with user features built from all splits, so it is an upper bound.
 PUBLISHED: dict[str, dict[str, tuple[float, float]]] = {
     "LightGCN": {"Baby": (0.0754, 0.0328), "Sports": (0.0864, 0.0387), "Clothing": (0.0526, 0.0236)},
@@ -211,7 +211,7 @@ def _quality_md(q: dict[str, Any], out_dir: Path) -> list[str]:
              fmt(m.get("seconds_per_epoch"), 2), fmt(m.get("peak_rss_mb"), 0)] for m in q["models"]]
     pub = [[name, *(f"{r:.4f} / {n:.4f}" for r, n in vals.values())]
            for name, vals in PUBLISHED.items()]
-    lines = [f"Dataset **{q['dataset']}**, split per METHOD.md section 1 (seed {q.get('seed')}); "
+    lines = [f"Dataset **{q['dataset']}**, split per docs/method.md section 1 (seed {q.get('seed')}); "
              "full ranking over all items with the user's training items masked; test metrics at "
              f"the best validation Recall@20 epoch. Conditions: {_conditions(q)}. "
              f"{q.get('note', '')}", "", *_missing(q), table(header, rows), ""]
@@ -220,7 +220,7 @@ def _quality_md(q: dict[str, Any], out_dir: Path) -> list[str]:
     if any(m.get("curve") for m in q["models"]):
         plot_curves(q["models"], out_dir / "training_curves.png")
         lines += ["![training curves](training_curves.png)", ""]
-    lines += ["### Published numbers (METHOD.md section 8), Recall@20 / NDCG@20",
+    lines += ["### Published numbers (docs/method.md section 8), Recall@20 / NDCG@20",
               "These are on the Amazon 2014 Baby / Sports / Clothing 5-core datasets, not on "
               "MovieLens 100K, so they are not directly comparable with the table above. The "
               "published MLLMRec numbers used user features built from all splits (validation "

@@ -56,7 +56,7 @@ class IngestSettings(_Section):
 
 
 class EnrichSettings(_Section):
-    """Describe items, profile users, embed texts (METHOD.md sections 2-4)."""
+    """Describe items, profile users, embed texts (docs/method.md sections 2-4)."""
 
     backend: Literal["transformers", "openai"] = "transformers"
     vlm_model: str = "Qwen/Qwen2.5-VL-3B-Instruct"
@@ -75,8 +75,18 @@ class EnrichSettings(_Section):
         "train", description="interactions a user's behavioural list is built from: 'train' "
         "(the only honest choice) or 'all' (validation and test too: the published protocol, "
         "a leak kept for measuring its effect only; every output made with it is labelled)")
-    encoder: str = "all-MiniLM-L6-v2"
-    embed_batch_size: int = Field(128, ge=1)
+    encoder: str = Field("all-MiniLM-L6-v2", description="sentence-transformers name or folder "
+                         "(embed_backend 'local'), or the model name the endpoint serves ('openai')")
+    encoder_precision: Literal["fp32", "int8"] = Field(
+        "fp32", description="local encoder weights: fp32, or int8 (torch dynamic quantisation "
+        "of the linear layers, CPU only); part of embedding_hash, so switching re-embeds")
+    embed_backend: Literal["local", "openai"] = Field(
+        "local", description="encode in-process, or through an OpenAI-compatible /embeddings "
+        "endpoint (openai_api_key, openai_concurrency, openai_retries, openai_timeout apply)")
+    embed_base_url: str | None = Field(
+        None, description="base URL of the embeddings endpoint, e.g. http://localhost:8080/v1; "
+        "None = openai_base_url")
+    embed_batch_size: int = Field(128, ge=1, description="texts per encoder batch (local) or per request (openai)")
     image_cache: Path = Path(".mllmrec/images")
     no_llm: bool = False
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -87,7 +97,7 @@ class EnrichSettings(_Section):
 
 
 class GraphSettings(_Section):
-    """Item-item graph refinement (METHOD.md section 5)."""
+    """Item-item graph refinement (docs/method.md section 5)."""
 
     knn_k: int = Field(10, ge=1)
     knn_jac: int = Field(10, ge=0)
@@ -114,7 +124,7 @@ class GraphSettings(_Section):
 
 
 class TrainSettings(_Section):
-    """Model and protocol (METHOD.md sections 6-7)."""
+    """Model and protocol (docs/method.md sections 6-7)."""
 
     model: Literal["mllmrec", "lightgcn", "bpr"] = "mllmrec"
     dim: int = Field(64, ge=1)

@@ -1,5 +1,5 @@
 """Preprocessing before ingestion: iterated k-core filtering and the per-user random split
-of METHOD.md section 1."""
+of docs/method.md section 1."""
 from __future__ import annotations
 
 import hashlib
@@ -74,7 +74,7 @@ def split_incremental(inter: pd.DataFrame, existing: pd.DataFrame, seed: int) ->
     - each user's new interactions fill the gaps between the user's current label counts and
       ``split_sizes(total)``: the number going to each split is chosen one at a time for the
       split furthest below its target (train first on ties), so the per-user proportions of
-      METHOD.md section 1 hold whenever the old labels allow it (they cannot when a split
+      docs/method.md section 1 hold whenever the old labels allow it (they cannot when a split
       already exceeds its new target: old labels never move);
     - which new interactions get which label follows the same seeded (user, item) hash order
       as :func:`split_per_user` (train block first, then valid, then test), so a brand-new

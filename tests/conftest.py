@@ -1,5 +1,7 @@
 """Test fixtures: a real Neo4j server started once per test session (or the server named by
-NEO4J_URI), the shared MovieLens 100K data, and unique dataset names per test."""
+NEO4J_URI), a synthetic MovieLens-format dataset (``tests/synthetic.py``) for every test that
+does not need ML-100K's real numbers, the shared MovieLens 100K data for those that do (they
+skip without it), and unique dataset names per test."""
 from __future__ import annotations
 
 import os
@@ -17,6 +19,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from mllmrec import neo4j_server  # noqa: E402
 from mllmrec.config import Neo4jSettings, Settings, load_settings  # noqa: E402
 from mllmrec.db import Graph, connect  # noqa: E402
+from tests.synthetic import SyntheticMovieLens, write_movielens  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("MLLMREC_DATA", REPO.parent / "shared" / "data"))
@@ -61,6 +64,13 @@ def settings(neo4j_settings: Neo4jSettings, dataset_name: str, tmp_path: Path) -
     s.train.runs_dir = tmp_path / "runs"
     s.enrich.image_cache = tmp_path / "images"
     return s
+
+
+@pytest.fixture(scope="session")
+def synthetic_movielens(tmp_path_factory: pytest.TempPathFactory) -> SyntheticMovieLens:
+    """The synthetic dataset (seed 0: 200 users, 300 items, about 7,900 ratings) written once
+    per session as MovieLens 100K files with posters. Tests read the files, never change them."""
+    return write_movielens(tmp_path_factory.mktemp("synthetic-movielens"), seed=0)
 
 
 @pytest.fixture(scope="session")

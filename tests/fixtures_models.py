@@ -1,5 +1,6 @@
 """Fixtures for enrichment tests: a tiny Qwen2-VL built offline once per session, and small
-datasets cut from real MovieLens 100K data (with real posters) that tests ingest themselves.
+datasets cut from the synthetic MovieLens files (``tests/synthetic.py``, with their posters)
+that tests ingest themselves.
 
 Import the fixtures into a test module with ``from tests.fixtures_models import ...``.
 """
@@ -13,7 +14,7 @@ import pytest
 from loaders.canonical import Catalogue
 from mllmrec.config import IngestSettings, Settings
 from mllmrec.db import Graph
-from tests.conftest import ML100K, POSTERS
+from tests.synthetic import SyntheticMovieLens
 
 
 @pytest.fixture(scope="session")
@@ -25,18 +26,17 @@ def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def ml100k_catalogue() -> Catalogue:
-    if not (ML100K / "u.data").is_file():
-        pytest.skip(f"MovieLens 100K not found at {ML100K}")
+def movie_catalogue(synthetic_movielens: SyntheticMovieLens) -> Catalogue:
+    """The synthetic MovieLens files read by the real loader, posters included."""
     from loaders.movielens import load_movielens
 
-    return load_movielens(ML100K, POSTERS)
+    return load_movielens(synthetic_movielens.folder, synthetic_movielens.posters)
 
 
 def small_catalogue(cat: Catalogue, n_items: int = 20, n_users: int = 12,
                     extra_items: list[dict] | None = None) -> Catalogue:
-    """Items 1..n_items of ML-100K (real titles, genres, posters) and the n_users users who
-    rated most of them, with their interactions on those items. ``extra_items`` (dicts with
+    """Items 1..n_items of a MovieLens catalogue (titles, genres, posters) and the n_users
+    users who rated most of them, with their interactions on those items. ``extra_items`` (dicts with
     item_id and fields) are added, each rated by the first user."""
     keep_items = [str(i) for i in range(1, n_items + 1)]
     inter = cat.interactions[cat.interactions["item_id"].isin(keep_items)]
@@ -55,7 +55,7 @@ def small_catalogue(cat: Catalogue, n_items: int = 20, n_users: int = 12,
         inter = pd.concat([inter, add], ignore_index=True)
     return Catalogue(users=pd.DataFrame({"user_id": users}), items=items.reset_index(drop=True),
                      interactions=inter.reset_index(drop=True), domain=cat.domain,
-                     source="ml-100k subset", meta={"format": "movielens"})
+                     source="movielens subset", meta={"format": "movielens"})
 
 
 def ingest(graph: Graph, dataset: str, cat: Catalogue) -> None:

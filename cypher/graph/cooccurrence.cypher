@@ -1,4 +1,4 @@
-// Co-occurrence graph G_c (METHOD.md section 5): for every item i, its top $knn_jac other
+// Co-occurrence graph G_c (docs/method.md section 5): for every item i, its top $knn_jac other
 // items j by the Jaccard index of their TRAINING audiences,
 //   |U_i ∩ U_j| / (|U_i| + |U_j| - |U_i ∩ U_j|),
 // written as (i)-[:CO_OCCURS {jaccard, build}]->(j). Ties: Jaccard desc, then j.id asc.

@@ -1,4 +1,4 @@
-// Exact semantic kNN (METHOD.md section 5) for a batch of source items ($sources, ids):
+// Exact semantic kNN (docs/method.md section 5) for a batch of source items ($sources, ids):
 // every item of the dataset with an embedding is scored against each source (brute force).
 // vector.similarity.cosine scores in float32 and returns (1 + cos) / 2; it only ranks
 // candidates: the top $candidates (knn_k plus a margin far wider than float32 noise) are

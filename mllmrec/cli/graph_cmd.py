@@ -30,7 +30,7 @@ def build_graph_cmd(app: AppContext, knn_k: int | None, knn_jac: int | None, pur
                     approximate: bool | None, batch_items: int | None,
                     index_candidates: int | None, recall_sample: int | None,
                     rebuild_index: bool | None) -> None:
-    """Build the item-item graphs of METHOD.md section 5 in Neo4j.
+    """Build the item-item graphs of docs/method.md section 5 in Neo4j.
 
     CO_OCCURS: each item's top --knn-jac other items by the Jaccard index of their training
     audiences (validation and test interactions are never read), ties by item id.

@@ -1,4 +1,4 @@
-"""Enrichment (METHOD.md sections 2-4): a vision-language model describes item images, an
+"""Enrichment (docs/method.md sections 2-4): a vision-language model describes item images, an
 LLM writes each user's preference paragraph from their TRAINING history, and a sentence
 encoder turns item texts and user preferences into vectors stored in Neo4j.
 

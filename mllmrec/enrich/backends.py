@@ -6,7 +6,7 @@ preferences (prompt only).
   chat template, greedy batched generation, GPU when present.
 - :class:`OpenAIBackend`: any OpenAI-compatible ``/chat/completions`` endpoint (vLLM,
   Ollama, TGI, LM Studio), images inline as data URLs, a bounded thread pool, retries with
-  exponential backoff.
+  exponential backoff (:class:`~mllmrec.enrich.endpoint.Endpoint`).
 
 ``generate`` never raises for one bad request: each reply carries its text or an
 :class:`~mllmrec.enrich.report.ItemFailure`.
@@ -16,8 +16,6 @@ from __future__ import annotations
 import base64
 import io
 import logging
-import random
-import time
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from typing import Any
 from PIL import Image
 
 from mllmrec.config import EnrichSettings
+from mllmrec.enrich.endpoint import Endpoint, EndpointError
 from mllmrec.enrich.report import EMPTY_OUTPUT, ENDPOINT_ERROR, ItemFailure
 from mllmrec.errors import ConfigError
 
@@ -162,13 +161,10 @@ class OpenAIBackend(Backend):
     def __init__(self, base_url: str, model: str, api_key: str | None = None,
                  concurrency: int = 4, retries: int = 3, timeout: float = 120.0,
                  max_new_tokens: int = 160, backoff: float = 0.5) -> None:
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.endpoint = Endpoint(base_url, api_key, retries, timeout, backoff)
+        self.url = self.endpoint.url("chat/completions")
         self.model_id = model
-        self.api_key = api_key
-        self.retries = retries
-        self.timeout = timeout
         self.max_new_tokens = max_new_tokens
-        self.backoff = backoff
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="openai")
 
     def _payload(self, req: Request) -> dict[str, Any]:
@@ -180,32 +176,15 @@ class OpenAIBackend(Backend):
                 "max_tokens": self.max_new_tokens, "temperature": 0}
 
     def _one(self, req: Request) -> Reply:
-        import requests
-
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        payload = self._payload(req)
-        problem = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(min(self.backoff * 2 ** (attempt - 1), 30.0) * (1 + 0.25 * random.random()))
-            try:
-                resp = requests.post(self.url, json=payload, headers=headers, timeout=self.timeout)
-            except requests.RequestException as exc:
-                problem = f"cannot reach {self.url}: {type(exc).__name__}"
-                continue
-            if resp.status_code == 429 or resp.status_code >= 500:
-                problem = f"{self.url} answered HTTP {resp.status_code}: {resp.text[:200]}"
-                continue
-            if resp.status_code != 200:  # a client error: retrying will not help
-                return Reply(failure=ItemFailure(
-                    ENDPOINT_ERROR, f"{self.url} answered HTTP {resp.status_code}: {resp.text[:300]}"))
-            try:
-                return _reply(resp.json()["choices"][0]["message"]["content"])
-            except (ValueError, KeyError, IndexError, TypeError):
-                return Reply(failure=ItemFailure(
-                    ENDPOINT_ERROR, f"{self.url} sent an unexpected answer: {resp.text[:300]}"))
-        return Reply(failure=ItemFailure(
-            ENDPOINT_ERROR, f"{problem} (gave up after {self.retries + 1} attempts)"))
+        try:
+            answer = self.endpoint.post("chat/completions", self._payload(req))
+        except EndpointError as exc:
+            return Reply(failure=ItemFailure(ENDPOINT_ERROR, str(exc)))
+        try:
+            return _reply(answer["choices"][0]["message"]["content"])
+        except (KeyError, IndexError, TypeError):
+            return Reply(failure=ItemFailure(
+                ENDPOINT_ERROR, f"{self.url} sent an unexpected answer: {str(answer)[:300]}"))
 
     def generate(self, requests: list[Request]) -> list[Reply]:
         return list(self.pool.map(self._one, requests))

@@ -1,4 +1,4 @@
-"""Stage "describe" (METHOD.md section 2): a vision-language model describes every item's
+"""Stage "describe" (docs/method.md section 2): a vision-language model describes every item's
 image; each item gets its fused text (metadata + image description).
 
 Resumable: an item already described by the same model and prompt version is skipped, and

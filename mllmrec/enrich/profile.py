@@ -1,4 +1,4 @@
-"""Stage "profile" (METHOD.md section 3): each user's behavioural list, built from TRAINING
+"""Stage "profile" (docs/method.md section 3): each user's behavioural list, built from TRAINING
 interactions only (oldest first, the most recent items that fit), and an LLM's paragraph on
 what the user prefers and why.
 

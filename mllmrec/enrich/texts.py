@@ -2,8 +2,8 @@
 
 The 256-token limit of the sentence encoder: the fused item text puts the short metadata
 fields first (title, brand, category), then the image description, and the free-text
-metadata description LAST. METHOD.md section 2 lists the description before the image
-description; we move it behind because shop descriptions are often hundreds of words long
+metadata description LAST. The paper puts the description before the image description
+(docs/method.md section 2); we move it behind because shop descriptions are often hundreds of words long
 and would push the image description past the encoder's window, whereas the image
 description is at most ~100 words. What truncation may cut is then the tail of the
 metadata description only. ``embed`` counts the texts longer than the encoder's window.

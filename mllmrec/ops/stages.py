@@ -136,7 +136,8 @@ PROFILE = Stage("profile", profile_users, (
     Fields(EnrichSettings, lambda e: (*_generation(e), e.llm_model, e.history_max_items,
                                       e.history_max_chars, e.user_text_max_chars,
                                       e.history_scope)),))
-EMBED = Stage("embed", embed_texts, (Fields(EnrichSettings, lambda e: (e.encoder,)),))
+EMBED = Stage("embed", embed_texts, (
+    Fields(EnrichSettings, lambda e: (e.encoder, e.encoder_precision, e.embed_backend)),))
 BUILD_GRAPH = Stage("build-graph", build_graph, (
     Fields(GraphSettings, lambda g: (g.knn_k, g.knn_jac, g.pure, g.approximate,
                                      g.approximate_above, g.index_candidates)),))
@@ -167,6 +168,9 @@ IRRELEVANT: tuple[Irrelevant, ...] = (
                                                  e.image_timeout)),
                "patience with a slow endpoint or image host: a request that gives up fails "
                "its own item or user, which stays without a text and is retried next run"),
+    Irrelevant(Fields(EnrichSettings, lambda e: (e.embed_base_url,)),
+               "where the named encoder is served; the encoder, its precision and the backend "
+               "are in the embed fingerprint (and in each vector's embedding_hash)"),
     Irrelevant(Fields(EnrichSettings, lambda e: (e.openai_api_key, e.image_cache)),
                "a credential and a download cache folder: who asks and where copies are "
                "kept, not what is generated"),

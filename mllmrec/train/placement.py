@@ -1,6 +1,6 @@
 """Where training runs: the device check and the one function that places tensors and graphs.
 
-Two facts shape this module (docs/STACK.md):
+Two facts shape this module (docs/stack.md):
 
 - PyPI's ``dgl==2.1.0`` is a CPU build, while PyPI's ``torch==2.2.1`` is a CUDA build. A
   user with a GPU who installs from PyPI can run every torch-only model on the GPU (BPR-MF,

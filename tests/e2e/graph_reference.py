@@ -1,4 +1,4 @@
-"""Independent reference computations of the item-item graphs (METHOD.md section 5) with
+"""Independent reference computations of the item-item graphs (docs/method.md section 5) with
 numpy/scipy, sharing no code with mllmrec.graph. Sparse co-occurrence counts and blockwise
 cosine top-k: nothing is N x N dense."""
 from __future__ import annotations

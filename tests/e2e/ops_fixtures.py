@@ -1,5 +1,6 @@
-"""Shared state of the operating tests (pipeline, retrain, explore): MovieLens 100K minus its
-last 5% of interactions by timestamp, run through the whole pipeline once per session.
+"""Shared state of the operating tests (pipeline, retrain, explore): the synthetic MovieLens
+dataset (``tests/synthetic.py``) minus its last 5% of interactions by timestamp, run through
+the whole pipeline (``pipeline run --source movielens``) once per session.
 
 The expensive part (enrichment, graph build, two training epochs) is done once; pytest would
 build a session fixture once per module that declares it, so the result is memoised here and
@@ -17,7 +18,8 @@ import pytest
 
 from mllmrec.config import Neo4jSettings, Settings
 from mllmrec.db import Graph
-from tests.conftest import ML100K, POSTERS, run_cli
+from tests.conftest import run_cli
+from tests.synthetic import SyntheticMovieLens
 
 EPOCHS = "2"
 
@@ -27,7 +29,9 @@ class Processed:
     """The dataset after the first pipeline run, and the raw data it came from."""
 
     name: str
-    folder: Path  # the 95% copy of ML-100K
+    folder: Path  # the 95% copy of the source
+    source: Path  # the whole source folder (u.data, u.item)
+    posters: Path
     runs_dir: Path
     raw: pd.DataFrame  # every u.data row (user, item, rating, ts), file order
     first: pd.DataFrame  # the 95% ingested first
@@ -45,9 +49,9 @@ class Processed:
         return ["-d", self.name, *args]
 
 
-def read_raw() -> pd.DataFrame:
+def read_raw(folder: Path) -> pd.DataFrame:
     """u.data read with pandas only (no project code)."""
-    return pd.read_csv(ML100K / "u.data", sep="\t", names=["user", "item", "rating", "ts"],
+    return pd.read_csv(folder / "u.data", sep="\t", names=["user", "item", "rating", "ts"],
                        dtype={"user": str, "item": str})
 
 
@@ -60,27 +64,26 @@ def first_part(raw: pd.DataFrame, share: float = 0.95) -> pd.DataFrame:
 _CACHE: dict[str, Processed] = {}
 
 
-def processed_dataset(graph: Graph, neo4j: Neo4jSettings, tmp_factory: pytest.TempPathFactory,
-                      request: pytest.FixtureRequest) -> Processed:
+def processed_dataset(graph: Graph, neo4j: Neo4jSettings, source: SyntheticMovieLens,
+                      tmp_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Processed:
     if "ml95" in _CACHE:
         return _CACHE["ml95"]
-    if not (ML100K / "u.data").is_file():
-        pytest.skip(f"MovieLens 100K not found at {ML100K}")
     from mllmrec.dataset import drop_dataset
 
     root = tmp_factory.mktemp("ops")
     folder = root / "ml95"
     folder.mkdir()
-    shutil.copy(ML100K / "u.item", folder / "u.item")
-    raw = read_raw()
+    shutil.copy(source.folder / "u.item", folder / "u.item")
+    raw = read_raw(source.folder)
     first = first_part(raw)
     first.to_csv(folder / "u.data", sep="\t", header=False, index=False)
     name = f"ops-{uuid.uuid4().hex[:8]}"
     request.addfinalizer(lambda: drop_dataset(graph, name))
     runs = root / "runs"
     result = run_cli(["-d", name, "pipeline", "run", "--source", "movielens", str(folder),
-                      "--posters", str(POSTERS), "--no-llm", "--epochs", EPOCHS,
+                      "--posters", str(source.posters), "--no-llm", "--epochs", EPOCHS,
                       "--set", f"train.runs_dir={runs}"], neo4j)
     assert result.exit_code == 0, result.output + repr(result.exception)
-    _CACHE["ml95"] = Processed(name, folder, runs, raw, first, result.output)
+    _CACHE["ml95"] = Processed(name, folder, source.folder, source.posters, runs, raw, first,
+                               result.output)
     return _CACHE["ml95"]

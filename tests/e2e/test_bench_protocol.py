@@ -14,13 +14,13 @@ from bench.options import GridSpec
 from bench.protocol import run_protocol
 from mllmrec.enrich.describe import describe_items
 from mllmrec.graph.build import build_graph
-from tests.fixtures_models import ingest, ml100k_catalogue, small_catalogue  # noqa: F401
+from tests.fixtures_models import ingest, movie_catalogue, small_catalogue  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
 
-def test_protocol_cells_labels_and_restored_state(graph, settings, ml100k_catalogue):  # noqa: F811
-    ingest(graph, settings.dataset, small_catalogue(ml100k_catalogue, 30, 16))
+def test_protocol_cells_labels_and_restored_state(graph, settings, movie_catalogue):  # noqa: F811
+    ingest(graph, settings.dataset, small_catalogue(movie_catalogue, 30, 16))
     s = settings.with_overrides({"enrich.no_llm": True, "enrich.device": "cpu",
                                  "train.device": "cpu", "train.epochs": 2, "train.patience": 2,
                                  "train.threads": 1})

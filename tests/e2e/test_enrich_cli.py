@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import run_cli
-from tests.fixtures_models import ingest, ml100k_catalogue, small_catalogue, tiny_vlm  # noqa: F401
+from tests.fixtures_models import ingest, movie_catalogue, small_catalogue, tiny_vlm  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
 
-def test_cli_describe_profile_embed(graph, neo4j_settings, settings, ml100k_catalogue, tiny_vlm, tmp_path):  # noqa: F811
-    ingest(graph, settings.dataset, small_catalogue(ml100k_catalogue, 8, 6))
+def test_cli_describe_profile_embed(graph, neo4j_settings, settings, movie_catalogue, tiny_vlm, tmp_path):  # noqa: F811
+    ingest(graph, settings.dataset, small_catalogue(movie_catalogue, 8, 6))
     d = ["--dataset", settings.dataset]
     res = run_cli([*d, "describe-items", "--no-llm"], neo4j_settings)
     assert res.exit_code == 0, res.output

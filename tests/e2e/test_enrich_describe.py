@@ -1,4 +1,4 @@
-"""describe-items through the real transformers path (tiny Qwen2-VL, real posters, real
+"""describe-items through the real transformers path (tiny Qwen2-VL, poster files, real
 Neo4j): descriptions and fused texts land with provenance, failures are counted per item,
 a second run does no work and an interrupted run completes when run again."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 
 from mllmrec.enrich.describe import describe_items
 from mllmrec.enrich.texts import fuse_item_text
-from tests.fixtures_models import (ingest, ml100k_catalogue, small_catalogue,  # noqa: F401
+from tests.fixtures_models import (ingest, movie_catalogue, small_catalogue,  # noqa: F401
                                    tiny_settings, tiny_vlm)
 
 pytestmark = pytest.mark.e2e
@@ -16,15 +16,15 @@ N_ITEMS = 10
 
 
 @pytest.fixture
-def broken_dataset(graph, settings, ml100k_catalogue, tmp_path):  # noqa: F811
-    """10 real movies with posters, plus one whose poster file is missing, one whose poster
+def broken_dataset(graph, settings, movie_catalogue, tmp_path):  # noqa: F811
+    """10 movies with posters, plus one whose poster file is missing, one whose poster
     is not an image, and one with no text at all."""
     corrupt = tmp_path / "corrupt.jpg"
     corrupt.write_bytes(b"this is not a JPEG")
     extra = [{"item_id": "missing", "title": "Lost Poster (1990)", "image": str(tmp_path / "nope.jpg")},
              {"item_id": "corrupt", "title": "Bad Poster (1991)", "image": str(corrupt)},
              {"item_id": "blank"}]
-    ingest(graph, settings.dataset, small_catalogue(ml100k_catalogue, N_ITEMS, 8, extra))
+    ingest(graph, settings.dataset, small_catalogue(movie_catalogue, N_ITEMS, 8, extra))
     return settings.dataset
 
 

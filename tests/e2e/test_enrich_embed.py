@@ -11,7 +11,7 @@ from mllmrec.enrich.embed import embed_texts
 from mllmrec.errors import StageError
 from mllmrec.enrich.profile import profile_users
 from mllmrec.schema import VECTOR_INDEXES, ensure_vector_indexes
-from tests.fixtures_models import ingest, ml100k_catalogue, small_catalogue  # noqa: F401
+from tests.fixtures_models import ingest, movie_catalogue, small_catalogue  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
@@ -25,8 +25,8 @@ def minilm():
 
 
 @pytest.fixture
-def enriched(graph, settings, ml100k_catalogue):  # noqa: F811
-    cat = small_catalogue(ml100k_catalogue, 20, 12, [{"item_id": "blank"}])
+def enriched(graph, settings, movie_catalogue):  # noqa: F811
+    cat = small_catalogue(movie_catalogue, 20, 12, [{"item_id": "blank"}])
     ingest(graph, settings.dataset, cat)
     s = settings.with_overrides({"enrich.no_llm": True})
     describe_items(graph, s)

@@ -10,7 +10,7 @@ import pytest
 
 from mllmrec.enrich.describe import describe_items
 from mllmrec.enrich.profile import profile_users
-from tests.fixtures_models import (chat_server, ingest, ml100k_catalogue,  # noqa: F401
+from tests.fixtures_models import (chat_server, ingest, movie_catalogue,  # noqa: F401
                                    small_catalogue, tiny_vlm)
 
 pytestmark = pytest.mark.e2e
@@ -19,8 +19,8 @@ N_ITEMS, N_USERS = 6, 5
 
 
 @pytest.fixture
-def small(graph, settings, ml100k_catalogue):  # noqa: F811
-    ingest(graph, settings.dataset, small_catalogue(ml100k_catalogue, N_ITEMS, N_USERS))
+def small(graph, settings, movie_catalogue):  # noqa: F811
+    ingest(graph, settings.dataset, small_catalogue(movie_catalogue, N_ITEMS, N_USERS))
     return settings.dataset
 
 

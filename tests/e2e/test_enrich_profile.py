@@ -12,14 +12,14 @@ import pytest
 from mllmrec.enrich.describe import describe_items
 from mllmrec.enrich.profile import build_histories, profile_users
 from tests.conftest import run_cli
-from tests.fixtures_models import ingest, ml100k_catalogue, small_catalogue, tiny_settings, tiny_vlm  # noqa: F401
+from tests.fixtures_models import ingest, movie_catalogue, small_catalogue, tiny_settings, tiny_vlm  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def small(graph, settings, ml100k_catalogue):  # noqa: F811
-    ingest(graph, settings.dataset, small_catalogue(ml100k_catalogue, 20, 12))
+def small(graph, settings, movie_catalogue):  # noqa: F811
+    ingest(graph, settings.dataset, small_catalogue(movie_catalogue, 20, 12))
     return settings.dataset
 
 

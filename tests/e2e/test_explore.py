@@ -22,8 +22,8 @@ EXPECTED = {"user_recommendations", "why_recommended", "item_neighbours", "train
 
 
 @pytest.fixture(scope="session")
-def processed(graph, neo4j_settings, tmp_path_factory, request) -> Processed:
-    return processed_dataset(graph, neo4j_settings, tmp_path_factory, request)
+def processed(graph, neo4j_settings, synthetic_movielens, tmp_path_factory, request) -> Processed:
+    return processed_dataset(graph, neo4j_settings, synthetic_movielens, tmp_path_factory, request)
 
 
 def test_every_explore_query_returns_rows(graph, processed):

@@ -1,7 +1,10 @@
-"""MovieLens 100K through ingestion, checked against counts computed from the raw files."""
+"""MovieLens files through ingestion, checked against counts computed from the raw files:
+ML-100K itself (its published sizes; skipped without it) and, for the interrupted ingest,
+the synthetic MovieLens files."""
 from __future__ import annotations
 
 import collections
+from pathlib import Path
 
 import pytest
 
@@ -12,10 +15,10 @@ from tests.conftest import ML100K
 pytestmark = pytest.mark.e2e
 
 
-def _raw_counts() -> tuple[set[str], set[str], collections.Counter]:
+def _raw_counts(folder: Path = ML100K) -> tuple[set[str], set[str], collections.Counter]:
     """Users, items and interactions per user read straight from u.data with no project code."""
     users, items, per_user = set(), set(), collections.Counter()
-    with open(ML100K / "u.data") as f:
+    with open(folder / "u.data") as f:
         for line in f:
             u, i, _, _ = line.rstrip("\n").split("\t")
             users.add(u)
@@ -50,11 +53,13 @@ class _Crash(RuntimeError):
 
 
 def test_interrupted_ingest_reruns_to_completion_and_rerun_changes_nothing(
-        graph, neo4j_settings, dataset_name, monkeypatch):
+        graph, neo4j_settings, dataset_name, synthetic_movielens, monkeypatch):
     import mllmrec.db
     from tests.conftest import run_cli
 
-    users, items, per_user = _raw_counts()
+    folder = synthetic_movielens.folder
+    users, items, per_user = _raw_counts(folder)
+    total = sum(per_user.values())
     real_run_batch = mllmrec.db._run_batch
     sent = {"interaction batches": 0}
 
@@ -65,13 +70,13 @@ def test_interrupted_ingest_reruns_to_completion_and_rerun_changes_nothing(
             sent["interaction batches"] += 1
         return real_run_batch(tx, text, batch, params)
 
-    args = ["--dataset", dataset_name, "ingest", "--batch-size", "10000", "movielens", str(ML100K)]
+    args = ["--dataset", dataset_name, "ingest", "--batch-size", "1000", "movielens", str(folder)]
     monkeypatch.setattr(mllmrec.db, "_run_batch", crash_after_three)
     crashed = run_cli(args, neo4j_settings)
     assert isinstance(crashed.exception, _Crash)
     partial = dataset_stats(graph, dataset_name)
     assert partial.status == "ingesting"  # the Dataset node says the ingest did not finish
-    assert 0 < partial.interactions < 100_000
+    assert 0 < partial.interactions < total
     monkeypatch.setattr(mllmrec.db, "_run_batch", real_run_batch)
 
     def complete_and_check():
@@ -79,7 +84,7 @@ def test_interrupted_ingest_reruns_to_completion_and_rerun_changes_nothing(
         assert result.exit_code == 0, result.output + repr(result.exception)
         st = dataset_stats(graph, dataset_name)
         assert st.status == "ready"
-        assert (st.users, st.items, st.interactions) == (len(users), len(items), 100_000)
+        assert (st.users, st.items, st.interactions) == (len(users), len(items), total)
         want = [0, 0, 0]
         for n in per_user.values():
             for k, size in enumerate((n - n // 5, (n // 5) // 2, n // 5 - (n // 5) // 2)):
@@ -91,5 +96,5 @@ def test_interrupted_ingest_reruns_to_completion_and_rerun_changes_nothing(
             "count(DISTINCT [u.id, i.id]) AS pairs ORDER BY split", d=dataset_name)
 
     completed = complete_and_check()
-    assert sum(r["pairs"] for r in completed) == 100_000
+    assert sum(r["pairs"] for r in completed) == total
     assert complete_and_check() == completed  # re-ingesting changes nothing

