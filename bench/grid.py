@@ -25,7 +25,7 @@ import optuna
 from bench.options import GridSpec
 from bench.train_runs import MODEL_NAMES, TrainResult, aggregate, per_user_scores, summarise
 from mllmrec.config import Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.train.record import RunSummary
 
 log = logging.getLogger("bench.grid")
@@ -41,14 +41,14 @@ def points(grid: GridSpec) -> list[GridPoint]:
     return [dict(zip(KEYS, combo)) for combo in itertools.product(*values)]
 
 
-def prepare_users(graph: Graph, settings: Settings) -> None:
+def prepare_users(store: Store, settings: Settings) -> None:
     """Profile and embed the users with ``settings.enrich`` (history scope, no-LLM path): a
     no-op for users whose text is already up to date."""
     from mllmrec.enrich.embed import embed_texts
     from mllmrec.enrich.profile import profile_users
 
-    profile_users(graph, settings)
-    embed_texts(graph, settings)
+    profile_users(store, settings)
+    embed_texts(store, settings)
 
 
 def built(settings: Settings) -> GridPoint:
@@ -69,7 +69,7 @@ def study_settings(settings: Settings, grid: list[GridPoint], seed: int, name: s
         "tune.patience": settings.train.patience, "tune.study_name": f"{name}-seed{seed}"})
 
 
-def evaluated(graph: Graph, settings: Settings, trial: optuna.trial.FrozenTrial,
+def evaluated(store: Store, settings: Settings, trial: optuna.trial.FrozenTrial,
               summary: RunSummary) -> TrainResult:
     """A finished trial as the report sees a training run, with its test metrics and
     per-user test scores computed here, explicitly, from its best weights (the bench's
@@ -80,7 +80,7 @@ def evaluated(graph: Graph, settings: Settings, trial: optuna.trial.FrozenTrial,
     from mllmrec.train.metrics import evaluate_model
     from mllmrec.tune.winner import load_trial_model
 
-    s, data, model = load_trial_model(graph, settings, trial)
+    s, data, model = load_trial_model(store, settings, trial)
     ks = sorted(set(s.train.topks) | {20})
     with torch.no_grad():
         summary.metrics["test"] = evaluate_model(model, data, TEST, ks, s.train.eval_batch_size)
@@ -91,7 +91,7 @@ def evaluated(graph: Graph, settings: Settings, trial: optuna.trial.FrozenTrial,
             "per_user_test": per_user_scores(data, users, items)}
 
 
-def run_grid(graph: Graph, settings: Settings, grid: list[GridPoint], seeds: Sequence[int],
+def run_grid(store: Store, settings: Settings, grid: list[GridPoint], seeds: Sequence[int],
              name: str = "grid", on_point: Callable[[list[dict[str, Any]]], None] | None = None,
              ) -> list[dict[str, Any]]:
     """Train MLLMRec at every grid point with every seed on ``settings.dataset`` (whose user
@@ -116,11 +116,11 @@ def run_grid(graph: Graph, settings: Settings, grid: list[GridPoint], seeds: Seq
             if summary is None:  # pruned or failed: no run to report
                 return
             point = {k: trial.params[k] for k in KEYS}
-            runs.setdefault(grid.index(point), []).append(evaluated(graph, s, trial, summary))
+            runs.setdefault(grid.index(point), []).append(evaluated(store, s, trial, summary))
             if on_point:
                 on_point(rows())
 
-        run_study(graph, s, progress=sys.stderr.isatty(), on_trial=after,
+        run_study(store, s, progress=sys.stderr.isatty(), on_trial=after,
                   on_run=lambda r: summaries.__setitem__(r.run_id, r))
     for found in runs.values():
         found.sort(key=lambda r: list(seeds).index(r["seed"]))

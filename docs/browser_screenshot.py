@@ -188,8 +188,8 @@ def main() -> None:
     chosen = args.views.split(",")
     top = args.item
     if "recommendation_path" in chosen:
-        with connect(settings.neo4j) as graph:
-            recs = run_explore(graph, "user_recommendations", args.dataset,
+        with connect(settings.neo4j) as store:
+            recs = run_explore(store, "user_recommendations", args.dataset,
                                {"user": args.user, "k": "1"})
         top = next(r["item"] for r in recs if r["kind"] == "recommendation")
     views = {"user_neighbourhood": {"user": args.user},

@@ -51,7 +51,7 @@ def tune_cmd(app: AppContext, n_trials, sampler, pruner, epochs, patience, stora
         return
     from mllmrec.tune.study import run_study
 
-    outcome = run_study(app.graph, s)
+    outcome = run_study(app.store, s)
     for line in outcome.lines():
         _console.print(line, highlight=False)
     if serve:
@@ -65,7 +65,7 @@ def _serve(app: AppContext, complete: bool) -> None:
     if not complete:
         _console.print("not serving: the study is not complete (rerun to finish it)", highlight=False)
         return
-    decision = serve_winner(app.graph, app.settings, load_study(app.settings))
+    decision = serve_winner(app.store, app.settings, load_study(app.settings))
     verb = "now serves" if decision.served else "not served"
     _console.print(f"winner {verb}: {decision.reason}; serving run: {decision.serving_run}",
                    highlight=False)

@@ -28,7 +28,7 @@ from typing import Any
 
 from mllmrec.config import Settings
 from mllmrec.dataset import dataset_stats
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import StageError
 from mllmrec.graph.cooccurrence import build_cooccurrence
 from mllmrec.graph.semantic import EmbeddedItems, build_semantic, embedded_items, use_approximate
@@ -67,89 +67,89 @@ def _params_text(params: dict[str, Any]) -> str:
     return ", ".join(f"{k}={params[k]}" for k in keys)
 
 
-def _embedded(graph: Graph, dataset: str) -> EmbeddedItems:
+def _embedded(store: Store, dataset: str) -> EmbeddedItems:
     """The dataset's embedded items; StageError when the dataset is missing or has none."""
-    dataset_stats(graph, dataset)  # raises StageError if the dataset does not exist
-    cat = embedded_items(graph, dataset)
+    dataset_stats(store, dataset)  # raises StageError if the dataset does not exist
+    cat = embedded_items(store, dataset)
     if not cat.ids:
         raise StageError(f"no item of dataset '{dataset}' has an embedding; run "
                          "'mllmrec embed' before 'mllmrec build-graph'")
     return cat
 
 
-def build_graph(graph: Graph, settings: Settings, *, activate: bool = True,
+def build_graph(store: Store, settings: Settings, *, activate: bool = True,
                 inputs: str | None = None) -> GraphBuildSummary:
     """Build both item-item graphs of ``settings.dataset`` with ``settings.graph`` and make
     them the dataset's active build; with ``activate=False`` keep them as a side build beside
     it instead, tagged with ``inputs`` (the fingerprint of the embeddings and training
     audiences it is built from). Raises StageError before writing anything when the dataset
     is missing or no item has an embedding."""
-    return _build(graph, settings, _embedded(graph, settings.dataset), activate, inputs)
+    return _build(store, settings, _embedded(store, settings.dataset), activate, inputs)
 
 
-def _build(graph: Graph, settings: Settings, cat: EmbeddedItems, activate: bool,
+def _build(store: Store, settings: Settings, cat: EmbeddedItems, activate: bool,
            inputs: str | None) -> GraphBuildSummary:
     dataset, gs = settings.dataset, settings.graph
     # The mode actually used is recorded (approximate=None only means "choose by size").
     params = {**gs.model_dump(), "approximate": use_approximate(gs, len(cat.ids))}
     summary = GraphBuildSummary(build_id=str(uuid.uuid4()), dataset=dataset, params=params)
-    provenance = (stage_run(graph, dataset, "build-graph", params) if activate
+    provenance = (stage_run(store, dataset, "build-graph", params) if activate
                   else nullcontext(StageRecord(summary.build_id)))
     with provenance as rec:
-        graph.run("graph/start_build", id=summary.build_id, dataset=dataset, knn_k=gs.knn_k,
+        store.run("graph/start_build", id=summary.build_id, dataset=dataset, knn_k=gs.knn_k,
                   knn_jac=gs.knn_jac, pure=gs.pure, approximate=params["approximate"],
                   params=json.dumps(params, sort_keys=True), side=not activate, inputs=inputs)
         try:
-            _run_phases(graph, summary, settings, cat, activate)
+            _run_phases(store, summary, settings, cat, activate)
         except BaseException as exc:
-            graph.run_implicit("graph/drop_build_edges", dataset=dataset, build=summary.build_id)
-            graph.run("graph/fail_build", id=summary.build_id, error=f"{type(exc).__name__}: {exc}"[:2000])
+            store.run_implicit("graph/drop_build_edges", dataset=dataset, build=summary.build_id)
+            store.run("graph/fail_build", id=summary.build_id, error=f"{type(exc).__name__}: {exc}"[:2000])
             raise
         rec.counts = {"build": summary.build_id, **summary.counts, **summary.timings}
     return summary
 
 
-def _run_phases(graph: Graph, summary: GraphBuildSummary, settings: Settings,
+def _run_phases(store: Store, summary: GraphBuildSummary, settings: Settings,
                 cat: EmbeddedItems, activate: bool) -> None:
     dataset, gs, t = summary.dataset, settings.graph, summary.timings
     start = time.perf_counter()
-    summary.counts.update(build_cooccurrence(graph, dataset, summary.build_id, gs.knn_jac,
+    summary.counts.update(build_cooccurrence(store, dataset, summary.build_id, gs.knn_jac,
                                              gs.batch_items))
     t["cooccurrence_s"] = time.perf_counter() - start
-    counts, timings = build_semantic(graph, dataset, summary.build_id, gs, cat,
+    counts, timings = build_semantic(store, dataset, summary.build_id, gs, cat,
                                      summary.params["approximate"])
     summary.counts.update(counts)
     t.update(timings)
     if activate:
         mark = time.perf_counter()
-        graph.run_implicit("graph/drop_other_edges", dataset=dataset, build=summary.build_id)
+        store.run_implicit("graph/drop_other_edges", dataset=dataset, build=summary.build_id)
         t["replace_s"] = time.perf_counter() - mark
     t["total_s"] = time.perf_counter() - start
-    graph.run("graph/finish_build" if activate else "graph/keep_build", id=summary.build_id,
+    store.run("graph/finish_build" if activate else "graph/keep_build", id=summary.build_id,
               timings=json.dumps(t), counts=json.dumps(summary.counts))
     log.info("%s: %sgraph build %s done in %.1fs", dataset, "" if activate else "side ",
              summary.build_id, t["total_s"])
 
 
-def ensure_build(graph: Graph, settings: Settings, inputs: str) -> tuple[str, bool]:
+def ensure_build(store: Store, settings: Settings, inputs: str) -> tuple[str, bool]:
     """The id of a finished build of ``settings.graph``'s parameters: the active build, or a
     kept side build made from the same ``inputs``; otherwise a new side build (never made
     active here). Returns the id and whether it was built now."""
     dataset, gs = settings.dataset, settings.graph
-    cat = _embedded(graph, dataset)
-    found = graph.run("graph/find_build", dataset=dataset, knn_k=gs.knn_k, knn_jac=gs.knn_jac,
+    cat = _embedded(store, dataset)
+    found = store.run("graph/find_build", dataset=dataset, knn_k=gs.knn_k, knn_jac=gs.knn_jac,
                       pure=gs.pure, approximate=use_approximate(gs, len(cat.ids)), inputs=inputs)
     if found:
         return str(found[0]["id"]), False
-    return _build(graph, settings, cat, activate=False, inputs=inputs).build_id, True
+    return _build(store, settings, cat, activate=False, inputs=inputs).build_id, True
 
 
-def activate_build(graph: Graph, dataset: str, build: str) -> None:
+def activate_build(store: Store, dataset: str, build: str) -> None:
     """Make a kept side build (or the active one: nothing changes) the dataset's active
     build, then delete every other build's edges, as a regular build does. The flags flip in
     one transaction first, so readers never see an active build without its edges."""
-    if not graph.run("graph/activate_build", dataset=dataset, id=build):
+    if not store.run("graph/activate_build", dataset=dataset, id=build):
         raise StageError(f"graph build {build} of '{dataset}' is neither active nor a kept "
                          "side build (a later build-graph replaced it); build it again")
-    graph.run_implicit("graph/drop_other_edges", dataset=dataset, build=build)
+    store.run_implicit("graph/drop_other_edges", dataset=dataset, build=build)
     log.info("%s: graph build %s is now the active build", dataset, build)

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 import torch
 
 from mllmrec.cypher import query
-from mllmrec.db import Graph, bolt_params
+from mllmrec.db import Store, bolt_params
 from mllmrec.errors import StageError
 
 log = logging.getLogger(__name__)
@@ -110,10 +110,10 @@ def user_item_graph(train: sp.csr_matrix) -> dgl.DGLGraph:
 FETCH_SIZE = 20_000
 
 
-def _stream(graph: Graph, name: str, **params: Any) -> Iterator[tuple[Any, ...]]:
+def _stream(store: Store, name: str, **params: Any) -> Iterator[tuple[Any, ...]]:
     """The records of a named query as plain tuples, streamed in large fetches: no per-record
     dicts (``Record`` is a tuple, so positional unpacking costs nothing)."""
-    with graph.driver.session(database=graph.database, fetch_size=FETCH_SIZE) as session:
+    with store.driver.session(database=store.database, fetch_size=FETCH_SIZE) as session:
         yield from session.run(query(name), bolt_params(params))
 
 
@@ -141,10 +141,10 @@ class _Groups:
         return np.repeat(_positions(index, self.keys, kind), self.counts)
 
 
-def _fetch_groups(graph: Graph, name: str, **params: Any) -> _Groups:
+def _fetch_groups(store: Store, name: str, **params: Any) -> _Groups:
     """Stream a grouped query (one record per user or source item) into :class:`_Groups`."""
     out = _Groups()
-    for key, group_ids, group_values in _stream(graph, name, **params):
+    for key, group_ids, group_values in _stream(store, name, **params):
         out.keys.append(key)
         out.counts.append(len(group_ids))
         out.ids.extend(group_ids)
@@ -152,13 +152,13 @@ def _fetch_groups(graph: Graph, name: str, **params: Any) -> _Groups:
     return out
 
 
-def _nodes(graph: Graph, name: str, dataset: str, embeddings: bool
+def _nodes(store: Store, name: str, dataset: str, embeddings: bool
            ) -> tuple[list[str], list[Any]]:
     """Ids (in id order) and, when ``embeddings``, the embedding lists (None if missing) of
     the dataset's users or items; without ``embeddings`` the vectors never leave the server."""
     ids: list[str] = []
     vectors: list[Any] = []
-    for node_id, vector in _stream(graph, name, dataset=dataset, embeddings=embeddings):
+    for node_id, vector in _stream(store, name, dataset=dataset, embeddings=embeddings):
         ids.append(node_id)
         vectors.append(vector)
     return ids, vectors
@@ -197,15 +197,15 @@ def _split_matrices(pairs: _Groups, users: pd.Index, items: pd.Index) -> dict[in
             for s in (TRAIN, VALID, TEST)}
 
 
-def _fetch_item_edges(graph: Graph, dataset: str, build: str | None = None) -> tuple[_Groups, str]:
+def _fetch_item_edges(store: Store, dataset: str, build: str | None = None) -> tuple[_Groups, str]:
     """The edges of graph build ``build`` (None: the dataset's active build), grouped per
     source item, and the build's id."""
     if build is None:
-        builds = graph.run("graph/active_build", dataset=dataset)
+        builds = store.run("graph/active_build", dataset=dataset)
         if not builds:
             raise StageError(f"dataset '{dataset}' has no item-item graph; run 'mllmrec build-graph' first")
         build = str(builds[0]["id"])
-    return _fetch_groups(graph, "train/item_edges", dataset=dataset, build=build), build
+    return _fetch_groups(store, "train/item_edges", dataset=dataset, build=build), build
 
 
 def _item_graph(edges: _Groups, build: str, dataset: str, items: pd.Index) -> dgl.DGLGraph:
@@ -216,7 +216,7 @@ def _item_graph(edges: _Groups, build: str, dataset: str, items: pd.Index) -> dg
                                  np.asarray(edges.values, dtype=np.float64), len(items))
 
 
-def load_train_data(graph: Graph, dataset: str, features: bool = True, item_graph: bool = True,
+def load_train_data(store: Store, dataset: str, features: bool = True, item_graph: bool = True,
                     user_features: bool = True, build: str | None = None,
                     test: bool = True) -> TrainData:
     """Everything a model needs for ``dataset``: ids, split matrices and, on request, the text
@@ -226,11 +226,11 @@ def load_train_data(graph: Graph, dataset: str, features: bool = True, item_grap
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="pull") as pool:
         # four independent reads on their own sessions: the server produces one while the
         # client decodes another
-        items_f = pool.submit(_nodes, graph, "train/items", dataset, features)
-        users_f = pool.submit(_nodes, graph, "train/users", dataset, features and user_features)
-        pairs_f = pool.submit(_fetch_groups, graph, "train/interactions", dataset=dataset,
+        items_f = pool.submit(_nodes, store, "train/items", dataset, features)
+        users_f = pool.submit(_nodes, store, "train/users", dataset, features and user_features)
+        pairs_f = pool.submit(_fetch_groups, store, "train/interactions", dataset=dataset,
                               splits=[TRAIN, VALID, TEST] if test else [TRAIN, VALID])
-        edges_f = pool.submit(_fetch_item_edges, graph, dataset, build) if item_graph else None
+        edges_f = pool.submit(_fetch_item_edges, store, dataset, build) if item_graph else None
         item_ids, item_vectors = items_f.result()
         user_ids, user_vectors = users_f.result()
         if not item_ids or not user_ids:

@@ -25,7 +25,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from mllmrec.config import Settings, TrainSettings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import ConfigError
 from mllmrec.provenance import StageRecord, stage_run
 from mllmrec.train import distributed, writeback
@@ -140,7 +140,7 @@ def fit_best(job: TrainingJob, model: Recommender, data: TrainData, ks: list[int
     return history, best_epoch, metrics
 
 
-def train_model(graph: Graph, settings: Settings, *, init_run: str | None = None,
+def train_model(store: Store, settings: Settings, *, init_run: str | None = None,
                 serve: bool = True, on_epoch: Callable[[EpochLog], None] | None = None,
                 progress: bool = True, graph_build: str | None = None,
                 trial: bool = False, run_id: str | None = None) -> RunSummary | None:
@@ -175,11 +175,11 @@ def train_model(graph: Graph, settings: Settings, *, init_run: str | None = None
               **({"trial": True} if trial else {})}
     with reproducible(ts):
         if ranks.is_main:
-            summary = _train_main(graph, settings, device, params, ks, init_run, serve,
+            summary = _train_main(store, settings, device, params, ks, init_run, serve,
                                   on_epoch, progress, ranks, graph_build, trial, run_id)
         else:
             seed_everything(ts.seed)
-            data = load_data(graph, dataset, ts, graph_build, test=not trial)
+            data = load_data(store, dataset, ts, graph_build, test=not trial)
             fit(build_model(data, ts, device), data, ts, ks, progress=False, ranks=ranks)
             summary = None
     distributed.shutdown()  # after an error the process exit releases the group
@@ -191,21 +191,21 @@ def new_run_id() -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
 
-def _train_main(graph: Graph, settings: Settings, device: torch.device, params: dict[str, Any],
+def _train_main(store: Store, settings: Settings, device: torch.device, params: dict[str, Any],
                 ks: list[int], init_run: str | None, serve: bool,
                 on_epoch: Callable[[EpochLog], None] | None, progress: bool, ranks: Ranks,
                 graph_build: str | None, trial: bool, run_id: str | None) -> RunSummary:
     """Rank 0 (or the only process): provenance, the three steps, the run node's outcome."""
     ts, dataset = settings.train, settings.dataset
     run_id = run_id or new_run_id()
-    with nullcontext(StageRecord(run_id)) if trial else stage_run(graph, dataset, "train", params) as rec:
+    with nullcontext(StageRecord(run_id)) if trial else stage_run(store, dataset, "train", params) as rec:
         rec.counts["run"] = run_id
         job = TrainingJob(run_id, dataset, ts, params, device, run_dir(ts, dataset, run_id))
         seed_everything(ts.seed)
-        data = load_data(graph, dataset, ts, graph_build, test=not trial)
+        data = load_data(store, dataset, ts, graph_build, test=not trial)
         job.lap("load")
         model = build_model(data, ts, device)
-        scope = writeback.start_run(graph, run_id, dataset, ts.model, params, str(device),
+        scope = writeback.start_run(store, run_id, dataset, ts.model, params, str(device),
                                     data.graph_build)
         if scope != "train":
             log.warning("run %s trains on LEAKY user texts (history scope '%s': validation and "
@@ -216,17 +216,17 @@ def _train_main(graph: Graph, settings: Settings, device: torch.device, params: 
             history, best_epoch, metrics = fit_best(job, model, data, ks, on_epoch, progress, ranks,
                                                     test=not trial)
             job.lap("fit")
-            summary = record(graph, job, model, data, history, best_epoch, metrics, serve,
+            summary = record(store, job, model, data, history, best_epoch, metrics, serve,
                              stage=not trial)
             summary.user_text_scope = scope
         except RunStopped as exc:
-            writeback.finish_run(graph, run_id, "pruned", {
+            writeback.finish_run(store, run_id, "pruned", {
                 "error": f"pruned: {exc}"[:2000], "epochs": exc.epoch,
                 "valid_recall_20": exc.best_valid,
                 "checkpoint": str(job.folder / "model.safetensors")})
             raise
         except BaseException as exc:
-            writeback.finish_run(graph, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"[:2000]})
+            writeback.finish_run(store, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"[:2000]})
             raise
         rec.counts.update({**data.counts, "epochs": len(history), "best_epoch": best_epoch,
                            **{f"{split}_recall_20": m["recall@20"] for split, m in metrics.items()}})

@@ -33,7 +33,7 @@ from optuna.trial import FrozenTrial, TrialState
 from tqdm.auto import tqdm
 
 from mllmrec.config import Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import ConfigError, MllmrecError
 from mllmrec.graph.build import ensure_build
 from mllmrec.provenance import stage_run
@@ -41,7 +41,7 @@ from mllmrec.train.metrics import STOP_METRIC
 from mllmrec.train.record import EpochLog, RunSummary
 from mllmrec.train.registry import model_needs
 from mllmrec.train.trainer import RunStopped, new_run_id, train_model
-from mllmrec.tune import store
+from mllmrec.tune import node
 from mllmrec.tune.space import check_space, suggest
 
 log = logging.getLogger(__name__)
@@ -234,7 +234,7 @@ class StudyOutcome:
         return out
 
 
-def _objective(graph: Graph, base: Settings, study: optuna.Study, inputs: str,
+def _objective(store: Store, base: Settings, study: optuna.Study, inputs: str,
                on_epoch: Callable[[optuna.Trial, EpochLog], None],
                on_run: Callable[[RunSummary], None] | None) -> Callable[[optuna.Trial], float]:
     uid = str(study.user_attrs["uid"])
@@ -244,7 +244,7 @@ def _objective(graph: Graph, base: Settings, study: optuna.Study, inputs: str,
         s = suggest(trial, base, space)
         build = None
         if model_needs(s.train).item_graph:
-            build, _ = ensure_build(graph, s, inputs)
+            build, _ = ensure_build(store, s, inputs)
             trial.set_user_attr("graph_build", build)
         run_id = new_run_id()
         trial.set_user_attr("run_id", run_id)
@@ -262,10 +262,10 @@ def _objective(graph: Graph, base: Settings, study: optuna.Study, inputs: str,
                               epoch.epoch, best["value"])
 
         try:
-            summary = train_model(graph, s, serve=False, trial=True, run_id=run_id,
+            summary = train_model(store, s, serve=False, trial=True, run_id=run_id,
                                   graph_build=build, on_epoch=report, progress=False)
         finally:
-            store.link_trial(graph, uid, trial.number, run_id)
+            node.link_trial(store, uid, trial.number, run_id)
         assert summary is not None  # one process: rank 0
         trial.set_user_attr("best_epoch", summary.best_epoch)
         trial.set_user_attr("epochs", summary.epochs)
@@ -276,7 +276,7 @@ def _objective(graph: Graph, base: Settings, study: optuna.Study, inputs: str,
     return objective
 
 
-def run_study(graph: Graph, settings: Settings, *, progress: bool = True,
+def run_study(store: Store, settings: Settings, *, progress: bool = True,
               on_trial: Callable[[optuna.Study, FrozenTrial], None] | None = None,
               on_run: Callable[[RunSummary], None] | None = None) -> StudyOutcome:
     """Run (or continue) the dataset's study until it has ``tune.n_trials`` finished trials,
@@ -292,11 +292,11 @@ def run_study(graph: Graph, settings: Settings, *, progress: bool = True,
     study = open_study(settings, url)
     uid, name, n = str(study.user_attrs["uid"]), study_name(settings), settings.tune.n_trials
     base = trial_base(settings)
-    store.start_study(graph, uid, name, settings.dataset, shown_url(url), space_json(settings),
+    node.start_study(store, uid, name, settings.dataset, shown_url(url), space_json(settings),
                       settings.tune.sampler, settings.tune.pruner, n, fixed_settings(settings))
     params = {"study": name, "storage": shown_url(url), **settings.tune.model_dump(mode="json")}
-    with stage_run(graph, settings.dataset, "tune", params) as rec:
-        inputs = BUILD_GRAPH.input_fingerprint(graph, base)
+    with stage_run(store, settings.dataset, "tune", params) as rec:
+        inputs = BUILD_GRAPH.input_fingerprint(store, base)
         bar = tqdm(total=n, initial=min(finished(study), n), desc=f"tune {name}", unit="trial",
                    disable=not progress)
 
@@ -305,7 +305,7 @@ def run_study(graph: Graph, settings: Settings, *, progress: bool = True,
                                          f"r20 {epoch.valid[STOP_METRIC]:.4f}"), refresh=True)
 
         def after(study_: optuna.Study, trial: FrozenTrial) -> None:
-            store.record_progress(graph, uid, study_)
+            node.record_progress(store, uid, study_)
             if trial.state in FINISHED:
                 bar.update(1)
             bar.set_postfix_str(_postfix(study_, f"#{trial.number} {trial.state.name.lower()}"))
@@ -315,22 +315,22 @@ def run_study(graph: Graph, settings: Settings, *, progress: bool = True,
         try:
             remaining = n - finished(study)
             if remaining > 0:
-                study.optimize(_objective(graph, base, study, inputs, show_epoch, on_run),
+                study.optimize(_objective(store, base, study, inputs, show_epoch, on_run),
                                n_trials=remaining, catch=(MllmrecError,),
                                callbacks=[MaxTrialsCallback(n, states=FINISHED), after])
         finally:
             bar.close()
-        store.record_progress(graph, uid, study)
+        node.record_progress(store, uid, study)
         outcome = StudyOutcome(name, settings.dataset, uid, shown_url(url), study_dir(settings), n,
-                               store.counts(study), store.best_trial(study),
+                               node.counts(study), node.best_trial(study),
                                time.perf_counter() - t0)
         if outcome.complete and outcome.best is not None:
-            outcome.winner_metrics = evaluate_winner(graph, settings, study, outcome.best)
+            outcome.winner_metrics = evaluate_winner(store, settings, study, outcome.best)
         rec.counts.update({**outcome.counts, "best_trial": outcome.best.number if outcome.best else None,
                            "best_value": outcome.best.value if outcome.best else None})
     return outcome
 
 
 def _postfix(study: optuna.Study, now: str) -> str:
-    best = store.best_trial(study)
+    best = node.best_trial(study)
     return now + (f" | best #{best.number} {best.value:.4f}" if best else "")

@@ -15,7 +15,7 @@ import torch
 from optuna.trial import FrozenTrial
 
 from mllmrec.config import Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import StageError
 from mllmrec.ops.status import valid_recall20
 from mllmrec.train.checkpoint import load_weights, run_dir
@@ -24,13 +24,13 @@ from mllmrec.train.metrics import STOP_METRIC, evaluate_model
 from mllmrec.train.model import Recommender
 from mllmrec.train.placement import resolve_device
 from mllmrec.train.registry import build_model, load_data, model_needs
-from mllmrec.tune import store
+from mllmrec.tune import node
 from mllmrec.tune.space import with_params
 
 log = logging.getLogger(__name__)
 
 
-def load_trial_model(graph: Graph, settings: Settings, trial: FrozenTrial
+def load_trial_model(store: Store, settings: Settings, trial: FrozenTrial
                      ) -> tuple[Settings, TrainData, Recommender]:
     """A finished trial's settings, the dataset as its model needs it (test split included,
     the graph build the trial trained on) and the model with its best weights."""
@@ -38,7 +38,7 @@ def load_trial_model(graph: Graph, settings: Settings, trial: FrozenTrial
 
     s = with_params(trial_base(settings), trial.params)
     run_id = str(trial.user_attrs["run_id"])
-    data = load_data(graph, s.dataset, s.train, trial.user_attrs.get("graph_build"))
+    data = load_data(store, s.dataset, s.train, trial.user_attrs.get("graph_build"))
     device, _ = resolve_device(s.train.device, model_needs(s.train))
     model = build_model(data, s.train, device)
     load_weights(model, run_dir(s.train, s.dataset, run_id), data)
@@ -46,7 +46,7 @@ def load_trial_model(graph: Graph, settings: Settings, trial: FrozenTrial
     return s, data, model
 
 
-def evaluate_winner(graph: Graph, settings: Settings, study: optuna.Study,
+def evaluate_winner(store: Store, settings: Settings, study: optuna.Study,
                     best: FrozenTrial) -> dict[str, dict[str, float]]:
     """Validation and test metrics of the study's winner, recorded on the study node and the
     winner's run; computed only when the node does not hold them for this winner yet (a
@@ -55,10 +55,10 @@ def evaluate_winner(graph: Graph, settings: Settings, study: optuna.Study,
 
     uid = str(study.user_attrs["uid"])
     run_id = str(best.user_attrs["run_id"])
-    node = store.study_node(graph, uid)
-    if node.get("winner_run") == run_id and node.get("winner_metrics"):
-        return dict(json.loads(node["winner_metrics"]))
-    s, data, model = load_trial_model(graph, settings, best)
+    recorded = node.study_node(store, uid)
+    if recorded.get("winner_run") == run_id and recorded.get("winner_metrics"):
+        return dict(json.loads(recorded["winner_metrics"]))
+    s, data, model = load_trial_model(store, settings, best)
     ks = sorted(set(s.train.topks) | {20})
     with torch.no_grad():
         metrics = {name: evaluate_model(model, data, split, ks, s.train.eval_batch_size)
@@ -67,7 +67,7 @@ def evaluate_winner(graph: Graph, settings: Settings, study: optuna.Study,
         log.warning("winner run %s: valid Recall@20 %.6f from its checkpoint, %.6f when it was "
                     "trained (did the dataset change?)", run_id, metrics["valid"][STOP_METRIC],
                     best.value)
-    store.record_winner(graph, uid, run_id, best.number, metrics)
+    node.record_winner(store, uid, run_id, best.number, metrics)
     return metrics
 
 
@@ -94,7 +94,7 @@ def decide(winner: float, serving: float | None, min_gain: float) -> tuple[bool,
                    f"not better by at least train.min_gain {min_gain}")
 
 
-def serve_winner(graph: Graph, settings: Settings, study: optuna.Study) -> ServeDecision:
+def serve_winner(store: Store, settings: Settings, study: optuna.Study) -> ServeDecision:
     """Promote the study's winner if :func:`decide` says so, under the dataset's lock: its
     graph build becomes the active one, its vectors (from its checkpoint) are staged and
     promoted in one transaction. Otherwise serving is left as it was."""
@@ -103,12 +103,12 @@ def serve_winner(graph: Graph, settings: Settings, study: optuna.Study) -> Serve
     from mllmrec.train.record import stage_model
     from mllmrec.train.writeback import promote_run, serving_run
 
-    best = store.best_trial(study)
+    best = node.best_trial(study)
     if best is None or best.value is None:
         raise StageError(f"study '{study.study_name}' has no complete trial to serve")
     run_id = str(best.user_attrs["run_id"])
-    with dataset_lock(graph, settings.dataset, purpose="tune --serve"):
-        current = serving_run(graph, settings.dataset, required=False)
+    with dataset_lock(store, settings.dataset, purpose="tune --serve"):
+        current = serving_run(store, settings.dataset, required=False)
         serving = valid_recall20(current["props"]) if current["run"] else None
         if current["run"] == run_id:
             return ServeDecision(False, f"the winner {run_id} already serves", best.value, serving,
@@ -116,12 +116,12 @@ def serve_winner(graph: Graph, settings: Settings, study: optuna.Study) -> Serve
         ok, reason = decide(best.value, serving, settings.train.min_gain)
         if not ok:
             return ServeDecision(False, reason, best.value, serving, current["run"])
-        s, data, model = load_trial_model(graph, settings, best)
+        s, data, model = load_trial_model(store, settings, best)
         build = best.user_attrs.get("graph_build")
         if build:
-            activate_build(graph, s.dataset, str(build))
-        stage_model(graph, s.dataset, run_id, model, data)
-        promote_run(graph, s.dataset, run_id, data.n_users, data.n_items)
+            activate_build(store, s.dataset, str(build))
+        stage_model(store, s.dataset, run_id, model, data)
+        promote_run(store, s.dataset, run_id, data.n_users, data.n_items)
     return ServeDecision(True, reason, best.value, serving, run_id)
 
 
@@ -131,7 +131,7 @@ def best_overrides(settings: Settings) -> dict[str, Any]:
     from mllmrec.tune.study import load_study
 
     study = load_study(settings)
-    best = store.best_trial(study)
+    best = node.best_trial(study)
     if best is None:
         raise StageError(f"study '{study.study_name}' has no complete trial yet")
     return overrides(best.params)

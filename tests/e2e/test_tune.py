@@ -19,7 +19,7 @@ from bench.loading import ingest, store_synthetic_embeddings
 from bench.synthetic import make_synthetic
 from mllmrec.config import Settings
 from mllmrec.dataset import drop_dataset
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import ConfigError
 from mllmrec.tune.space import overrides
 from mllmrec.tune.study import load_study, open_study, run_study, study_dir
@@ -31,15 +31,15 @@ pytestmark = pytest.mark.e2e
 GOOD, BAD = 0.02, 1e-7  # Adam learning rates: learns in 2 epochs / never moves
 
 
-def _dataset(graph: Graph, neo4j, tmp_path, name: str | None = None) -> Settings:
+def _dataset(store: Store, neo4j, tmp_path, name: str | None = None) -> Settings:
     """A fresh tiny synthetic dataset (120 users, 90 items, ~2,400 interactions, topics in
     the embeddings and in the users' choices) and settings for fast, deterministic trials."""
     name = name or f"t-tune-{uuid.uuid4().hex[:8]}"
     s = Settings(dataset=name, neo4j=neo4j)
     s.train.runs_dir = tmp_path / "runs"
     syn = make_synthetic(2_400, seed=5, n_users=120, n_items=90, min_per_user=12, in_topic=0.9)
-    prepared, _ = ingest(graph, s, syn.catalogue)
-    store_synthetic_embeddings(graph, name, syn, prepared)
+    prepared, _ = ingest(store, s, syn.catalogue)
+    store_synthetic_embeddings(store, name, syn, prepared)
     return s.with_overrides({
         "train.device": "cpu", "train.threads": 1, "train.deterministic": True,
         "train.batch_size": 256, "train.dim": 16,
@@ -52,16 +52,16 @@ def _dataset(graph: Graph, neo4j, tmp_path, name: str | None = None) -> Settings
 
 
 @pytest.fixture
-def tiny(graph: Graph, neo4j_settings, tmp_path) -> Iterator[Settings]:
-    s = _dataset(graph, neo4j_settings, tmp_path)
+def tiny(store: Store, neo4j_settings, tmp_path) -> Iterator[Settings]:
+    s = _dataset(store, neo4j_settings, tmp_path)
     try:
         yield s
     finally:
-        drop_dataset(graph, s.dataset)
+        drop_dataset(store, s.dataset)
 
 
-def _builds(graph: Graph, dataset: str) -> list[dict]:
-    return graph.run_text("MATCH (b:GraphBuild {dataset: $d}) RETURN b.id AS id, b.active AS "
+def _builds(store: Store, dataset: str) -> list[dict]:
+    return store.run_text("MATCH (b:GraphBuild {dataset: $d}) RETURN b.id AS id, b.active AS "
                           "active, b.kept AS kept, b.knn_k AS knn_k, b.status AS status", d=dataset)
 
 
@@ -69,12 +69,12 @@ class Interrupt(KeyboardInterrupt):
     """Ctrl-C after the third finished trial."""
 
 
-def test_study_interrupted_resumed_pruned_one_node_winner_only_on_test(graph, tiny, neo4j_settings):
+def test_study_interrupted_resumed_pruned_one_node_winner_only_on_test(store, tiny, neo4j_settings):
     from mllmrec.graph.build import build_graph
 
     s = tiny
-    build_graph(graph, s)  # the dataset's active build (knn_k 10), which trials must not replace
-    (active,) = [b["id"] for b in _builds(graph, s.dataset) if b["active"]]
+    build_graph(store, s)  # the dataset's active build (knn_k 10), which trials must not replace
+    (active,) = [b["id"] for b in _builds(store, s.dataset) if b["active"]]
     study = open_study(s)
     # two good trials so the median pruner has a curve, then a hopeless learning rate
     study.enqueue_trial({"model": "mllmrec", "lr": GOOD, "knn_k": 3})
@@ -86,23 +86,23 @@ def test_study_interrupted_resumed_pruned_one_node_winner_only_on_test(graph, ti
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        run_study(graph, s, progress=False, on_trial=stop_after_three)
+        run_study(store, s, progress=False, on_trial=stop_after_three)
     first = {t.number: (t.state, t.user_attrs["run_id"], t.value) for t in load_study(s).trials}
     assert len(first) == 3
     assert first[2][0] == TrialState.PRUNED  # the bad learning rate, before its 4th epoch
 
     seen: list[int] = []
-    outcome = run_study(graph, s, progress=False, on_trial=lambda st, t: seen.append(t.number))
+    outcome = run_study(store, s, progress=False, on_trial=lambda st, t: seen.append(t.number))
     trials = load_study(s).trials
     assert seen == [3, 4, 5]  # only new trials ran
     assert {t.number: (t.state, t.user_attrs["run_id"], t.value) for t in trials[:3]} == first
     assert outcome.complete and outcome.counts["complete"] + outcome.counts["pruned"] == 6
 
-    runs = {r["id"]: r for r in graph.run_text(
+    runs = {r["id"]: r for r in store.run_text(
         "MATCH (s:TuningStudy {dataset: $d})-[t:TRIAL]->(r:TrainingRun) "
         "RETURN r.id AS id, t.number AS number, r.status AS status, r.test_recall_20 AS test, "
         "r.valid_recall_20 AS valid, r.serving AS serving, r.error AS error", d=s.dataset)}
-    assert graph.run_text("MATCH (s:TuningStudy {dataset: $d}) RETURN count(s) AS n",
+    assert store.run_text("MATCH (s:TuningStudy {dataset: $d}) RETURN count(s) AS n",
                           d=s.dataset) == [{"n": 1}]
     assert {r["number"] for r in runs.values()} == set(range(6))
     by_state = {t.number: t for t in trials}
@@ -119,7 +119,7 @@ def test_study_interrupted_resumed_pruned_one_node_winner_only_on_test(graph, ti
     tested = [r["id"] for r in runs.values() if r["test"] is not None]
     assert tested == [winner.user_attrs["run_id"]]
     assert outcome.winner_metrics["test"]["recall@20"] == pytest.approx(runs[tested[0]]["test"])
-    node = graph.run_text("MATCH (s:TuningStudy {dataset: $d}) RETURN properties(s) AS p",
+    node = store.run_text("MATCH (s:TuningStudy {dataset: $d}) RETURN properties(s) AS p",
                           d=s.dataset)[0]["p"]
     assert node["best_run"] == winner.user_attrs["run_id"] == node["winner_run"]
     assert node["best_value"] == pytest.approx(winner.value)
@@ -128,24 +128,24 @@ def test_study_interrupted_resumed_pruned_one_node_winner_only_on_test(graph, ti
         outcome.counts["complete"], outcome.counts["pruned"], "tpe")
     # trial builds: one per distinct knn_k drawn, kept beside the active build, never active
     drawn = {t.params["knn_k"] for t in trials if "knn_k" in t.params}
-    builds = _builds(graph, s.dataset)
+    builds = _builds(store, s.dataset)
     assert [b["id"] for b in builds if b["active"]] == [active]
     assert sorted(b["knn_k"] for b in builds if b["kept"]) == sorted(drawn)
     assert {t.user_attrs["graph_build"] for t in trials if "knn_k" in t.params} == {
         b["id"] for b in builds if b["kept"]}
     # a rerun of the finished study trains nothing and reads test nothing more
-    again = run_study(graph, s, progress=False, on_trial=lambda st, t: seen.append(t.number))
+    again = run_study(store, s, progress=False, on_trial=lambda st, t: seen.append(t.number))
     assert seen == [3, 4, 5] and again.winner_metrics == outcome.winner_metrics
 
     # --serve: nothing serves yet, so the winner does, with its own graph build active
-    decision = serve_winner(graph, s, load_study(s))
+    decision = serve_winner(store, s, load_study(s))
     assert decision.served and decision.serving_run == winner.user_attrs["run_id"]
-    serving = graph.run("train/serving_run", dataset=s.dataset)[0]
+    serving = store.run("train/serving_run", dataset=s.dataset)[0]
     assert serving["run"] == winner.user_attrs["run_id"]
     if "graph_build" in winner.user_attrs:
-        assert [b["id"] for b in _builds(graph, s.dataset) if b["active"]] == [
+        assert [b["id"] for b in _builds(store, s.dataset) if b["active"]] == [
             winner.user_attrs["graph_build"]]
-    assert not serve_winner(graph, s, load_study(s)).served  # already serving
+    assert not serve_winner(store, s, load_study(s)).served  # already serving
 
     # the CLI: --report (table, PNGs next to the study), status, retrain --from-study's source
     folder = ["-d", s.dataset]
@@ -169,18 +169,18 @@ def test_serving_decision_reads_validation_and_min_gain():
     assert "train.min_gain 0.01" in decide(0.305, 0.30, 0.01)[1]
 
 
-def test_objective_never_reads_a_test_interaction(graph, tiny):
+def test_objective_never_reads_a_test_interaction(store, tiny):
     """Same seed, same study settings: deleting every test interaction between two studies
     leaves every trial's parameters, state and value exactly as they were."""
     s = tiny.with_overrides({"tune.n_trials": 3, "tune.sampler": "random", "tune.pruner": "none"})
 
     def values(name: str) -> list[tuple]:
-        run_study(graph, s.with_overrides({"tune.study_name": name}), progress=False)
+        run_study(store, s.with_overrides({"tune.study_name": name}), progress=False)
         study = load_study(s.with_overrides({"tune.study_name": name}))
         return [(t.params, t.state, t.value, t.user_attrs["best_epoch"]) for t in study.trials]
 
     before = values("before")
-    deleted = graph.run_text("MATCH (:User {dataset: $d})-[x:INTERACTED {split: 2}]->() "
+    deleted = store.run_text("MATCH (:User {dataset: $d})-[x:INTERACTED {split: 2}]->() "
                              "DELETE x RETURN count(*) AS n", d=s.dataset)[0]["n"]
     assert deleted > 100
     assert values("after") == before

@@ -11,25 +11,25 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.train.writeback import run_properties
 
 METRIC = "valid recall@20"
 
 
-def start_study(graph: Graph, uid: str, name: str, dataset: str, storage: str,
+def start_study(store: Store, uid: str, name: str, dataset: str, storage: str,
                 space: dict[str, Any], sampler: str, pruner: str, n_trials: int,
                 trial_settings: dict[str, Any]) -> None:
     """Create the study's node (or find it again when resuming) and record how it searches."""
-    graph.run("tune/study_start", id=uid, study_name=name, dataset=dataset, storage=storage,
+    store.run("tune/study_start", id=uid, study_name=name, dataset=dataset, storage=storage,
               space=json.dumps(space, sort_keys=True), sampler=sampler, pruner=pruner,
               n_trials=n_trials, metric=METRIC,
               trial_settings=json.dumps(trial_settings, sort_keys=True, default=str))
 
 
-def link_trial(graph: Graph, uid: str, number: int, run_id: str) -> None:
+def link_trial(store: Store, uid: str, number: int, run_id: str) -> None:
     """Link trial ``number``'s training run to the study (a run never started: no link)."""
-    graph.run("tune/link_trial", study=uid, run=run_id, number=number)
+    store.run("tune/link_trial", study=uid, run=run_id, number=number)
 
 
 def counts(study: optuna.Study) -> dict[str, int]:
@@ -47,7 +47,7 @@ def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
     return max(complete, key=lambda t: (t.value, -t.number)) if complete else None
 
 
-def record_progress(graph: Graph, uid: str, study: optuna.Study) -> None:
+def record_progress(store: Store, uid: str, study: optuna.Study) -> None:
     """Trial counts and the best trial so far on the study's node."""
     props: dict[str, Any] = dict(counts(study))
     best = best_trial(study)
@@ -55,20 +55,20 @@ def record_progress(graph: Graph, uid: str, study: optuna.Study) -> None:
         props.update({"best_trial": best.number, "best_value": best.value,
                       "best_params": json.dumps(best.params, sort_keys=True),
                       "best_run": best.user_attrs.get("run_id")})
-    graph.run("tune/study_progress", id=uid, props=props)
+    store.run("tune/study_progress", id=uid, props=props)
 
 
-def record_winner(graph: Graph, uid: str, run_id: str, number: int,
+def record_winner(store: Store, uid: str, run_id: str, number: int,
                   metrics: dict[str, dict[str, float]]) -> None:
     """The winner's validation and test metrics on the study (``winner_*``) and its run."""
     study_props = {f"winner_{k}": v for k, v in run_properties(metrics, {}).items()}
     study_props.update({"winner_run": run_id, "winner_trial": number})
-    graph.run("tune/winner_metrics", id=uid, run=run_id, study_props=study_props,
+    store.run("tune/winner_metrics", id=uid, run=run_id, study_props=study_props,
               run_props=run_properties(metrics, {}))
 
 
-def study_node(graph: Graph, uid: str) -> dict[str, Any]:
+def study_node(store: Store, uid: str) -> dict[str, Any]:
     """The study node's properties (empty when it does not exist)."""
-    rows = graph.run("tune/study", id=uid)
+    rows = store.run("tune/study", id=uid)
     return dict(rows[0]["props"]) if rows else {}
 
