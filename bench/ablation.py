@@ -15,7 +15,7 @@ from typing import Any
 from bench.context import Context
 from bench.train_runs import Aggregate, TrainResult, repeat
 from mllmrec.config import Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -59,34 +59,34 @@ def section(ctx: Context) -> None:
     """Every variant with every seed on the stage table's dataset."""
     log.info("== ablation")
     o = ctx.options
-    ctx.store("ablation", run_ablation(ctx.graph, ctx.settings, o.dataset, ctx.mllmrec,
+    ctx.save("ablation", run_ablation(ctx.store, ctx.settings, o.dataset, ctx.mllmrec,
                                        seeds=o.seeds, on_progress=ctx.keeper("ablation"),
                                        first=ctx.first))
 
 
-def active_edges(graph: Graph, dataset: str) -> dict[str, int]:
+def active_edges(store: Store, dataset: str) -> dict[str, int]:
     """CO_OCCURS and SIMILAR edge counts of the dataset's active graph build."""
-    rows = graph.run("graph/active_build", dataset=dataset)
+    rows = store.run("graph/active_build", dataset=dataset)
     counts = json.loads(rows[0]["counts"]) if rows and rows[0]["counts"] else {}
     return {"co_occurs": int(counts.get("co_occurs_edges", 0)),
             "similar": int(counts.get("similar_edges", 0))}
 
 
-def _rebuild(graph: Graph, settings: Settings) -> None:
+def _rebuild(store: Store, settings: Settings) -> None:
     from mllmrec.graph.build import build_graph
 
-    build_graph(graph, settings)
+    build_graph(store, settings)
 
 
-def _reprofile(graph: Graph, settings: Settings) -> None:
+def _reprofile(store: Store, settings: Settings) -> None:
     from mllmrec.enrich.embed import embed_texts
     from mllmrec.enrich.profile import profile_users
 
-    profile_users(graph, settings)
-    embed_texts(graph, settings)
+    profile_users(store, settings)
+    embed_texts(store, settings)
 
 
-def run_ablation(graph: Graph, base: Settings, source: str,
+def run_ablation(store: Store, base: Settings, source: str,
                  full_result: Aggregate | None = None,
                  variants: tuple[Variant, ...] = VARIANTS,
                  seeds: tuple[int, ...] | None = None,
@@ -101,7 +101,7 @@ def run_ablation(graph: Graph, base: Settings, source: str,
     seeds = seeds or (base.train.seed,)
     rows = []
     graph_is_base = True
-    base_edges = active_edges(graph, base.dataset) if graph is not None else None
+    base_edges = active_edges(store, base.dataset) if store is not None else None
     # the full method's result, once known (variants equal to it reuse it)
     full: Aggregate | None = full_result
     for v in variants:
@@ -121,17 +121,17 @@ def run_ablation(graph: Graph, base: Settings, source: str,
         try:
             if v.touches("graph"):
                 graph_is_base = False
-                _rebuild(graph, settings)
+                _rebuild(store, settings)
             elif not graph_is_base:
-                _rebuild(graph, base)
+                _rebuild(store, base)
                 graph_is_base = True
             if v.touches("enrich"):
-                _reprofile(graph, settings)
-            result = repeat(graph, settings, seeds, label=v.name,
+                _reprofile(store, settings)
+            result = repeat(store, settings, seeds, label=v.name,
                             first=first if not v.overrides else None)
             if not v.overrides:
                 full = result
-            rows.append(_row(v, result, note, active_edges(graph, settings.dataset)))
+            rows.append(_row(v, result, note, active_edges(store, settings.dataset)))
         except Exception as exc:  # noqa: BLE001 - one failed variant must not sink the table
             log.exception("ablation variant %s failed", v.name)
             rows.append(_row(v, None, f"failed: {type(exc).__name__}: {exc}"[:300], None))

@@ -102,8 +102,8 @@ def measure(options: Options, command: str) -> Path:
                              "graph": settings.graph.model_dump(), "device": settings.train.device,
                              "train_threads": settings.train.threads,
                              "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")}
-        graph = connect(neo4j) if neo4j is not None else None
-        ctx = Context(options, settings, doc, graph)
+        store = connect(neo4j) if neo4j is not None else None
+        ctx = Context(options, settings, doc, store)
         try:
             if set(ON_DATASET) & set(options.sections):
                 stages.section(ctx)  # the data and first training run the others reuse
@@ -111,8 +111,8 @@ def measure(options: Options, command: str) -> Path:
                 if name in sections:
                     sections[name](ctx)
         finally:
-            if graph is not None:
-                graph.close()
+            if store is not None:
+                store.close()
     doc["seconds"] = time.perf_counter() - started
     doc["load_average_end"] = load_average()
     return write_json(doc, options.results_dir)

@@ -16,12 +16,12 @@ from typing import Any
 from bench import enrich, graph, ingest
 from bench.context import Context
 from mllmrec.config import Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 
 log = logging.getLogger(__name__)
 
 
-def _ingest(db: Graph, settings: Settings, quick: bool) -> list[dict[str, Any]]:
+def _ingest(db: Store, settings: Settings, quick: bool) -> list[dict[str, Any]]:
     r = ingest.run(db, settings.neo4j)
     rows = []
     for key, label in (("first", "first ingest"), ("reingest", "re-ingest (idempotent MERGE)")):
@@ -37,16 +37,16 @@ def _ingest(db: Graph, settings: Settings, quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
-def _enrich(db: Graph, settings: Settings, quick: bool) -> list[dict[str, Any]]:
+def _enrich(db: Store, settings: Settings, quick: bool) -> list[dict[str, Any]]:
     return enrich.run(db, settings, quick=quick)
 
 
-def _graph(db: Graph, settings: Settings, quick: bool) -> list[dict[str, Any]]:
+def _graph(db: Store, settings: Settings, quick: bool) -> list[dict[str, Any]]:
     n = 50_000 if quick else 300_000
     return graph.run_graph_bench(db, settings, n_interactions=n, seed=settings.ingest.seed)
 
 
-COMPONENTS: dict[str, Callable[[Graph, Settings, bool], list[dict[str, Any]]]] = {
+COMPONENTS: dict[str, Callable[[Store, Settings, bool], list[dict[str, Any]]]] = {
     "bench/ingest.py": _ingest,
     "bench/enrich.py": _enrich,
     "bench/graph.py": _graph,
@@ -55,10 +55,10 @@ COMPONENTS: dict[str, Callable[[Graph, Settings, bool], list[dict[str, Any]]]] =
 
 def section(ctx: Context) -> None:
     log.info("== components")
-    ctx.store("components", run_components(ctx.graph, ctx.settings, quick=ctx.options.quick))
+    ctx.save("components", run_components(ctx.store, ctx.settings, quick=ctx.options.quick))
 
 
-def run_components(db: Graph, settings: Settings, quick: bool = False) -> list[dict[str, Any]]:
+def run_components(db: Store, settings: Settings, quick: bool = False) -> list[dict[str, Any]]:
     """Rows ``{"script", "name", ...numbers}`` of every component benchmark."""
     rows: list[dict[str, Any]] = []
     for script, fn in COMPONENTS.items():

@@ -12,7 +12,7 @@ from bench.options import Options, key
 from bench.results import write_json
 from bench.train_runs import Aggregate, TrainResult
 from mllmrec.config import Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 
 
 @dataclass
@@ -20,26 +20,26 @@ class Context:
     options: Options
     settings: Settings
     doc: dict[str, Any]  # the run file (bench.results.write_json)
-    graph_: Graph | None = None
+    store_: Store | None = None
     #: The stage table's MLLMRec run (the first seed of quality, protocol and ablation).
     first: TrainResult | None = None
     #: MLLMRec's default configuration with every seed, once a section has trained it.
     mllmrec: Aggregate | None = None
 
     @property
-    def graph(self) -> Graph:
+    def store(self) -> Store:
         """The benchmark server's connection (sections that run without Neo4j never ask)."""
-        if self.graph_ is None:
+        if self.store_ is None:
             raise RuntimeError("this section needs Neo4j but the run has no server")
-        return self.graph_
+        return self.store_
 
-    def store(self, section: str, value: Any) -> None:
+    def save(self, section: str, value: Any) -> None:
         """Put ``section``'s (possibly partial) result into the run file and save it."""
         self.doc[key(section)] = value
         write_json(self.doc, self.options.results_dir)
 
     def keeper(self, section: str, **extra: Any) -> Callable[[dict[str, Any]], None]:
         """A callback storing ``section``'s partial results (with ``extra`` keys) as they come."""
-        def store(partial: dict[str, Any]) -> None:
-            self.store(section, {**extra, **partial})
-        return store
+        def save_partial(partial: dict[str, Any]) -> None:
+            self.save(section, {**extra, **partial})
+        return save_partial

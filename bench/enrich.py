@@ -27,16 +27,16 @@ from bench import queries
 from bench.common import DATA, measure
 from loaders.canonical import Catalogue
 from mllmrec.config import IngestSettings, Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 
 log = logging.getLogger(__name__)
 
 
-def _ingest(graph: Graph, name: str, cat: Catalogue) -> None:
+def _ingest(store: Store, name: str, cat: Catalogue) -> None:
     from mllmrec.ingest import prepare, write
 
     s = IngestSettings()
-    write(graph, name, prepare(cat, s), s, {"format": "bench"})
+    write(store, name, prepare(cat, s), s, {"format": "bench"})
 
 
 def _subset(cat: Catalogue, n_items: int) -> Catalogue:
@@ -58,7 +58,7 @@ def _row(name: str, count: int, seconds: float, unit: str, ref: float | None = N
     return out
 
 
-def bench_describe(graph: Graph, base: Settings, cat: Catalogue, n_items: int, batch: int) -> dict[str, Any]:
+def bench_describe(store: Store, base: Settings, cat: Catalogue, n_items: int, batch: int) -> dict[str, Any]:
     """The describe stage with the tiny model vs direct generation on the same inputs."""
     from mllmrec.enrich.backends import Request, TransformersBackend
     from mllmrec.enrich.describe import PROMPT_TASK, describe_items
@@ -74,10 +74,10 @@ def bench_describe(graph: Graph, base: Settings, cat: Catalogue, n_items: int, b
         s = base.with_overrides({"dataset": name, "enrich.vlm_model": str(model), "enrich.device": "cpu",
                                  "enrich.max_new_tokens": 16, "enrich.gen_batch_size": batch,
                                  "enrich.image_cache": str(Path(tmp) / "img")})
-        _ingest(graph, name, sub)
+        _ingest(store, name, sub)
         try:
             with measure() as stage:
-                summary = describe_items(graph, s)
+                summary = describe_items(store, s)
             items = sub.items[sub.items["image"].notna()]
             backend = TransformersBackend(str(model), "cpu", 16)
             reqs = [Request(render(PROMPT_TASK, "v1", domain="movies", title=t),
@@ -88,12 +88,12 @@ def bench_describe(graph: Graph, base: Settings, cat: Catalogue, n_items: int, b
                 backend.generate(reqs[i:i + batch])
             direct = time.perf_counter() - t0
         finally:
-            drop_dataset(graph, name)
+            drop_dataset(store, name)
     return _row("describe, tiny Qwen2-VL (stage, incl. model load)", summary.generated,
                 stage.seconds, "items", len(reqs) / direct, batch=batch, max_new_tokens=16)
 
 
-def bench_text_stages(graph: Graph, base: Settings, cat: Catalogue, repeats: int = 3) -> list[dict[str, Any]]:
+def bench_text_stages(store: Store, base: Settings, cat: Catalogue, repeats: int = 3) -> list[dict[str, Any]]:
     """describe --no-llm, embed of the ML-100K item texts vs the encoder alone on the same
     texts, then profile --no-llm.
 
@@ -108,13 +108,13 @@ def bench_text_stages(graph: Graph, base: Settings, cat: Catalogue, repeats: int
 
     name = f"bench-embed-{uuid.uuid4().hex[:6]}"
     s = base.with_overrides({"dataset": name, "enrich.no_llm": True})
-    _ingest(graph, name, cat)
+    _ingest(store, name, cat)
     rows = []
     try:
         with measure() as m:
-            d = describe_items(graph, s)
+            d = describe_items(store, s)
         rows.append(_row("describe --no-llm (metadata text)", d.total, m.seconds, "items"))
-        texts = [r["text"] for r in graph.run("enrich/items_to_embed", dataset=name,
+        texts = [r["text"] for r in store.run("enrich/items_to_embed", dataset=name,
                                               encoder_key=encoder_key(s.enrich.encoder))]
         with measure() as m_load:  # once per process: the stage below reuses it
             encoder = load_encoder(s.enrich.encoder, "cpu")
@@ -127,14 +127,14 @@ def bench_text_stages(graph: Graph, base: Settings, cat: Catalogue, repeats: int
 
         def stage() -> tuple[float, Any]:
             with measure() as m:  # no user has a preference yet: the stage encodes the items only
-                e = embed_texts(graph, s)
+                e = embed_texts(store, s)
             return m.seconds, e
 
         first_ref = alone(texts)
         first, e = stage()
         warm: list[tuple[float, float, Any]] = []
         for _ in range(repeats):
-            queries.run(graph, "clear_item_embeddings", dataset=name)
+            queries.run(store, "clear_item_embeddings", dataset=name)
             ref = alone(texts)
             warm.append((ref, *stage()))
         ref_s = statistics.median(w[0] for w in warm)
@@ -159,9 +159,9 @@ def bench_text_stages(graph: Graph, base: Settings, cat: Catalogue, repeats: int
         rows.append(_row("encoder alone on the same texts (reference, median)", len(texts),
                          ref_s, "sentences"))
         with measure() as m:
-            p = profile_users(graph, s)
+            p = profile_users(store, s)
         rows.append(_row("profile --no-llm (behavioural list)", p.total, m.seconds, "users"))
-        user_texts = [r["text"] for r in graph.run("enrich/users_to_embed", dataset=name,
+        user_texts = [r["text"] for r in store.run("enrich/users_to_embed", dataset=name,
                                                    encoder_key=encoder_key(s.enrich.encoder))]
         user_ref = alone(user_texts)
         user_s, u = stage()  # the items are done: the stage encodes the user texts only
@@ -170,15 +170,15 @@ def bench_text_stages(graph: Graph, base: Settings, cat: Catalogue, repeats: int
                          truncated=u.extra["truncated"], tokens_per_text=u.extra["tokens_per_text"],
                          write_wait_seconds=u.extra["write_wait_seconds"]))
     finally:
-        drop_dataset(graph, name)
+        drop_dataset(store, name)
     return rows
 
 
-def run(graph: Graph, settings: Settings, describe_items_n: int = 48, batch: int = 8,
+def run(store: Store, settings: Settings, describe_items_n: int = 48, batch: int = 8,
         quick: bool = False, repeats: int = 3) -> list[dict[str, Any]]:
     """All enrichment benchmarks; one dict per measured component."""
     from loaders.movielens import load_movielens
 
     cat = load_movielens(DATA / "ml-100k", DATA / "movielens-posters")
-    rows = [bench_describe(graph, settings, cat, 16 if quick else describe_items_n, batch)]
-    return rows + bench_text_stages(graph, settings, cat, repeats)
+    rows = [bench_describe(store, settings, cat, 16 if quick else describe_items_n, batch)]
+    return rows + bench_text_stages(store, settings, cat, repeats)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from bench import queries
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import MllmrecError
 from mllmrec.ops.explore import ExploreQuery, list_queries, run_explore, run_graph
 
@@ -38,21 +38,21 @@ def _timed(call: Callable[[int], Any], runs: int) -> list[float]:
     return out
 
 
-def measure_explore(graph: Graph, dataset: str, runs: int = 50, seed: int = 0,
+def measure_explore(store: Store, dataset: str, runs: int = 50, seed: int = 0,
                     names: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Rows ``{query, median_ms, max_ms, runs, x_reference}`` for the reference round trip and
     every explore query (or those in ``names``), each over ``runs`` calls on sampled users and
     items of ``dataset``'s serving run. Raises MllmrecError when there is no serving run."""
-    sample = queries.run(graph, "explore_sample", dataset=dataset)
+    sample = queries.run(store, "explore_sample", dataset=dataset)
     if not sample or not sample[0]["users"] or not sample[0]["items"]:
         raise MllmrecError(f"dataset '{dataset}' has no serving run to sample users from")
     rng = np.random.default_rng(seed)
     users = [str(u) for u in rng.choice(sample[0]["users"], size=runs)]
     items = [str(i) for i in rng.choice(sample[0]["items"], size=runs)]
-    top = [next(r["item"] for r in run_explore(graph, "user_recommendations", dataset,
+    top = [next(r["item"] for r in run_explore(store, "user_recommendations", dataset,
                                                {"user": u, "k": "1"}) if r["kind"] == "recommendation")
            for u in users]
-    reference = _timed(lambda n: queries.run(graph, "explore_reference", dataset=dataset,
+    reference = _timed(lambda n: queries.run(store, "explore_reference", dataset=dataset,
                                              user=users[n]), runs)
     ref_ms = statistics.median(reference)
     rows = [_row(REFERENCE, reference, ref_ms)]
@@ -61,13 +61,13 @@ def measure_explore(graph: Graph, dataset: str, runs: int = 50, seed: int = 0,
             continue
         given = {"user": users, "item": top if "user" in q.defaults else items}
         args = [{k: v[n] for k, v in given.items() if k in q.defaults} for n in range(runs)]
-        rows.append(_row(q.name, _timed(partial(_run, graph, q, dataset, args), runs), ref_ms))
+        rows.append(_row(q.name, _timed(partial(_run, store, q, dataset, args), runs), ref_ms))
     return rows
 
 
-def _run(graph: Graph, q: ExploreQuery, dataset: str, args: list[dict[str, str]], n: int) -> None:
+def _run(store: Store, q: ExploreQuery, dataset: str, args: list[dict[str, str]], n: int) -> None:
     """One call of ``q`` with the n-th parameters, read as Browser reads it."""
-    (run_graph if q.graph_view else run_explore)(graph, q.name, dataset, args[n])
+    (run_graph if q.graph_view else run_explore)(store, q.name, dataset, args[n])
 
 
 def _row(name: str, times: list[float], reference_ms: float) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from bench.common import server_cpu_seconds
 from bench.synthetic import make_synthetic
 from mllmrec.config import IngestSettings, Neo4jSettings, Settings
 from mllmrec.dataset import drop_dataset
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.graph.build import build_graph
 from mllmrec.graph.cooccurrence import build_cooccurrence
 from mllmrec.graph.semantic import neighbours
@@ -73,12 +73,12 @@ class Clock:
                            None if server is None or after is None else round(after - server, 2))
 
 
-def _edges(graph: Graph, dataset: str, build: str, edge_type: str) -> dict[tuple[str, str], float]:
-    rows = graph.run("graph/build_edges", dataset=dataset, build=build)
+def _edges(store: Store, dataset: str, build: str, edge_type: str) -> dict[tuple[str, str], float]:
+    rows = store.run("graph/build_edges", dataset=dataset, build=build)
     return {(r["source"], r["target"]): r["weight"] for r in rows if r["type"] == edge_type}
 
 
-def run_graph_bench(graph: Graph, settings: Settings, n_interactions: int = 300_000,
+def run_graph_bench(store: Store, settings: Settings, n_interactions: int = 300_000,
                     seed: int = 2025, exact_sample: int = 200) -> list[dict[str, Any]]:
     """Build both graphs of a synthetic catalogue in Neo4j and with numpy; one row per graph."""
     clock = Clock(settings.neo4j)
@@ -88,37 +88,37 @@ def run_graph_bench(graph: Graph, settings: Settings, n_interactions: int = 300_
     cat = prepare(syn.catalogue, ing)
     gs = settings.graph
     try:
-        write(graph, name, cat, ing, {"format": "synthetic"})
+        write(store, name, cat, ing, {"format": "synthetic"})
         ids = syn.item_ids
         rows = [{"id": i, "vector": v.tolist(), "hash": "bench"} for i, v in zip(ids, syn.item_embeddings)]
-        graph.write_batches("enrich/set_item_embeddings", rows, batch_size=1000, desc="embeddings",
+        store.write_batches("enrich/set_item_embeddings", rows, batch_size=1000, desc="embeddings",
                             dataset=name)
         train = cat.interactions[cat.interactions["split"] == 0]
         log.info("ingested %s: %d users, %d items, %d interactions (%d training)", name,
                  len(cat.users), len(ids), len(cat.interactions), len(train))
 
         # Co-occurrence: the stage's own Cypher pass, alone, vs scipy.
-        counts, neo_co = clock.run(build_cooccurrence, graph, name, "bench-co", gs.knn_jac,
+        counts, neo_co = clock.run(build_cooccurrence, store, name, "bench-co", gs.knn_jac,
                                    gs.batch_items)
         users, items = train["user_id"].to_numpy(str), train["item_id"].to_numpy(str)
         want_co, np_co = clock.run(cooccurrence_edges, users, items, ids, gs.knn_jac)
-        got_co = _edges(graph, name, "bench-co", "CO_OCCURS")
+        got_co = _edges(store, name, "bench-co", "CO_OCCURS")
         co_equal = set(got_co) == set(want_co) and all(
             abs(got_co[k] - want_co[k]) <= 1e-6 for k in want_co)
 
         # Semantic, approximate: a real build (knn_jac=0 so it times the semantic part).
         s = settings.model_copy(update={"dataset": name}, deep=True)
         s.graph.approximate, s.graph.knn_jac = True, 0
-        summary, neo_sim = clock.run(build_graph, graph, s)
+        summary, neo_sim = clock.run(build_graph, store, s)
         (want_sim, _), np_sim = clock.run(semantic_edges, ids, syn.item_embeddings, gs.knn_k, gs.pure)
-        got_sim = _edges(graph, name, summary.build_id, "SIMILAR")
+        got_sim = _edges(store, name, summary.build_id, "SIMILAR")
         recall = len(set(got_sim) & set(want_sim)) / max(len(want_sim), 1)
 
         # Semantic, exact: brute force on a sample of sources, extrapolated.
         sample = random.Random(seed).sample(ids, min(exact_sample, len(ids)))
-        _, neo_exact = clock.run(neighbours, graph, name, sample, gs.knn_k)
+        _, neo_exact = clock.run(neighbours, store, name, sample, gs.knn_k)
     finally:
-        drop_dataset(graph, name)
+        drop_dataset(store, name)
     scale = len(ids) / len(sample)
     t, c = summary.timings, summary.counts
     return [

@@ -18,7 +18,7 @@ from typing import Any
 from bench.options import GridSpec
 from bench.train_runs import Aggregate, TrainResult, repeat
 from mllmrec.config import Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 
 log = logging.getLogger("bench.grid")
 
@@ -33,14 +33,14 @@ def points(grid: GridSpec) -> list[GridPoint]:
     return [dict(zip(KEYS, combo)) for combo in itertools.product(*values)]
 
 
-def prepare_users(graph: Graph, settings: Settings) -> None:
+def prepare_users(store: Store, settings: Settings) -> None:
     """Profile and embed the users with ``settings.enrich`` (history scope, no-LLM path): a
     no-op for users whose text is already up to date."""
     from mllmrec.enrich.embed import embed_texts
     from mllmrec.enrich.profile import profile_users
 
-    profile_users(graph, settings)
-    embed_texts(graph, settings)
+    profile_users(store, settings)
+    embed_texts(store, settings)
 
 
 def built(settings: Settings) -> GridPoint:
@@ -48,7 +48,7 @@ def built(settings: Settings) -> GridPoint:
     return {k: getattr(settings.graph, k) for k in KEYS}
 
 
-def run_grid(graph: Graph, settings: Settings, grid: list[GridPoint], seeds: Sequence[int],
+def run_grid(store: Store, settings: Settings, grid: list[GridPoint], seeds: Sequence[int],
              current: GridPoint | None = None, first: TrainResult | None = None,
              on_point: Callable[[list[dict[str, Any]]], None] | None = None,
              ) -> tuple[list[dict[str, Any]], GridPoint | None]:
@@ -69,7 +69,7 @@ def run_grid(graph: Graph, settings: Settings, grid: list[GridPoint], seeds: Seq
         reused = first if point == current and first and first["seed"] == seeds[0] else None
         if point != current:
             log.info("grid: building the item-item graph for %s", point)
-            build_graph(graph, s)
+            build_graph(store, s)
             current = point
         label = ", ".join(f"{k}={v}" for k, v in point.items())
         def row(agg: Aggregate, point: GridPoint = point, label: str = label) -> dict[str, Any]:
@@ -79,7 +79,7 @@ def run_grid(graph: Graph, settings: Settings, grid: list[GridPoint], seeds: Seq
             if on_point:  # the point with the seeds finished so far
                 on_point([{**rows, i: row(agg)}[k] for k in sorted({*rows, i})])
 
-        rows[grid.index(point)] = row(repeat(graph, s, seeds, label=label, first=reused,
+        rows[grid.index(point)] = row(repeat(store, s, seeds, label=label, first=reused,
                                              on_run=progress))
         if on_point:
             on_point([rows[i] for i in sorted(rows)])

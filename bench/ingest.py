@@ -25,17 +25,17 @@ from bench.common import DATA, server_cpu_seconds
 from loaders.movielens import load_movielens
 from mllmrec.config import IngestSettings, Neo4jSettings
 from mllmrec.dataset import dataset_stats, drop_dataset
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.ingest import prepare, write
 
 DEFAULT_DATA = DATA / "ml-100k"
 
 
-def _timed_write(graph: Graph, neo4j: Neo4jSettings, dataset: str, cat: Any,
+def _timed_write(store: Store, neo4j: Neo4jSettings, dataset: str, cat: Any,
                  settings: IngestSettings) -> dict[str, Any]:
     cpu0 = server_cpu_seconds(neo4j)
     t0 = time.perf_counter()
-    report = write(graph, dataset, cat, settings, {"format": "movielens", "bench": True})
+    report = write(store, dataset, cat, settings, {"format": "movielens", "bench": True})
     seconds = time.perf_counter() - t0
     cpu1 = server_cpu_seconds(neo4j)
     out = {"seconds": round(seconds, 3), "interactions": report.interactions,
@@ -46,7 +46,7 @@ def _timed_write(graph: Graph, neo4j: Neo4jSettings, dataset: str, cat: Any,
     return out
 
 
-def run(graph: Graph, neo4j: Neo4jSettings, data: Path = DEFAULT_DATA,
+def run(store: Store, neo4j: Neo4jSettings, data: Path = DEFAULT_DATA,
         batch_size: int = IngestSettings().batch_size) -> dict[str, Any]:
     """Measure reference, first ingest and re-ingest; drop the dataset afterwards."""
     settings = IngestSettings(batch_size=batch_size)
@@ -55,14 +55,14 @@ def run(graph: Graph, neo4j: Neo4jSettings, data: Path = DEFAULT_DATA,
     reference = time.perf_counter() - t0
     first_ds, second_ds = (f"bench-ingest-{uuid.uuid4().hex[:8]}" for _ in range(2))
     try:
-        first = _timed_write(graph, neo4j, first_ds, cat, settings)
-        before = dataset_stats(graph, first_ds)
-        again = _timed_write(graph, neo4j, first_ds, cat, settings)
-        after = dataset_stats(graph, first_ds)
-        warm = _timed_write(graph, neo4j, second_ds, cat, settings)
+        first = _timed_write(store, neo4j, first_ds, cat, settings)
+        before = dataset_stats(store, first_ds)
+        again = _timed_write(store, neo4j, first_ds, cat, settings)
+        after = dataset_stats(store, first_ds)
+        warm = _timed_write(store, neo4j, second_ds, cat, settings)
     finally:
-        drop_dataset(graph, first_ds)
-        drop_dataset(graph, second_ds)
+        drop_dataset(store, first_ds)
+        drop_dataset(store, second_ds)
     return {
         "dataset": str(data), "interactions": len(cat.interactions), "batch_size": batch_size,
         "reference_parse_validate_s": round(reference, 3),

@@ -37,7 +37,7 @@ from bench.train_speed import measure_training_speed
 from loaders.canonical import Catalogue
 from mllmrec.config import Settings
 from mllmrec.dataset import drop_dataset
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.train.data import TrainData
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ BROWSER_BUDGET_S = 120.0  # the Browser query stops early (fewer users) past thi
 def section(ctx: Context) -> None:
     """The ``--profile`` catalogue through every stage."""
     log.info("== paper scale, profile %s", ctx.options.profile)
-    ctx.store("paper-scale", run_scale(ctx.graph, ctx.settings, ctx.options.profile,
+    ctx.save("paper-scale", run_scale(ctx.store, ctx.settings, ctx.options.profile,
                                        ctx.options.seed))
 
 
@@ -104,7 +104,7 @@ def _num(x: float | None) -> str:
 # --------------------------------------------------------------------------- the run
 
 
-def run_scale(graph: Graph, base: Settings, profile: str = "sports", seed: int = 2025) -> dict[str, Any]:
+def run_scale(store: Store, base: Settings, profile: str = "sports", seed: int = 2025) -> dict[str, Any]:
     """Every stage on the profile's synthetic catalogue; returns the report section
     (rows, counts, load averages). The dataset is dropped at the end."""
     spec = PROFILES[profile]
@@ -114,13 +114,13 @@ def run_scale(graph: Graph, base: Settings, profile: str = "sports", seed: int =
     out: dict[str, Any] = {"profile": profile, "seed": seed, "load_average_start": load_average(),
                            "rows": [], "counts": {}}
     rows, counts = out["rows"], out["counts"]
-    drop_dataset(graph, settings.dataset)
+    drop_dataset(store, settings.dataset)
     try:
         with measure() as m:
             syn = make_synthetic(spec["interactions"], seed=seed)
         log.info("generated %s catalogue in %.1fs", profile, m.seconds)
         with measure() as m:
-            prepared, rep = ingest(graph, settings, syn.catalogue, {"format": "synthetic"})
+            prepared, rep = ingest(store, settings, syn.catalogue, {"format": "synthetic"})
         train_n = int((prepared.interactions["split"] == 0).sum())
         counts.update(users=rep.users, items=rep.items, interactions=rep.interactions,
                       train_interactions=train_n)
@@ -129,33 +129,33 @@ def run_scale(graph: Graph, base: Settings, profile: str = "sports", seed: int =
                              f"{rep.users:,} users, {rep.items:,} items, {rep.interactions:,} "
                              f"interactions ({train_n:,} train)"))
         with measure() as m:
-            store_synthetic_embeddings(graph, settings.dataset, syn, prepared)
+            store_synthetic_embeddings(store, settings.dataset, syn, prepared)
         rows.append(row("embeddings: synthetic random unit vectors, NO encoder", m.seconds,
                         note="written with the embed stage's queries; stands in for `embed`"))
-        rows += graph_rows(graph, settings, syn, prepared)
-        data, pull_row = pull(graph, settings.dataset)
+        rows += graph_rows(store, settings, syn, prepared)
+        data, pull_row = pull(store, settings.dataset)
         rows.append(pull_row)
-        rows += trainer_rows(graph, settings)
+        rows += trainer_rows(store, settings)
         rows += training_speed_rows(data, settings)
         del data
-        rows += explore_rows(graph, settings.dataset)
-        rows += latency_rows(graph, settings.dataset, seed)
+        rows += explore_rows(store, settings.dataset)
+        rows += latency_rows(store, settings.dataset, seed)
     finally:
-        drop_dataset(graph, settings.dataset)
+        drop_dataset(store, settings.dataset)
     out["load_average_end"] = load_average()
     return out
 
 
-def graph_rows(graph: Graph, settings: Settings, syn: Synthetic,
+def graph_rows(store: Store, settings: Settings, syn: Synthetic,
                prepared: Catalogue) -> list[dict[str, Any]]:
     """The real graph build (kNN mode chosen by catalogue size) and its two references."""
     from mllmrec.graph.build import build_graph
     from tests.e2e.graph_reference import cooccurrence_edges, semantic_edges
 
     gs = settings.graph
-    built = build_graph(graph, settings)
+    built = build_graph(store, settings)
     t, c = built.timings, built.counts
-    stored = graph.run("graph/build_edges", dataset=settings.dataset, build=built.build_id)
+    stored = store.run("graph/build_edges", dataset=settings.dataset, build=built.build_id)
     got = {kind: {(r["source"], r["target"]): r["weight"] for r in stored if r["type"] == kind}
            for kind in ("CO_OCCURS", "SIMILAR")}
 
@@ -194,22 +194,22 @@ def graph_rows(graph: Graph, settings: Settings, syn: Synthetic,
     ]
 
 
-def pull(graph: Graph, dataset: str) -> tuple[TrainData, dict[str, Any]]:
+def pull(store: Store, dataset: str) -> tuple[TrainData, dict[str, Any]]:
     """The trainer's pull of everything MLLMRec needs, timed; the data is reused by the
     training-loop references."""
     from mllmrec.train.data import load_train_data
 
     with measure() as m:
-        data = load_train_data(graph, dataset)
+        data = load_train_data(store, dataset)
     return data, row("pull (load_train_data: ids, splits, features, item graph)", m.seconds,
                      max_seconds=10)
 
 
-def trainer_rows(graph: Graph, settings: Settings) -> list[dict[str, Any]]:
+def trainer_rows(store: Store, settings: Settings) -> list[dict[str, Any]]:
     """``mllmrec train`` (MLLMRec) capped at one epoch: its epoch, per-epoch evaluation and
     write-back, as the trainer itself timed them."""
-    run = train(graph, settings, label="scale")
-    timings = run_timings(graph, run["run_id"])
+    run = train(store, settings, label="scale")
+    timings = run_timings(store, run["run_id"])
     return [
         row("MLLMRec: one training epoch (trainer)", run["seconds_per_epoch"]),
         row("MLLMRec: evaluation of one split (trainer, per epoch)", run["eval_seconds_per_epoch"]),
@@ -237,25 +237,25 @@ def training_speed_rows(data: TrainData, settings: Settings) -> list[dict[str, A
             for r in measure_training_speed(data, settings.train)]
 
 
-def explore_rows(graph: Graph, dataset: str) -> list[dict[str, Any]]:
+def explore_rows(store: Store, dataset: str) -> list[dict[str, Any]]:
     """Median latency of every Browser explore query, from ``bench/explore.py``."""
     return [row(f"explore {r['query']} (median)", r["median_ms"] / 1000,
-                note=f"max {r['max_ms']:.0f} ms") for r in measure_explore(graph, dataset)]
+                note=f"max {r['max_ms']:.0f} ms") for r in measure_explore(store, dataset)]
 
 
-def latency_rows(graph: Graph, dataset: str, seed: int,
+def latency_rows(store: Store, dataset: str, seed: int,
                  n_users: int = LATENCY_USERS) -> list[dict[str, Any]]:
     """p50 / p95 of ``serve.recommend`` (top-10 with its "because") and of the Browser query
     ``explore/user_recommendations`` over the same sampled users, warm connection."""
     from mllmrec.serve import recommend
 
-    users = [r["id"] for r in queries.run(graph, "served_users", dataset=dataset)]
+    users = [r["id"] for r in queries.run(store, "served_users", dataset=dataset)]
     chosen = random.Random(seed).sample(users, min(n_users, len(users)))
     for u in chosen[:5]:  # warm the query plans and the page cache
-        recommend(graph, dataset, u, 10)
-    rec = percentiles(_timed(lambda u: recommend(graph, dataset, u, 10), chosen))
+        recommend(store, dataset, u, 10)
+    rec = percentiles(_timed(lambda u: recommend(store, dataset, u, 10), chosen))
     browser = percentiles(_timed(
-        lambda u: graph.run("explore/user_recommendations", dataset=dataset, user=u, k=10),
+        lambda u: store.run("explore/user_recommendations", dataset=dataset, user=u, k=10),
         chosen, budget_s=BROWSER_BUDGET_S))
     return [
         row("recommend p50 (serve.recommend, top-10 + because)", rec["p50"], max_seconds=0.020,

@@ -20,7 +20,7 @@ from bench.grid import GridPoint, built, choices, points, prepare_users, run_gri
 from bench.options import SCOPES
 from bench.train_runs import Aggregate, TrainResult
 from mllmrec.config import Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +38,16 @@ def section(ctx: Context) -> None:
     o = ctx.options
     log.info("== protocol")
     extra = {"dataset": o.dataset, "note": enrichment_note(ctx.settings)}
-    done = run_protocol(ctx.graph, ctx.settings, points(o.grid), o.seeds, ctx.first,
+    done = run_protocol(ctx.store, ctx.settings, points(o.grid), o.seeds, ctx.first,
                         on_progress=ctx.keeper("protocol", **extra), scopes=o.protocol_scopes)
-    ctx.store("protocol", {**extra, **done})
+    ctx.save("protocol", {**extra, **done})
     default = next((r for r in done["grid"].get("train", [])
                     if r["config"] == built(ctx.settings)), None)
     if default is not None:
         ctx.mllmrec = cast(Aggregate, {**default, "model": "MLLMRec", "label": "MLLMRec"})
 
 
-def run_protocol(graph: Graph, settings: Settings, grid: list[GridPoint],
+def run_protocol(store: Store, settings: Settings, grid: list[GridPoint],
                  seeds: Sequence[int], first: TrainResult | None = None,
                  on_progress: Callable[[dict[str, Any]], None] | None = None,
                  scopes: Sequence[str] = SCOPES) -> dict[str, Any]:
@@ -65,18 +65,18 @@ def run_protocol(graph: Graph, settings: Settings, grid: list[GridPoint],
         for scope in scopes:
             s = settings.with_overrides({"enrich.history_scope": scope})
             log.info("protocol: user texts with history scope %s", scope)
-            prepare_users(graph, s)
+            prepare_users(store, s)
             def partial(rows: list[dict[str, Any]], scope: str = scope) -> None:
                 if on_progress:
                     on_progress(summarise({**grids, scope: rows}, settings, seeds, grid))
 
-            grids[scope], current = run_grid(graph, s, grid, seeds, current,
+            grids[scope], current = run_grid(store, s, grid, seeds, current,
                                              first if scope == "train" else None, partial)
     finally:
         log.info("protocol: restoring training-only user texts and the configured graph")
-        prepare_users(graph, settings)
+        prepare_users(store, settings)
         if current != default:
-            build_graph(graph, settings)
+            build_graph(store, settings)
     return summarise(grids, settings, seeds, grid)
 
 

@@ -23,7 +23,7 @@ def section(ctx: Context) -> None:
     log.info("== quality (seeds %s)", ",".join(map(str, o.seeds)))
 
     def save(models: list[Aggregate]) -> None:
-        ctx.store("quality", table(ctx, models))
+        ctx.save("quality", table(ctx, models))
 
     models: list[Aggregate] = []
     for model in ORDER:
@@ -31,7 +31,7 @@ def section(ctx: Context) -> None:
             models.append(ctx.mllmrec)
         else:
             models.append(repeat(
-                ctx.graph, ctx.settings.with_overrides({"train.model": model}), o.seeds,
+                ctx.store, ctx.settings.with_overrides({"train.model": model}), o.seeds,
                 first=ctx.first if model == "mllmrec" else None,
                 on_run=lambda agg: save([*models, agg])))
         save(models)

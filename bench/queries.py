@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import MllmrecError
 
 FOLDER = Path(__file__).resolve().parent / "cypher"
@@ -25,6 +25,6 @@ def query(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def run(graph: Graph, name: str, **params: Any) -> list[dict[str, Any]]:
+def run(store: Store, name: str, **params: Any) -> list[dict[str, Any]]:
     """Run the benchmark query ``name`` with ``params``; records as dicts."""
-    return graph.run_text(query(name), **params)
+    return store.run_text(query(name), **params)

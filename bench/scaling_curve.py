@@ -22,7 +22,7 @@ from bench.synthetic import make_synthetic
 from bench.train_runs import run_timings, train
 from mllmrec.config import Settings
 from mllmrec.dataset import drop_dataset
-from mllmrec.db import Graph
+from mllmrec.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ STAGES = ("ingest", "cooccurrence", "semantic", "pull", "epoch", "evaluation")
 def section(ctx: Context) -> None:
     """One row per ``--sizes`` value and the fitted slopes."""
     log.info("== scaling")
-    ctx.store("scaling", run_scaling(ctx.graph, ctx.settings, ctx.options.sizes, ctx.options.seed))
+    ctx.save("scaling", run_scaling(ctx.store, ctx.settings, ctx.options.sizes, ctx.options.seed))
 
 
 def fit_slope(x: list[float], y: list[float]) -> float | None:
@@ -43,28 +43,28 @@ def fit_slope(x: list[float], y: list[float]) -> float | None:
     return float(np.polyfit(np.log10(np.asarray(x, float)), np.log10(np.asarray(y, float)), 1)[0])
 
 
-def scale_one(graph: Graph, base: Settings, n: int, seed: int, epochs: int = 1) -> dict[str, Any]:
+def scale_one(store: Store, base: Settings, n: int, seed: int, epochs: int = 1) -> dict[str, Any]:
     """Ingest, build the graph and train ``epochs`` epochs on an ``n``-interaction synthetic
     catalogue in a dataset of its own (dropped afterwards). Returns the row of the table,
     with the run's validation and test metrics (for the determinism check)."""
     settings = base.with_overrides({"dataset": f"bench-scale-{n}", "ingest.seed": seed,
                                     "train.seed": seed, "train.epochs": epochs,
                                     "graph.approximate": True})
-    drop_dataset(graph, settings.dataset)
+    drop_dataset(store, settings.dataset)
     syn = make_synthetic(n, seed=seed)
     try:
         with measure() as m_ingest:
-            prepared, rep = ingest(graph, settings, syn.catalogue, {"format": "synthetic", "n": n})
+            prepared, rep = ingest(store, settings, syn.catalogue, {"format": "synthetic", "n": n})
         with measure() as m_vec:
-            store_synthetic_embeddings(graph, settings.dataset, syn, prepared)
+            store_synthetic_embeddings(store, settings.dataset, syn, prepared)
         from mllmrec.graph.build import build_graph
 
         with measure() as m_graph:
-            built = build_graph(graph, settings)
-        run = train(graph, settings, label=f"scale-{n}")
-        timings = run_timings(graph, run["run_id"])
+            built = build_graph(store, settings)
+        run = train(store, settings, label=f"scale-{n}")
+        timings = run_timings(store, run["run_id"])
     finally:
-        drop_dataset(graph, settings.dataset)
+        drop_dataset(store, settings.dataset)
     row = {
         "interactions": rep.interactions, "users": rep.users, "items": rep.items,
         "ingest_seconds": m_ingest.seconds, "ingest_peak_rss_mb": m_ingest.peak_rss_mb,
@@ -87,13 +87,13 @@ def scale_one(graph: Graph, base: Settings, n: int, seed: int, epochs: int = 1) 
     return row
 
 
-def run_scaling(graph: Graph, base: Settings, sizes: tuple[int, ...], seed: int) -> dict[str, Any]:
+def run_scaling(store: Store, base: Settings, sizes: tuple[int, ...], seed: int) -> dict[str, Any]:
     """The scaling section of the report: one row per size and the fitted slopes."""
     rows: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     for n in sizes:
         try:
-            rows.append(scale_one(graph, base, n, seed))
+            rows.append(scale_one(store, base, n, seed))
         except Exception as exc:  # noqa: BLE001 - keep the sizes that worked
             log.exception("scaling at %s interactions failed", n)
             failures.append({"interactions": n, "error": f"{type(exc).__name__}: {exc}"[:300]})

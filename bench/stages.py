@@ -15,7 +15,7 @@ from bench.train_runs import TrainResult, train
 from loaders.canonical import Catalogue
 from mllmrec.config import Settings
 from mllmrec.dataset import drop_dataset
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,9 @@ def section(ctx: Context) -> None:
     train_model = bool({"stages", "quality", "ablation"} & set(o.sections)) or \
         "train" in o.protocol_scopes
     log.info("== stages on %s", o.dataset)
-    rows, ctx.first = run_stages(ctx.graph, ctx.settings, o.dataset, train_model=train_model)
+    rows, ctx.first = run_stages(ctx.store, ctx.settings, o.dataset, train_model=train_model)
     if "stages" in o.sections:
-        ctx.store("stages", rows)
+        ctx.save("stages", rows)
 
 
 def _row(stage: str, dataset: str, m: Measurement, count: int | None, unit: str) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def train_rows(result: TrainResult, source: str, train_interactions: int) -> lis
     ]
 
 
-def run_stages(graph: Graph, settings: Settings, source: str,
+def run_stages(store: Store, settings: Settings, source: str,
                train_model: bool = True) -> tuple[list[dict[str, Any]], TrainResult | None]:
     """Run every stage on ``source`` as dataset ``settings.dataset`` (replaced if present),
     training MLLMRec last unless ``train_model`` is false. Returns the stage rows and the
@@ -86,25 +86,25 @@ def run_stages(graph: Graph, settings: Settings, source: str,
     from mllmrec.graph.build import build_graph
 
     name = settings.dataset
-    drop_dataset(graph, name)
+    drop_dataset(store, name)
     cat = load_dataset(source)
     rows = []
     with measure() as m:
-        _, rep = ingest(graph, settings, cat, {"format": source})
+        _, rep = ingest(store, settings, cat, {"format": source})
     rows.append(_row("ingest", source, m, rep.interactions, "interactions"))
     with measure() as m:
-        described = describe_items(graph, settings)
+        described = describe_items(store, settings)
     rows.append(_row("describe" + (" (no LLM: metadata text)" if settings.enrich.no_llm else ""),
                      source, m, described.total, "items"))
     with measure() as m:
-        profiled = profile_users(graph, settings)
+        profiled = profile_users(store, settings)
     rows.append(_row("profile" + (" (no LLM: behavioural list)" if settings.enrich.no_llm else ""),
                      source, m, profiled.total, "users"))
     with measure() as m:
-        embedded = embed_texts(graph, settings)
+        embedded = embed_texts(store, settings)
     rows.append(_row("embed", source, m, embedded.generated, "texts"))
     with measure() as m:
-        built = build_graph(graph, settings)
+        built = build_graph(store, settings)
     edges = int(built.counts["co_occurs_edges"] + built.counts["similar_edges"])
     rows.append(_row("build-graph", source, m, edges, "edges"))
     for phase, key, timing, unit in (
@@ -117,6 +117,6 @@ def run_stages(graph: Graph, settings: Settings, source: str,
                      "peak_rss_mb": None})
     if not train_model:
         return rows, None
-    result = train(graph, settings, label="MLLMRec")
+    result = train(store, settings, label="MLLMRec")
     rows += train_rows(result, source, rep.splits.get(0, 0))
     return rows, result

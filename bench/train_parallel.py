@@ -44,7 +44,7 @@ def section(ctx: Context) -> None:
     """LightGCN (2 layers, d=64, batch 2048), one epoch per setting, one thread per process."""
     n = QUICK_INTERACTIONS if ctx.options.quick else SPORTS_INTERACTIONS
     log.info("== train-parallel on %d synthetic interactions", n)
-    ctx.store("train-parallel", {"interactions": n, "rows": run(n, FANOUTS, threads=1)})
+    ctx.save("train-parallel", {"interactions": n, "rows": run(n, FANOUTS, threads=1)})
 
 
 def epoch_seconds(data: TrainData, ts: TrainSettings, ranks: Ranks = SINGLE) -> float:

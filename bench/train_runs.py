@@ -18,7 +18,7 @@ import numpy as np
 from bench import queries
 from bench.common import measure
 from mllmrec.config import Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -77,29 +77,29 @@ class Aggregate(TypedDict):
     runs: list[dict[str, Any]]
 
 
-def train(graph: Graph, settings: Settings, label: str | None = None) -> TrainResult:
+def train(store: Store, settings: Settings, label: str | None = None) -> TrainResult:
     """Train with ``settings`` (``settings.train.model`` picks the model) through
     :func:`mllmrec.train.trainer.train_model` and return the report's view of the run."""
     from mllmrec.train.trainer import train_model
 
     with measure() as m:
-        result = train_model(graph, settings, progress=sys.stderr.isatty())
+        result = train_model(store, settings, progress=sys.stderr.isatty())
     if result is None:  # only a non-main rank of a distributed run gets None
         raise RuntimeError("the trainer returned no run summary")
     name = MODEL_NAMES.get(settings.train.model, settings.train.model)
     out: TrainResult = {
         **summarise(result), "model": name, "label": label or name, "seed": settings.train.seed,
         "seconds": m.seconds, "peak_rss_mb": m.peak_rss_mb,
-        "per_user_test": per_user_test(graph, settings.dataset, result.run_id)}
+        "per_user_test": per_user_test(store, settings.dataset, result.run_id)}
     log.info("trained %s (seed %d): %d epochs (best %s) in %.1fs, test recall@20 %.4f",
              out["label"], settings.train.seed, out["epochs"], out["best_epoch"], m.seconds,
              out["test"].get("recall@20", float("nan")))
     return out
 
 
-def run_timings(graph: Graph, run_id: str) -> dict[str, float]:
+def run_timings(store: Store, run_id: str) -> dict[str, float]:
     """Seconds per phase (load, fit, writeback, total) the trainer stored on the run."""
-    return dict(json.loads(queries.run(graph, "training_run_timings", run=run_id)[0]["timings"]))
+    return dict(json.loads(queries.run(store, "training_run_timings", run=run_id)[0]["timings"]))
 
 
 def summarise(result: Any) -> Summary:
@@ -117,7 +117,7 @@ def summarise(result: Any) -> Summary:
             "device": result.device, "curve": curve}
 
 
-def per_user_test(graph: Graph, dataset: str, run_id: str) -> dict[str, list[float]]:
+def per_user_test(store: Store, dataset: str, run_id: str) -> dict[str, list[float]]:
     """Test Recall@20 and NDCG@20 of every user with test items (in the dataset's user
     order, the same for every model of the dataset), from the vectors the run stored in
     Neo4j: what recommendations use. Scored in blocks of users (a dense users x items
@@ -128,8 +128,8 @@ def per_user_test(graph: Graph, dataset: str, run_id: str) -> dict[str, list[flo
     from mllmrec.train.data import TEST, load_train_data
     from mllmrec.train.metrics import top_k, user_metrics
 
-    data = load_train_data(graph, dataset, features=False, item_graph=False)
-    users, items = writeback.stored_vectors(graph, dataset, run_id, data.user_ids, data.item_ids)
+    data = load_train_data(store, dataset, features=False, item_graph=False)
+    users, items = writeback.stored_vectors(store, dataset, run_id, data.user_ids, data.item_ids)
     heldout = data.splits[TEST]
     out: dict[str, list[float]] = {m: [] for m in PAIRED}
     with_test = np.flatnonzero(np.diff(heldout.indptr) > 0)
@@ -147,7 +147,7 @@ def per_user_test(graph: Graph, dataset: str, run_id: str) -> dict[str, list[flo
     return out
 
 
-def repeat(graph: Graph, settings: Settings, seeds: Sequence[int], label: str | None = None,
+def repeat(store: Store, settings: Settings, seeds: Sequence[int], label: str | None = None,
            first: TrainResult | None = None,
            on_run: Callable[[Aggregate], None] | None = None) -> Aggregate:
     """Train ``settings`` once per seed (``first``: an existing run with ``seeds[0]``, reused)
@@ -156,7 +156,7 @@ def repeat(graph: Graph, settings: Settings, seeds: Sequence[int], label: str | 
     aggregate of the seeds finished so far after each run (its ``seeds`` say which)."""
     runs: list[TrainResult] = [first] if first is not None else []
     for seed in seeds[len(runs):]:
-        runs.append(train(graph, settings.with_overrides({"train.seed": seed}), label=label))
+        runs.append(train(store, settings.with_overrides({"train.seed": seed}), label=label))
         if on_run and len(runs) < len(seeds):
             on_run(aggregate(runs))
     return aggregate(runs)

@@ -61,7 +61,7 @@ def section(ctx: Context) -> None:
     data = synthetic_train_data(n, ctx.options.seed)
     log.info("== train-speed: %d users, %d items, %d train interactions (%.1f s to make)",
              data.n_users, data.n_items, data.train.nnz, time.perf_counter() - t0)
-    ctx.store("train-speed", {"interactions": n, "seed": ctx.options.seed,
+    ctx.save("train-speed", {"interactions": n, "seed": ctx.options.seed,
                               "rows": measure_training_speed(data, ctx.settings.train)})
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import StageError
 
 SPLIT_NAMES = {0: "train", 1: "valid", 2: "test"}
@@ -40,8 +40,8 @@ class DatasetStats:
         return out
 
 
-def dataset_stats(graph: Graph, dataset: str) -> DatasetStats:
-    rows = graph.run("dataset/counts", dataset=dataset)
+def dataset_stats(store: Store, dataset: str) -> DatasetStats:
+    rows = store.run("dataset/counts", dataset=dataset)
     if not rows:
         raise StageError(f"no dataset named '{dataset}' in the database; ingest it first")
     r = rows[0]
@@ -49,8 +49,8 @@ def dataset_stats(graph: Graph, dataset: str) -> DatasetStats:
     return DatasetStats(r["dataset"], r["domain"], r["status"], r["users"], r["items"], splits)
 
 
-def drop_dataset(graph: Graph, dataset: str) -> None:
+def drop_dataset(store: Store, dataset: str) -> None:
     """Delete a dataset's relationships, then its nodes, in batches."""
-    graph.run_implicit("dataset/drop_relationships", dataset=dataset)
-    graph.run_implicit("dataset/drop_nodes", dataset=dataset)
-    graph.run("dataset/drop_dataset_node", dataset=dataset)
+    store.run_implicit("dataset/drop_relationships", dataset=dataset)
+    store.run_implicit("dataset/drop_nodes", dataset=dataset)
+    store.run("dataset/drop_dataset_node", dataset=dataset)

@@ -2,8 +2,8 @@
 
 - :func:`connect` opens a driver from :class:`~mllmrec.config.Neo4jSettings` (credentials from
   the environment, the config file, or the local server's generated credentials file).
-- :meth:`Graph.run` runs a named query and returns records as dicts.
-- :meth:`Graph.write_batches` sends rows in UNWIND batches (thousands per round trip) with a
+- :meth:`Store.run` runs a named query and returns records as dicts.
+- :meth:`Store.write_batches` sends rows in UNWIND batches (thousands per round trip) with a
   progress bar; it is the only way stages write many rows.
 """
 from __future__ import annotations
@@ -34,8 +34,10 @@ def resolve_password(settings: Neo4jSettings) -> str | None:
     return read_credentials(settings.home)
 
 
-class Graph:
-    """A driver bound to one database, with helpers for named queries."""
+class Store:
+    """The project's Neo4j store: a driver bound to one database, with helpers for named
+    queries. (Named for what it is to the pipeline, the single source of truth between
+    stages; "graph" in this code means a DGL graph or the item-item graph.)"""
 
     def __init__(self, driver: neo4j.Driver, database: str) -> None:
         self.driver = driver
@@ -44,7 +46,7 @@ class Graph:
     def close(self) -> None:
         self.driver.close()
 
-    def __enter__(self) -> Graph:
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -156,7 +158,7 @@ def check_uri(uri: str) -> None:
                             "bolt://HOST:PORT or neo4j://HOST:PORT (e.g. bolt://127.0.0.1:7687)")
 
 
-def connect(settings: Neo4jSettings) -> Graph:
+def connect(settings: Neo4jSettings) -> Store:
     """Open a driver and check that the server answers, accepts the credentials and has the
     database; raise DatabaseError with one line saying what to check otherwise. Every
     failure is reported within about 2 x ``connect_timeout`` + ``retry_seconds``."""
@@ -190,7 +192,7 @@ def connect(settings: Neo4jSettings) -> Graph:
         driver.close()
         raise DatabaseError(f"cannot reach Neo4j at {settings.uri} ({describe(exc)}); {_CHECK}, "
                             "or start the local server with 'mllmrec neo4j start'") from exc
-    return Graph(driver, settings.database)
+    return Store(driver, settings.database)
 
 
 def describe(exc: BaseException) -> str:

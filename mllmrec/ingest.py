@@ -23,7 +23,7 @@ import pandas as pd
 
 from loaders.canonical import Catalogue, dedupe_latest, validate
 from mllmrec.config import IngestSettings, Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.preprocess import kcore, split_incremental, split_per_user
 from mllmrec.provenance import fingerprint, stage_run
 from mllmrec.schema import init_schema
@@ -44,9 +44,9 @@ class IngestReport:
         return self.interactions / self.seconds if self.seconds else float("inf")
 
 
-def existing_splits(graph: Graph, dataset: str) -> pd.DataFrame:
+def existing_splits(store: Store, dataset: str) -> pd.DataFrame:
     """The dataset's labelled interactions (user_id, item_id, split); empty when new."""
-    rows = graph.run("ingest/existing_splits", dataset=dataset)
+    rows = store.run("ingest/existing_splits", dataset=dataset)
     return pd.DataFrame(rows, columns=["user_id", "item_id", "split"])
 
 
@@ -114,7 +114,7 @@ def _none(v: Any) -> Any:
     return None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else v
 
 
-def ingest(graph: Graph, settings: Settings, cat: Catalogue, params: dict[str, Any],
+def ingest(store: Store, settings: Settings, cat: Catalogue, params: dict[str, Any],
            dedupe: bool = False) -> IngestReport:
     """The whole ingest of a loaded catalogue into ``settings.dataset``, as the CLI and the
     pipeline run it: optional deduplication (latest of each user-item pair), validation and
@@ -122,24 +122,24 @@ def ingest(graph: Graph, settings: Settings, cat: Catalogue, params: dict[str, A
     The caller holds the dataset's lock."""
     if dedupe:
         cat = dataclasses.replace(cat, interactions=dedupe_latest(cat.interactions))
-    prepared = prepare(cat, settings.ingest, existing_splits(graph, settings.dataset))
+    prepared = prepare(cat, settings.ingest, existing_splits(store, settings.dataset))
     params = {**params, **settings.ingest.model_dump(mode="json", exclude={"batch_size"}),
               "dedupe": dedupe}
-    return write(graph, settings.dataset, prepared, settings.ingest, params)
+    return write(store, settings.dataset, prepared, settings.ingest, params)
 
 
-def write(graph: Graph, dataset: str, cat: Catalogue, settings: IngestSettings,
+def write(store: Store, dataset: str, cat: Catalogue, settings: IngestSettings,
           params: dict[str, Any]) -> IngestReport:
     """Write a prepared catalogue to Neo4j (schema first), recording the stage run."""
-    init_schema(graph)
+    init_schema(store)
     t0 = time.perf_counter()
     inter = cat.interactions
     fp = fingerprint(params, len(inter), int(pd.util.hash_pandas_object(inter, index=False).sum()))
-    with stage_run(graph, dataset, "ingest", params, fp) as rec:
-        graph.run("ingest/merge_dataset", dataset=dataset, domain=cat.domain, source=cat.source,
+    with stage_run(store, dataset, "ingest", params, fp) as rec:
+        store.run("ingest/merge_dataset", dataset=dataset, domain=cat.domain, source=cat.source,
                   format=cat.meta.get("format", ""))
         bs = settings.batch_size
-        graph.write_batches("ingest/merge_users", [{"id": u} for u in cat.users["user_id"]],
+        store.write_batches("ingest/merge_users", [{"id": u} for u in cat.users["user_id"]],
                             batch_size=bs, desc="users", dataset=dataset)
         item_rows = [
             {"id": r.item_id, "title": _none(r.title), "brand": _none(r.brand),
@@ -147,15 +147,15 @@ def write(graph: Graph, dataset: str, cat: Catalogue, settings: IngestSettings,
              "image": _none(r.image)}
             for r in cat.items.itertuples(index=False)
         ]
-        graph.write_batches("ingest/merge_items", item_rows, batch_size=bs, desc="items", dataset=dataset)
+        store.write_batches("ingest/merge_items", item_rows, batch_size=bs, desc="items", dataset=dataset)
         groups = interaction_rows(inter)
         per_row = len(inter) / max(len(groups), 1)
-        fresh = not graph.run("ingest/has_interactions", dataset=dataset)[0]["any"]
-        graph.write_batches("ingest/create_interactions" if fresh else "ingest/merge_interactions",
+        fresh = not store.run("ingest/has_interactions", dataset=dataset)[0]["any"]
+        store.write_batches("ingest/create_interactions" if fresh else "ingest/merge_interactions",
                             groups,
                             batch_size=max(1, round(bs / per_row)),
                             desc="interactions (grouped by user)", dataset=dataset)
-        counts = graph.run("ingest/finish_dataset", dataset=dataset,
+        counts = store.run("ingest/finish_dataset", dataset=dataset,
                            params=str(params))[0]
         rec.counts = dict(counts)
     seconds = time.perf_counter() - t0

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mllmrec import __version__
-from mllmrec.db import Graph
+from mllmrec.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +55,16 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def mark_interrupted(graph: Graph, dataset: str) -> list[str]:
+def mark_interrupted(store: Store, dataset: str) -> list[str]:
     """Mark the dataset's StageRun and TrainingRun records left 'running' by a process that
     no longer runs on this host as 'interrupted'; returns their ids. Records of other hosts
     are left alone (their processes cannot be checked from here)."""
     me = process_identity()
-    gone = [r["id"] for r in graph.run("ops/running_records", dataset=dataset)
+    gone = [r["id"] for r in store.run("ops/running_records", dataset=dataset)
             if r["host"] == me["host"] and isinstance(r["pid"], int) and r["pid"] != me["pid"]
             and not pid_alive(r["pid"])]
     if gone:
-        graph.run("ops/mark_interrupted", dataset=dataset, ids=gone)
+        store.run("ops/mark_interrupted", dataset=dataset, ids=gone)
         log.warning("%d run(s) of '%s' were killed before finishing; marked interrupted: %s",
                     len(gone), dataset, ", ".join(gone))
     return gone
@@ -80,24 +80,24 @@ class StageRecord:
 
 
 @contextmanager
-def stage_run(graph: Graph, dataset: str, stage: str, params: dict[str, Any],
+def stage_run(store: Store, dataset: str, stage: str, params: dict[str, Any],
               fingerprint_: str | None = None) -> Iterator[StageRecord]:
     """Record a stage run around a block: 'running' first, then 'ok' or 'failed' with the
     error. Counts set on the yielded record are stored with it. Earlier runs of the dataset
     whose process was killed are marked 'interrupted' first."""
-    mark_interrupted(graph, dataset)
+    mark_interrupted(store, dataset)
     rec = StageRecord(id=str(uuid.uuid4()))
-    graph.run("stage/start", id=rec.id, dataset=dataset, stage=stage,
+    store.run("stage/start", id=rec.id, dataset=dataset, stage=stage,
               params=json.dumps(params, sort_keys=True, default=str),
               fingerprint=fingerprint_ or fingerprint(params), code_version=code_version(),
               **process_identity())
     try:
         yield rec
     except BaseException as exc:
-        graph.try_run("stage/finish", id=rec.id, status="failed",
+        store.try_run("stage/finish", id=rec.id, status="failed",
                       counts=json.dumps(rec.counts, default=str),
                       error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
-    graph.run("stage/finish", id=rec.id, status="ok",
+    store.run("stage/finish", id=rec.id, status="ok",
               counts=json.dumps(rec.counts, default=str), error=None)
     log.info("%s/%s finished in %.1fs: %s", dataset, stage, time.perf_counter() - rec.started, rec.counts)

@@ -7,28 +7,28 @@ encoder's.
 from __future__ import annotations
 
 from mllmrec.cypher import statements
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import StageError
 
 #: The vector indexes by node kind; shared by every dataset in the database.
 VECTOR_INDEXES = {"item": "item_embedding", "user": "user_embedding"}
 
 
-def init_schema(graph: Graph) -> int:
+def init_schema(store: Store) -> int:
     """Create every constraint and index in ``cypher/schema/init.cypher`` that is missing
     and wait until they are online. Returns the number of statements run."""
     stmts = statements("schema/init")
     for text in stmts:
-        graph.run_text(text)
-    graph.run("schema/await_indexes")
+        store.run_text(text)
+    store.run("schema/await_indexes")
     return len(stmts)
 
 
-def ensure_vector_indexes(graph: Graph, dimensions: int) -> None:
+def ensure_vector_indexes(store: Store, dimensions: int) -> None:
     """Create the cosine vector indexes that are missing and wait until both are online;
     refuse a dimension that does not match existing ones (they are shared by every dataset in
     the database). Indexes already online cost one read: the DDL and the wait are skipped."""
-    existing = {row["name"]: row for row in graph.run("schema/vector_indexes")}
+    existing = {row["name"]: row for row in store.run("schema/vector_indexes")}
     for row in existing.values():
         if row["dimensions"] is not None and int(row["dimensions"]) != dimensions:
             raise StageError(
@@ -36,6 +36,6 @@ def ensure_vector_indexes(graph: Graph, dimensions: int) -> None:
                 f"gives {dimensions}: drop the index (DROP INDEX {row['name']}) or use the same encoder")
     for kind, name in VECTOR_INDEXES.items():
         if name not in existing:
-            graph.run(f"schema/create_{kind}_index", dimensions=dimensions)
+            store.run(f"schema/create_{kind}_index", dimensions=dimensions)
     if set(existing) != set(VECTOR_INDEXES.values()) or any(r["state"] != "ONLINE" for r in existing.values()):
-        graph.run("schema/await_indexes")
+        store.run("schema/await_indexes")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import MllmrecError, StageError
 
 #: Index searches widen the fetch by these factors before the exact scan takes over.
@@ -32,7 +32,7 @@ class Recommendation:
     via_item: str | None
 
 
-def recommend(graph: Graph, dataset: str, user_id: str, k: int = 10,
+def recommend(store: Store, dataset: str, user_id: str, k: int = 10,
               exact: bool = False) -> list[Recommendation]:
     """The ``k`` best unseen items for ``user_id`` from the dataset's serving run."""
     if k < 1:
@@ -40,19 +40,19 @@ def recommend(graph: Graph, dataset: str, user_id: str, k: int = 10,
     params = {"dataset": dataset, "user": user_id, "k": k, "margin": RESCORE_MARGIN}
     found: list[dict[str, Any]] = []
     for widen in (() if exact else WIDEN):
-        found = _query(graph, params, exact=False, widen=widen)
+        found = _query(store, params, exact=False, widen=widen)
         if len(found) >= k:
             break
     if len(found) < k:
-        found = _query(graph, params, exact=True, widen=1)
+        found = _query(store, params, exact=True, widen=1)
     return [Recommendation(f["id"], f["title"], float(f["score"]), because_text(f["why"] or {}),
                            (f["why"] or {}).get("via_id")) for f in found]
 
 
-def _query(graph: Graph, params: dict[str, Any], exact: bool, widen: int) -> list[dict[str, Any]]:
+def _query(store: Store, params: dict[str, Any], exact: bool, widen: int) -> list[dict[str, Any]]:
     """One round trip of ``serve/recommend``; clear errors for what cannot be served."""
     dataset, user_id = params["dataset"], params["user"]
-    rows = graph.run("serve/recommend", exact=exact, widen=widen, **params)
+    rows = store.run("serve/recommend", exact=exact, widen=widen, **params)
     if not rows:
         raise StageError(f"no dataset named '{dataset}'")
     row = rows[0]

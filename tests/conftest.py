@@ -18,7 +18,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from mllmrec import neo4j_server  # noqa: E402
 from mllmrec.config import Neo4jSettings, Settings, load_settings  # noqa: E402
-from mllmrec.db import Graph, connect  # noqa: E402
+from mllmrec.db import Store, connect  # noqa: E402
 from tests.synthetic import SyntheticMovieLens, write_movielens  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,7 +39,7 @@ def neo4j_settings() -> Iterator[Neo4jSettings]:
 
 
 @pytest.fixture(scope="session")
-def graph(neo4j_settings: Neo4jSettings) -> Iterator[Graph]:
+def store(neo4j_settings: Neo4jSettings) -> Iterator[Store]:
     g = connect(neo4j_settings)
     try:
         yield g
@@ -48,13 +48,13 @@ def graph(neo4j_settings: Neo4jSettings) -> Iterator[Graph]:
 
 
 @pytest.fixture
-def dataset_name(graph: Graph) -> Iterator[str]:
+def dataset_name(store: Store) -> Iterator[str]:
     """A dataset name unique to the test, dropped afterwards."""
     from mllmrec.dataset import drop_dataset
 
     name = f"t-{uuid.uuid4().hex[:10]}"
     yield name
-    drop_dataset(graph, name)
+    drop_dataset(store, name)
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def synthetic_movielens(tmp_path_factory: pytest.TempPathFactory) -> SyntheticMo
 
 
 @pytest.fixture(scope="session")
-def ml100k_dataset(graph: Graph) -> Iterator[str]:
+def ml100k_dataset(store: Store) -> Iterator[str]:
     """MovieLens 100K (with posters) ingested once per session as dataset 'ml100k-session'.
     Tests must not modify it; they read it or copy what they need."""
     if not (ML100K / "u.data").is_file():
@@ -86,9 +86,9 @@ def ml100k_dataset(graph: Graph) -> Iterator[str]:
 
     name = "ml100k-session"
     s = IngestSettings()
-    write(graph, name, prepare(load_movielens(ML100K, POSTERS), s), s, {"format": "movielens"})
+    write(store, name, prepare(load_movielens(ML100K, POSTERS), s), s, {"format": "movielens"})
     yield name
-    drop_dataset(graph, name)
+    drop_dataset(store, name)
 
 
 def run_cli(args: list[str], neo4j: Neo4jSettings, env: dict[str, str] | None = None):

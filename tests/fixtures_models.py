@@ -13,7 +13,7 @@ import pytest
 
 from loaders.canonical import Catalogue
 from mllmrec.config import IngestSettings, Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from tests.synthetic import SyntheticMovieLens
 
 
@@ -58,11 +58,11 @@ def small_catalogue(cat: Catalogue, n_items: int = 20, n_users: int = 12,
                      source="movielens subset", meta={"format": "movielens"})
 
 
-def ingest(graph: Graph, dataset: str, cat: Catalogue) -> None:
+def ingest(store: Store, dataset: str, cat: Catalogue) -> None:
     from mllmrec.ingest import prepare, write
 
     s = IngestSettings()
-    write(graph, dataset, prepare(cat, s), s, {"format": "test-subset"})
+    write(store, dataset, prepare(cat, s), s, {"format": "test-subset"})
 
 
 def tiny_settings(settings: Settings, model: Path, **enrich: object) -> Settings:

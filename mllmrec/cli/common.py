@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from mllmrec.config import Settings, load_settings
-from mllmrec.db import Graph, connect
+from mllmrec.db import Store, connect
 
 
 class AppContext:
@@ -18,7 +18,7 @@ class AppContext:
         self.config_file = config_file
         self._base = load_settings(config_file, {"dataset": dataset})
         self.settings: Settings = self._base
-        self._graph: Graph | None = None
+        self._graph: Store | None = None
         self.dedupe = False  # ingest --dedupe, read by the format subcommands
 
     def apply(self, overrides: dict[str, Any]) -> Settings:
@@ -27,7 +27,7 @@ class AppContext:
         return self.settings
 
     @property
-    def graph(self) -> Graph:
+    def store(self) -> Store:
         if self._graph is None:
             self._graph = connect(self.settings.neo4j)
         return self._graph
@@ -38,7 +38,7 @@ class AppContext:
         lock stops the command with a message naming its holder."""
         from mllmrec.ops.lock import dataset_lock
 
-        with dataset_lock(self.graph, self.settings.dataset, purpose=purpose):
+        with dataset_lock(self.store, self.settings.dataset, purpose=purpose):
             yield
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ def db_group() -> None:
 @pass_app
 def db_init(app: AppContext) -> None:
     """Create constraints and indexes (idempotent; ingest also does it)."""
-    n = init_schema(app.graph)
+    n = init_schema(app.store)
     click.echo(f"schema ready ({n} constraints and indexes checked)")
 
 
@@ -38,7 +38,7 @@ def db_drop(app: AppContext, yes: bool) -> None:
     if not yes:
         click.confirm(f"Delete dataset '{name}' from {app.settings.neo4j.uri}?", abort=True)
     with app.lock("drop"):
-        drop_dataset(app.graph, name)
+        drop_dataset(app.store, name)
     click.echo(f"dataset '{name}' deleted")
 
 
@@ -81,7 +81,7 @@ def _run_ingest(app: AppContext, fmt: str, path: Path, params: dict[str, Any],
     s = app.settings
     cat = load(fmt, path, **extras)
     with app.lock("ingest"):
-        report = ingest(app.graph, s, cat, {"format": fmt, **params}, app.dedupe)
+        report = ingest(app.store, s, cat, {"format": fmt, **params}, app.dedupe)
     click.echo(f"dataset '{s.dataset}': {report.users:,} users, {report.items:,} items, "
                f"{report.interactions:,} interactions (train/valid/test "
                f"{report.splits.get(0, 0):,}/{report.splits.get(1, 0):,}/{report.splits.get(2, 0):,}) "
@@ -139,6 +139,6 @@ def stats_cmd(app: AppContext) -> None:
     """Users, items, interactions per split and sparsity of the dataset."""
     from mllmrec.dataset import dataset_stats
 
-    st = dataset_stats(app.graph, app.settings.dataset)
+    st = dataset_stats(app.store, app.settings.dataset)
     for line in st.lines():
         click.echo(line)

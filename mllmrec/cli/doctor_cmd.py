@@ -28,5 +28,5 @@ def doctor_cmd(app: AppContext, epochs: int, models: tuple[str, ...], threads: i
     s = app.apply({"train.threads": threads})
     for line in environment():
         click.echo(line)
-    for line in report(run_doctor(app.graph, s, epochs, models or tuple(MODELS))):
+    for line in report(run_doctor(app.store, s, epochs, models or tuple(MODELS))):
         click.echo(line)

@@ -77,7 +77,7 @@ def describe_items_cmd(app: AppContext, image_cache: Path | None, max_pixels: in
     _apply_generation(app, "enrich.vlm_model", opts,
                       {"enrich.image_cache": image_cache, "enrich.image_max_pixels": max_pixels})
     with app.lock("describe-items"):
-        summary = describe_items(app.graph, app.settings)
+        summary = describe_items(app.store, app.settings)
     _echo_summary(summary)
 
 
@@ -108,7 +108,7 @@ def profile_users_cmd(app: AppContext, history_max_items: int | None, history_sc
         click.secho("history scope 'all': validation and test items go into the user texts "
                     "(leaky, for protocol comparison only)", fg="red", err=True)
     with app.lock("profile-users"):
-        summary = profile_users(app.graph, app.settings)
+        summary = profile_users(app.store, app.settings)
     _echo_summary(summary)
 
 
@@ -150,5 +150,5 @@ def embed_cmd(app: AppContext, encoder: str | None, precision: str | None, backe
                "enrich.openai_retries": retries, "enrich.openai_timeout": timeout,
                "enrich.embed_batch_size": batch_size, "enrich.device": device})
     with app.lock("embed"):
-        summary = embed_texts(app.graph, app.settings)
+        summary = embed_texts(app.store, app.settings)
     _echo_summary(summary)

@@ -47,7 +47,7 @@ def build_graph_cmd(app: AppContext, knn_k: int | None, knn_jac: int | None, pur
                    "graph.index_candidates": index_candidates,
                    "graph.recall_sample": recall_sample, "graph.rebuild_index": rebuild_index})
     with app.lock("build-graph"):
-        report = build_graph(app.graph, s)
+        report = build_graph(app.store, s)
     for line in report.lines():
         click.echo(line)
 
@@ -59,5 +59,5 @@ def graph_stats_cmd(app: AppContext) -> None:
     semantic threshold removed, for the dataset's active graph build."""
     from mllmrec.graph.stats import graph_stats
 
-    for line in graph_stats(app.graph, app.settings.dataset).lines():
+    for line in graph_stats(app.store, app.settings.dataset).lines():
         click.echo(line)

@@ -98,14 +98,14 @@ def _show_results(app: AppContext, user: str | None, k: int) -> None:
     from mllmrec.ops.recommend import sample_recommendations
     from mllmrec.ops.status import dataset_status, run_metrics
 
-    st = dataset_status(app.graph, app.settings.dataset)
+    st = dataset_status(app.store, app.settings.dataset)
     _console.print("  ".join(st.stats.lines()[1:4]).replace("  ", " ").strip(), highlight=False)
     if st.serving:
         metrics = run_metrics(st.serving["props"])
         shown = ", ".join(f"{key} {metrics[key]:.4f}" for key in sorted(metrics)
                           if "recall" in key.lower() or "ndcg" in key.lower())
         _console.print(f"serving run {st.serving['id']}: {shown}", highlight=False)
-    user_id, rows = sample_recommendations(app.graph, app.settings.dataset, user, k)
+    user_id, rows = sample_recommendations(app.store, app.settings.dataset, user, k)
     table = Table(title=f"top {k} for user {user_id}")
     columns = list(rows[0]) if rows else ["(none)"]
     for col in columns:
@@ -164,8 +164,8 @@ def pipeline_run(app: AppContext, source: tuple[str, str] | None, posters: Path 
     _console.print(f"dataset '{s.dataset}' on {s.neo4j.uri}", highlight=False)
     _console.print(f"enrichment mode: {_mode(s)}", highlight=False)
     try:
-        with dataset_lock(app.graph, s.dataset, wait=wait, purpose="pipeline run"):
-            report = run_pipeline(app.graph, s, src, force=force, on_step=_print_step)
+        with dataset_lock(app.store, s.dataset, wait=wait, purpose="pipeline run"):
+            report = run_pipeline(app.store, s, src, force=force, on_step=_print_step)
     except Exception as exc:
         partial = getattr(exc, "report", None)
         if partial is not None:
@@ -207,7 +207,7 @@ def retrain_cmd(app: AppContext, wait: float, every: str | None, lock_ttl: float
     s = app.settings
 
     def cycle(progress: bool = True, on_step: Any = _print_step) -> str:
-        report = retrain(app.graph, s, wait=wait, ttl=lock_ttl, force=force,
+        report = retrain(app.store, s, wait=wait, ttl=lock_ttl, force=force,
                          on_step=on_step, progress=progress)
         return "; ".join(report.lines())
 
@@ -232,11 +232,11 @@ def status_cmd(ctx: click.Context, app: AppContext) -> None:
     from mllmrec.ops.status import dataset_status, datasets, render
 
     chosen = ctx.find_root().params.get("dataset")
-    names = [chosen] if chosen else datasets(app.graph)
+    names = [chosen] if chosen else datasets(app.store)
     if not names:
         _console.print("no datasets yet: run 'mllmrec pipeline run --source ...'")
     for name in names:
-        render(dataset_status(app.graph, name), _console)
+        render(dataset_status(app.store, name), _console)
 
 
 @cli.command("explore")
@@ -308,9 +308,9 @@ def explore_cmd(app: AppContext, name: str | None, params: tuple[str, ...], show
             webbrowser.open(link.url)
         return
     if get_query(name).graph_view:
-        _console.print(_graph_table(name, run_graph(app.graph, name, app.settings.dataset, overrides)))
+        _console.print(_graph_table(name, run_graph(app.store, name, app.settings.dataset, overrides)))
         return
-    rows = run_explore(app.graph, name, app.settings.dataset, overrides)
+    rows = run_explore(app.store, name, app.settings.dataset, overrides)
     table = Table(title=f"{name}: {len(rows)} rows")
     for col in (rows[0] if rows else {"(no rows)": None}):
         table.add_column(col)

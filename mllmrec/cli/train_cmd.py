@@ -84,7 +84,7 @@ def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, see
                    "train.runs_dir": runs_dir})
     # Under torchrun only rank 0 writes, so only rank 0 takes the dataset's train lock.
     with app.lock("train") if is_main_rank() else nullcontext():
-        r = train_model(app.graph, s, init_run=init_run, serve=not no_serve)
+        r = train_model(app.store, s, init_run=init_run, serve=not no_serve)
     if r is None:  # a data-parallel rank other than 0: rank 0 reports
         return
     click.echo(f"run {r.run_id} ({r.model}, {r.device}): best epoch {r.best_epoch} of {r.epochs}, "
@@ -107,7 +107,7 @@ def evaluate_cmd(app: AppContext, topks, eval_batch_size) -> None:
     from mllmrec.train.record import evaluate_stored
 
     s = app.apply({"train.topks": list(topks) or None, "train.eval_batch_size": eval_batch_size})
-    run, metrics = evaluate_stored(app.graph, s.dataset, s.train.topks, s.train.eval_batch_size)
+    run, metrics = evaluate_stored(app.store, s.dataset, s.train.topks, s.train.eval_batch_size)
     click.echo(f"serving run {run} of '{s.dataset}', from stored vectors:")
     for line in metrics_table(metrics):
         click.echo(line)
@@ -126,7 +126,7 @@ def recommend_cmd(app: AppContext, user: str, k: int, exact: bool, as_json: bool
 
     from mllmrec.serve import recommend
 
-    recs = recommend(app.graph, app.settings.dataset, user, k, exact=exact)
+    recs = recommend(app.store, app.settings.dataset, user, k, exact=exact)
     if as_json:
         click.echo(json.dumps([asdict(r) for r in recs], indent=1))
         return
@@ -140,7 +140,7 @@ def recommend_cmd(app: AppContext, user: str, k: int, exact: bool, as_json: bool
 @pass_app
 def runs_cmd(app: AppContext, limit: int) -> None:
     """Training runs of the dataset, newest first (the serving one marked *)."""
-    rows = app.graph.run("train/runs", dataset=app.settings.dataset, limit=limit)
+    rows = app.store.run("train/runs", dataset=app.settings.dataset, limit=limit)
     if not rows:
         click.echo(f"no training runs for '{app.settings.dataset}'")
     for r in rows:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from tqdm.auto import tqdm
 
 from mllmrec.config import EnrichSettings, Settings
-from mllmrec.db import Graph, chunks
+from mllmrec.db import Store, chunks
 from mllmrec.enrich.backends import Request, make_backend
 from mllmrec.enrich.report import EnrichSummary, ItemFailure
 from mllmrec.errors import StageError
@@ -18,10 +18,10 @@ T = TypeVar("T")
 WRITE_BATCH = 5_000
 
 
-def dataset_domain(graph: Graph, dataset: str, settings: EnrichSettings) -> str:
+def dataset_domain(store: Store, dataset: str, settings: EnrichSettings) -> str:
     """What the items are, for prompts: enrich.domain if set, else the dataset's domain.
     Raises StageError when the dataset has not been ingested."""
-    row = graph.run("enrich/dataset_domain", dataset=dataset)[0]
+    row = store.run("enrich/dataset_domain", dataset=dataset)[0]
     if not row["exists"]:
         raise StageError(f"no dataset named '{dataset}' in the database; ingest it first")
     return settings.domain or row["domain"] or "products"
@@ -32,12 +32,12 @@ def stage_params(settings: EnrichSettings, **extra: Any) -> dict[str, Any]:
     return {**settings.model_dump(mode="json", exclude={"openai_api_key"}), **extra}
 
 
-def write_rows(graph: Graph, name: str, rows: list[dict[str, Any]], **params: Any) -> int:
+def write_rows(store: Store, name: str, rows: list[dict[str, Any]], **params: Any) -> int:
     """Write finished rows in transactions of WRITE_BATCH rows (no progress bar: callers
     show their own)."""
     if not rows:
         return 0
-    return graph.write_batches(name, rows, batch_size=WRITE_BATCH, desc=False, **params)
+    return store.write_batches(name, rows, batch_size=WRITE_BATCH, desc=False, **params)
 
 
 def generation_batch(settings: EnrichSettings) -> int:
@@ -49,7 +49,7 @@ def generation_batch(settings: EnrichSettings) -> int:
 
 
 def generate_and_write(
-    graph: Graph, settings: Settings, model: str, todo: Sequence[T], *, query: str,
+    store: Store, settings: Settings, model: str, todo: Sequence[T], *, query: str,
     request: Callable[[T], Request], row: Callable[[T, str], dict[str, Any]],
     label: Callable[[T], str], summary: EnrichSummary, desc: str, unit: str,
     on_batch: Callable[[EnrichSummary], None] | None = None,
@@ -77,7 +77,7 @@ def generate_and_write(
                         summary.fail(label(entity), reply.failure)
                     else:
                         rows.append(row(entity, reply.text or ""))
-                write_rows(graph, query, rows, dataset=settings.dataset, model=model,
+                write_rows(store, query, rows, dataset=settings.dataset, model=model,
                            prompt=es.prompt_version)
                 summary.generated += len(rows)
                 summary.written += len(rows)

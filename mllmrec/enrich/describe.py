@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mllmrec.config import Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.enrich.backends import Request
 from mllmrec.enrich.common import dataset_domain, generate_and_write, stage_params, write_rows
 from mllmrec.enrich.images import load_image
@@ -36,31 +36,31 @@ def _needs_description(item: dict[str, Any], model: str, prompt: str) -> bool:
                                         and item["image_description"])
 
 
-def describe_items(graph: Graph, settings: Settings,
+def describe_items(store: Store, settings: Settings,
                    on_batch: Callable[[EnrichSummary], None] | None = None) -> EnrichSummary:
     """Describe the images of the dataset's items and write every item's fused text.
     ``on_batch`` is called after each written batch (progress reporting). Returns counts:
     generated, skipped (already described), written, and failures by kind."""
     es, dataset = settings.enrich, settings.dataset
-    domain = dataset_domain(graph, dataset, es)
+    domain = dataset_domain(store, dataset, es)
     model, prompt = es.vlm_model, es.prompt_version
     params = stage_params(es, domain=domain)
-    with stage_run(graph, dataset, "describe", params) as rec:
-        items = graph.run("enrich/items_to_describe", dataset=dataset)
+    with stage_run(store, dataset, "describe", params) as rec:
+        items = store.run("enrich/items_to_describe", dataset=dataset)
         summary = EnrichSummary("describe", total=len(items))
         todo = [] if es.no_llm else [it for it in items if _needs_description(it, model, prompt)]
         summary.skipped = len(items) - len(todo)
         summary.extra["without_image"] = sum(1 for it in items if not it["image"])
         log.info("describe %s: %d items, %d to describe with %s (prompt %s, domain '%s')",
                  dataset, len(items), len(todo), "no model" if es.no_llm else model, prompt, domain)
-        _write_texts(graph, dataset, items, not es.no_llm, summary)
+        _write_texts(store, dataset, items, not es.no_llm, summary)
         if todo:
-            _generate(graph, settings, todo, domain, summary, on_batch)
+            _generate(store, settings, todo, domain, summary, on_batch)
         rec.counts = summary.finish().counts()
     return summary
 
 
-def _write_texts(graph: Graph, dataset: str, items: list[dict[str, Any]], with_description: bool,
+def _write_texts(store: Store, dataset: str, items: list[dict[str, Any]], with_description: bool,
                  summary: EnrichSummary) -> None:
     """Fused texts from what is stored now; only changed ones are written."""
     rows = []
@@ -70,10 +70,10 @@ def _write_texts(graph: Graph, dataset: str, items: list[dict[str, Any]], with_d
             summary.fail(f"item {item['id']}", ItemFailure(EMPTY_TEXT, "no title, metadata or description"))
         if row["text_hash"] != item["text_hash"]:
             rows.append(row)
-    summary.written += write_rows(graph, "enrich/set_item_texts", rows, dataset=dataset)
+    summary.written += write_rows(store, "enrich/set_item_texts", rows, dataset=dataset)
 
 
-def _generate(graph: Graph, settings: Settings, todo: list[dict[str, Any]], domain: str,
+def _generate(store: Store, settings: Settings, todo: list[dict[str, Any]], domain: str,
               summary: EnrichSummary, on_batch: Callable[[EnrichSummary], None] | None) -> None:
     es = settings.enrich
 
@@ -86,6 +86,6 @@ def _generate(graph: Graph, settings: Settings, todo: list[dict[str, Any]], doma
         described = {**item, "image_description": clean(text)}
         return {**_text_row(described, True), "image_description": described["image_description"]}
 
-    generate_and_write(graph, settings, es.vlm_model, todo, query="enrich/set_item_descriptions",
+    generate_and_write(store, settings, es.vlm_model, todo, query="enrich/set_item_descriptions",
                        request=request, row=row, label=lambda item: f"item {item['id']}",
                        summary=summary, desc="describe", unit="item", on_batch=on_batch)

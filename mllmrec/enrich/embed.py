@@ -27,7 +27,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from mllmrec.config import EnrichSettings, Settings
-from mllmrec.db import Graph, chunks
+from mllmrec.db import Store, chunks
 from mllmrec.enrich.backends import resolve_device
 from mllmrec.enrich.common import stage_params, write_rows
 from mllmrec.enrich.endpoint import BatchFailed, Endpoint, EndpointEncoder, EndpointError
@@ -197,12 +197,12 @@ def make_encoder(settings: EnrichSettings) -> TextEncoder:
                         settings.embed_batch_size)
 
 
-def embed_texts(graph: Graph, settings: Settings) -> EnrichSummary:
+def embed_texts(store: Store, settings: Settings) -> EnrichSummary:
     """Encode changed item texts and user preferences; create the vector indexes."""
     es, dataset = settings.enrich, settings.dataset
     params = stage_params(es)
-    with stage_run(graph, dataset, "embed", params) as rec:
-        status = graph.run("enrich/embed_status", dataset=dataset)[0]
+    with stage_run(store, dataset, "embed", params) as rec:
+        status = store.run("enrich/embed_status", dataset=dataset)[0]
         summary = EnrichSummary("embed", total=status["items"] + status["users"])
         for kind in ("item", "user"):
             missing = status[f"{kind}s_without_text"]
@@ -217,11 +217,11 @@ def embed_texts(graph: Graph, settings: Settings) -> EnrichSummary:
                 dims = encoder.dimensions
             except EndpointError as exc:
                 raise StageError(f"the embeddings endpoint cannot be used: {exc}") from None
-            ensure_vector_indexes(graph, dims)
+            ensure_vector_indexes(store, dims)
             totals = EncodeTotals()
             for kind in ("item", "user"):
-                rows = graph.run(f"enrich/{kind}s_to_embed", dataset=dataset, encoder_key=encoder.key)
-                _embed_rows(graph, dataset, kind, rows, encoder, totals)
+                rows = store.run(f"enrich/{kind}s_to_embed", dataset=dataset, encoder_key=encoder.key)
+                _embed_rows(store, dataset, kind, rows, encoder, totals)
                 summary.generated += len(rows)
                 summary.extra[f"{kind}s_encoded"] = len(rows)
         finally:
@@ -253,7 +253,7 @@ class EncodeTotals:
     write_wait_seconds: float = 0.0
 
 
-def _embed_rows(graph: Graph, dataset: str, kind: str, rows: list[dict[str, Any]],
+def _embed_rows(store: Store, dataset: str, kind: str, rows: list[dict[str, Any]],
                 encoder: TextEncoder, totals: EncodeTotals) -> None:
     """Encode and write ``rows`` chunk by chunk. Each chunk's write runs in a background
     thread while the next chunk is encoded (one write in flight, in order), so the database
@@ -277,11 +277,11 @@ def _embed_rows(graph: Graph, dataset: str, kind: str, rows: list[dict[str, Any]
                 vectors = encoder.encode(texts)
             except BatchFailed as failure:
                 totals.write_wait_seconds += _finish(pending)
-                _write_finished(graph, dataset, kind, chunk, failure, encoder.key)
+                _write_finished(store, dataset, kind, chunk, failure, encoder.key)
                 raise StageError(_failure_message(kind, chunk, failure)) from None
             totals.encode_seconds += time.perf_counter() - t0
             totals.write_wait_seconds += _finish(pending)
-            pending = writer.submit(write_rows, graph, f"enrich/set_{kind}_embeddings",
+            pending = writer.submit(write_rows, store, f"enrich/set_{kind}_embeddings",
                                     _vector_rows(chunk, vectors, encoder.key), dataset=dataset)
             bar.update(len(chunk))
         totals.write_wait_seconds += _finish(pending)
@@ -292,13 +292,13 @@ def _vector_rows(rows: list[dict[str, Any]], vectors: np.ndarray, key: str) -> l
             for r, v in zip(rows, vectors.tolist())]
 
 
-def _write_finished(graph: Graph, dataset: str, kind: str, chunk: list[dict[str, Any]],
+def _write_finished(store: Store, dataset: str, kind: str, chunk: list[dict[str, Any]],
                     failure: BatchFailed, key: str) -> None:
     """Write the batches of a failed chunk that finished (each request batch whole)."""
     out = []
     for start, vectors in failure.done:
         out += _vector_rows(chunk[start:start + len(vectors)], vectors, key)
-    write_rows(graph, f"enrich/set_{kind}_embeddings", out, dataset=dataset)
+    write_rows(store, f"enrich/set_{kind}_embeddings", out, dataset=dataset)
 
 
 def _failure_message(kind: str, chunk: list[dict[str, Any]], failure: BatchFailed) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mllmrec.config import Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.enrich.backends import Request
 from mllmrec.enrich.common import dataset_domain, generate_and_write, stage_params, write_rows
 from mllmrec.enrich.prompts import render
@@ -52,13 +52,13 @@ class History:
     stored_scope: str
 
 
-def build_histories(graph: Graph, settings: Settings) -> list[History]:
+def build_histories(store: Store, settings: Settings) -> list[History]:
     """Every user's behavioural list: items of the splits ``enrich.history_scope`` names
     (training only by default), oldest first, the most recent that fit. With no_llm the
     entries are compact (title, category) and the budget is the encoder's window; otherwise
     each entry is the item's fused text."""
     es = settings.enrich
-    items = {r["id"]: r for r in graph.run("enrich/item_texts", dataset=settings.dataset)}
+    items = {r["id"]: r for r in store.run("enrich/item_texts", dataset=settings.dataset)}
     if es.no_llm:
         entry = {i: compact_entry(r) for i, r in items.items()}
         budget = es.user_text_max_chars
@@ -66,7 +66,7 @@ def build_histories(graph: Graph, settings: Settings) -> list[History]:
         entry = {i: list_entry(r["text"] or fuse_item_text(r)) for i, r in items.items()}
         budget = es.history_max_chars
     out = []
-    rows = graph.run("enrich/user_histories", dataset=settings.dataset,
+    rows = store.run("enrich/user_histories", dataset=settings.dataset,
                      splits=SCOPE_SPLITS[es.history_scope])
     for row in rows:
         text = behaviour_list([entry[i] for i in row["items"]], es.history_max_items, budget)
@@ -76,11 +76,11 @@ def build_histories(graph: Graph, settings: Settings) -> list[History]:
     return out
 
 
-def profile_users(graph: Graph, settings: Settings,
+def profile_users(store: Store, settings: Settings,
                   on_batch: Callable[[EnrichSummary], None] | None = None) -> EnrichSummary:
     """Write each user's preference text (and history hash, provenance). Returns counts."""
     es, dataset = settings.enrich, settings.dataset
-    domain = dataset_domain(graph, dataset, es)
+    domain = dataset_domain(store, dataset, es)
     model = NO_LLM_MODEL if es.no_llm else es.llm_model
     prompt = NO_LLM_PROMPT if es.no_llm else es.prompt_version
     params = stage_params(es, domain=domain)
@@ -88,8 +88,8 @@ def profile_users(graph: Graph, settings: Settings,
         log.warning("profile %s: history_scope=%s puts validation and test items into the user "
                     "texts (the published protocol's leak); for comparison only", dataset,
                     es.history_scope)
-    with stage_run(graph, dataset, "profile", params) as rec:
-        histories = build_histories(graph, settings)
+    with stage_run(store, dataset, "profile", params) as rec:
+        histories = build_histories(store, settings)
         summary = EnrichSummary("profile", total=len(histories))
         todo, stale = [], []
         for h in histories:
@@ -106,15 +106,15 @@ def profile_users(graph: Graph, settings: Settings,
                  "%d up to date", dataset, len(histories), len(todo), model, prompt,
                  es.history_scope, summary.skipped)
         if stale:
-            graph.run("enrich/clear_user_preferences", dataset=dataset, ids=stale)
+            store.run("enrich/clear_user_preferences", dataset=dataset, ids=stale)
             summary.extra["cleared"] = len(stale)
         summary.extra["history_scope"] = es.history_scope
         if es.no_llm:
             rows = [_row(h, h.text) for h in todo]
             summary.written = summary.generated = write_rows(
-                graph, "enrich/set_user_preferences", rows, dataset=dataset, model=model, prompt=prompt)
+                store, "enrich/set_user_preferences", rows, dataset=dataset, model=model, prompt=prompt)
         elif todo:
-            _generate(graph, settings, todo, domain, summary, on_batch)
+            _generate(store, settings, todo, domain, summary, on_batch)
         rec.counts = summary.finish().counts()
     return summary
 
@@ -124,11 +124,11 @@ def _row(h: History, preference: str) -> dict[str, Any]:
             "history_hash": h.hash, "scope": h.scope}
 
 
-def _generate(graph: Graph, settings: Settings, todo: list[History], domain: str,
+def _generate(store: Store, settings: Settings, todo: list[History], domain: str,
               summary: EnrichSummary, on_batch: Callable[[EnrichSummary], None] | None) -> None:
     es = settings.enrich
     generate_and_write(
-        graph, settings, es.llm_model, todo, query="enrich/set_user_preferences",
+        store, settings, es.llm_model, todo, query="enrich/set_user_preferences",
         request=lambda h: Request(render(PROMPT_TASK, es.prompt_version, domain=domain, history=h.text)),
         row=_row, label=lambda h: f"user {h.user}", summary=summary, desc="profile", unit="user",
         on_batch=on_batch)

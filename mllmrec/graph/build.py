@@ -20,7 +20,7 @@ from typing import Any
 
 from mllmrec.config import Settings
 from mllmrec.dataset import dataset_stats
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import StageError
 from mllmrec.graph.cooccurrence import build_cooccurrence
 from mllmrec.graph.semantic import EmbeddedItems, build_semantic, embedded_items, use_approximate
@@ -59,48 +59,48 @@ def _params_text(params: dict[str, Any]) -> str:
     return ", ".join(f"{k}={params[k]}" for k in keys)
 
 
-def build_graph(graph: Graph, settings: Settings) -> GraphBuildSummary:
+def build_graph(store: Store, settings: Settings) -> GraphBuildSummary:
     """Build both item-item graphs of ``settings.dataset`` with ``settings.graph`` and make
     them the dataset's active build. Raises StageError before writing anything when the
     dataset is missing or no item has an embedding."""
     dataset, gs = settings.dataset, settings.graph
-    dataset_stats(graph, dataset)  # raises StageError if the dataset does not exist
-    cat = embedded_items(graph, dataset)
+    dataset_stats(store, dataset)  # raises StageError if the dataset does not exist
+    cat = embedded_items(store, dataset)
     if not cat.ids:
         raise StageError(f"no item of dataset '{dataset}' has an embedding; run "
                          "'mllmrec embed' before 'mllmrec build-graph'")
     # The mode actually used is recorded (approximate=None only means "choose by size").
     params = {**gs.model_dump(), "approximate": use_approximate(gs, len(cat.ids))}
     summary = GraphBuildSummary(build_id=str(uuid.uuid4()), dataset=dataset, params=params)
-    with stage_run(graph, dataset, "build-graph", params) as rec:
-        graph.run("graph/start_build", id=summary.build_id, dataset=dataset, knn_k=gs.knn_k,
+    with stage_run(store, dataset, "build-graph", params) as rec:
+        store.run("graph/start_build", id=summary.build_id, dataset=dataset, knn_k=gs.knn_k,
                   knn_jac=gs.knn_jac, pure=gs.pure, approximate=params["approximate"],
                   params=json.dumps(params, sort_keys=True))
         try:
-            _run_phases(graph, summary, settings, cat)
+            _run_phases(store, summary, settings, cat)
         except BaseException as exc:
-            graph.run_implicit("graph/drop_build_edges", dataset=dataset, build=summary.build_id)
-            graph.run("graph/fail_build", id=summary.build_id, error=f"{type(exc).__name__}: {exc}"[:2000])
+            store.run_implicit("graph/drop_build_edges", dataset=dataset, build=summary.build_id)
+            store.run("graph/fail_build", id=summary.build_id, error=f"{type(exc).__name__}: {exc}"[:2000])
             raise
         rec.counts = {"build": summary.build_id, **summary.counts, **summary.timings}
     return summary
 
 
-def _run_phases(graph: Graph, summary: GraphBuildSummary, settings: Settings,
+def _run_phases(store: Store, summary: GraphBuildSummary, settings: Settings,
                 cat: EmbeddedItems) -> None:
     dataset, gs, t = summary.dataset, settings.graph, summary.timings
     start = time.perf_counter()
-    summary.counts.update(build_cooccurrence(graph, dataset, summary.build_id, gs.knn_jac,
+    summary.counts.update(build_cooccurrence(store, dataset, summary.build_id, gs.knn_jac,
                                              gs.batch_items))
     t["cooccurrence_s"] = time.perf_counter() - start
-    counts, timings = build_semantic(graph, dataset, summary.build_id, gs, cat,
+    counts, timings = build_semantic(store, dataset, summary.build_id, gs, cat,
                                      summary.params["approximate"])
     summary.counts.update(counts)
     t.update(timings)
     mark = time.perf_counter()
-    graph.run_implicit("graph/drop_other_edges", dataset=dataset, build=summary.build_id)
+    store.run_implicit("graph/drop_other_edges", dataset=dataset, build=summary.build_id)
     t["replace_s"] = time.perf_counter() - mark
     t["total_s"] = time.perf_counter() - start
-    graph.run("graph/finish_build", id=summary.build_id, timings=json.dumps(t),
+    store.run("graph/finish_build", id=summary.build_id, timings=json.dumps(t),
               counts=json.dumps(summary.counts))
     log.info("%s: graph build %s done in %.1fs", dataset, summary.build_id, t["total_s"])

@@ -32,7 +32,7 @@ from typing import Literal
 from tqdm.auto import tqdm
 
 from mllmrec.config import GraphSettings
-from mllmrec.db import Graph, chunks
+from mllmrec.db import Store, chunks
 from mllmrec.errors import StageError
 from mllmrec.schema import VECTOR_INDEXES, ensure_vector_indexes
 
@@ -56,10 +56,10 @@ class EmbeddedItems:
     indexed: int
 
 
-def embedded_items(graph: Graph, dataset: str) -> EmbeddedItems:
+def embedded_items(store: Store, dataset: str) -> EmbeddedItems:
     """The dataset's embedded items; StageError if their embeddings differ in dimension
     (e.g. vectors from two encoders), before anything is written."""
-    row = graph.run("graph/embedded_items", dataset=dataset)[0]
+    row = store.run("graph/embedded_items", dataset=dataset)[0]
     dims = sorted(row["dimensions"], key=lambda d: -d["items"])
     if len(dims) > 1:
         odd = ", ".join(f"{d['items']} of dimension {d['dimension']} (e.g. item '{d['example']}')"
@@ -77,15 +77,15 @@ def embedded_items(graph: Graph, dataset: str) -> EmbeddedItems:
 Search = Literal["exact", "exact_scan", "approximate"]
 
 
-def neighbours(graph: Graph, dataset: str, sources: list[str], knn_k: int,
+def neighbours(store: Store, dataset: str, sources: list[str], knn_k: int,
                search: Search = "exact", fetch: int = 0) -> Neighbours:
     """Top ``knn_k`` (target id, cosine) of each source, before the threshold."""
-    rows = graph.run(f"graph/similar_{search}", dataset=dataset, sources=sources, knn_k=knn_k,
+    rows = store.run(f"graph/similar_{search}", dataset=dataset, sources=sources, knn_k=knn_k,
                      candidates=knn_k + RERANK_MARGIN, index=INDEX, fetch=fetch)
     return {r["source"]: [(n["target"], n["cosine"]) for n in r["neighbours"]] for r in rows}
 
 
-def concurrent_neighbours(graph: Graph, dataset: str, batches: list[list[str]], knn_k: int,
+def concurrent_neighbours(store: Store, dataset: str, batches: list[list[str]], knn_k: int,
                           search: Search, fetch: int, workers: int) -> Iterator[Neighbours]:
     """:func:`neighbours` of each batch, in order, with up to ``workers`` read queries running
     at once (Neo4j runs each query on one core; the caller writes while later batches are
@@ -94,7 +94,7 @@ def concurrent_neighbours(graph: Graph, dataset: str, batches: list[list[str]], 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="knn")
     try:
         yield from pool.map(
-            lambda batch: neighbours(graph, dataset, batch, knn_k, search, fetch),
+            lambda batch: neighbours(store, dataset, batch, knn_k, search, fetch),
             batches)
     finally:  # a failed write must not wait for every remaining search
         pool.shutdown(wait=True, cancel_futures=True)
@@ -122,12 +122,12 @@ def should_rebuild(settings: GraphSettings, cat: EmbeddedItems) -> bool:
     return 2 * len(cat.ids) >= cat.indexed
 
 
-def rebuild_index(graph: Graph, dimensions: int) -> None:
+def rebuild_index(store: Store, dimensions: int) -> None:
     """Drop the item vector index and create it again, populated in one pass (one compact
     segment set), waiting until it is online. Approximate searches of other datasets fail
     while it is down (seconds at Sports size)."""
-    graph.run("schema/drop_item_index")
-    ensure_vector_indexes(graph, dimensions)
+    store.run("schema/drop_item_index")
+    ensure_vector_indexes(store, dimensions)
 
 
 def index_fetch(cat: EmbeddedItems, index_candidates: int) -> int:
@@ -137,7 +137,7 @@ def index_fetch(cat: EmbeddedItems, index_candidates: int) -> int:
     return min(cat.indexed, math.ceil(index_candidates * share))
 
 
-def build_semantic(graph: Graph, dataset: str, build_id: str, settings: GraphSettings,
+def build_semantic(store: Store, dataset: str, build_id: str, settings: GraphSettings,
                    cat: EmbeddedItems, approximate: bool) -> tuple[dict[str, float], dict[str, float]]:
     """Write the ``SIMILAR`` edges of ``build_id`` (through the vector index when
     ``approximate``); return counts (and, in approximate mode, recall against the exact edge
@@ -146,9 +146,9 @@ def build_semantic(graph: Graph, dataset: str, build_id: str, settings: GraphSet
     fetch = 0
     rebuilt = approximate and should_rebuild(settings, cat)
     if rebuilt:
-        rebuild_index(graph, int(cat.dimensions or 0))
+        rebuild_index(store, int(cat.dimensions or 0))
     elif approximate:
-        ensure_vector_indexes(graph, int(cat.dimensions or 0))  # made by `embed`; no-op then
+        ensure_vector_indexes(store, int(cat.dimensions or 0))  # made by `embed`; no-op then
     rebuild_s = time.perf_counter() - start
     if approximate:
         fetch = index_fetch(cat, settings.index_candidates)
@@ -158,11 +158,11 @@ def build_semantic(graph: Graph, dataset: str, build_id: str, settings: GraphSet
     batches = list(chunks(cat.ids, settings.batch_items))
     with tqdm(total=len(cat.ids), desc="semantic kNN", unit="item", leave=False) as bar:
         for batch, found in zip(batches, concurrent_neighbours(
-                graph, dataset, batches, settings.knn_k, "approximate" if approximate else "exact",
+                store, dataset, batches, settings.knn_k, "approximate" if approximate else "exact",
                 fetch, settings.workers)):
             rows = [{"source": s, "target": t, "cosine": c}
                     for s, nbrs in found.items() for t, c in nbrs if c >= settings.pure]
-            graph.write_batches("graph/write_similar", rows, desc=False, dataset=dataset,
+            store.write_batches("graph/write_similar", rows, desc=False, dataset=dataset,
                                 build=build_id)
             written += len(rows)
             loops += sum(r["source"] == r["target"] for r in rows)
@@ -182,7 +182,7 @@ def build_semantic(graph: Graph, dataset: str, build_id: str, settings: GraphSet
     if sample:
         start = time.perf_counter()
         counts["approximate_recall"] = approximate_recall(
-            graph, dataset, approx_sample, settings.knn_k, settings.pure,
+            store, dataset, approx_sample, settings.knn_k, settings.pure,
             workers=settings.workers)
         timings["recall_s"] = time.perf_counter() - start
         counts["recall_sample"] = len(sample)
@@ -199,13 +199,13 @@ def _recall_sample(ids: list[str], settings: GraphSettings) -> set[str]:
     return set(random.Random(0).sample(ids, n))
 
 
-def approximate_recall(graph: Graph, dataset: str, approx: Neighbours, knn_k: int,
+def approximate_recall(store: Store, dataset: str, approx: Neighbours, knn_k: int,
                        pure: float, batch: int = 50, workers: int = 1) -> float:
     """Share of the exact kept edges of the sampled sources that the approximate build also
     kept (1.0 when the exact set is empty). The exact side scans per source: bounded memory
     on any catalogue (the batch query of exact builds holds every vector at once)."""
     exact: Neighbours = {}
-    for found in concurrent_neighbours(graph, dataset, list(chunks(sorted(approx), batch)),
+    for found in concurrent_neighbours(store, dataset, list(chunks(sorted(approx), batch)),
                                        knn_k, "exact_scan", 0, workers):
         exact.update(found)
     truth = kept(exact, pure)

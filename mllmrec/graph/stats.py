@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import StageError
 
 EDGE_TYPES = ("CO_OCCURS", "SIMILAR")
@@ -85,17 +85,17 @@ class GraphStats:
         return out
 
 
-def graph_stats(graph: Graph, dataset: str) -> GraphStats:
+def graph_stats(store: Store, dataset: str) -> GraphStats:
     """Statistics of the dataset's active build; StageError if it has none."""
-    rows = graph.run("graph/active_build", dataset=dataset)
+    rows = store.run("graph/active_build", dataset=dataset)
     if not rows:
         raise StageError(f"dataset '{dataset}' has no graph build; run 'mllmrec build-graph'")
     build = rows[0]
     types = []
     for edge_type in EDGE_TYPES:
-        r = graph.run("graph/degrees", dataset=dataset, type=edge_type, build=build["id"])[0]
+        r = store.run("graph/degrees", dataset=dataset, type=edge_type, build=build["id"])[0]
         out_deg = np.asarray(r["out_degrees"], dtype=int)
         types.append(DegreeStats(edge_type, int(out_deg.sum()), int(r["loops"] or 0), out_deg,
                                  np.asarray(r["in_degrees"], dtype=int)))
-    isolated = graph.run("graph/isolated", dataset=dataset, build=build["id"])[0]["isolated"]
+    isolated = store.run("graph/isolated", dataset=dataset, build=build["id"])[0]["isolated"]
     return GraphStats(dataset, build, len(types[0].out_degrees), int(isolated), types)

@@ -16,7 +16,7 @@ import dgl
 import torch
 
 from mllmrec.config import Settings, TrainSettings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import ConfigError, StageError
 from mllmrec.train.data import VALID, TrainData, load_train_data
 from mllmrec.train.determinism import cpu_threads, seed_everything
@@ -53,13 +53,13 @@ def environment() -> list[str]:
                f" (a CPU build, or no GPU; CUDA DGL: {CUDA_DGL_INSTALL})")]
 
 
-def _pull(graph: Graph, dataset: str) -> tuple[TrainData, str | None]:
+def _pull(store: Store, dataset: str) -> tuple[TrainData, str | None]:
     """Everything every model needs; without text features or item graph, MLLMRec is skipped
     with the reason returned."""
     try:
-        return load_train_data(graph, dataset), None
+        return load_train_data(store, dataset), None
     except StageError as exc:
-        return load_train_data(graph, dataset, features=False, item_graph=False), str(exc)
+        return load_train_data(store, dataset, features=False, item_graph=False), str(exc)
 
 
 def _one(data: TrainData, ts: TrainSettings, device: torch.device) -> Check:
@@ -77,10 +77,10 @@ def _one(data: TrainData, ts: TrainSettings, device: torch.device) -> Check:
                  (time.perf_counter() - t0) / len(history))
 
 
-def run_doctor(graph: Graph, settings: Settings, epochs: int = 2,
+def run_doctor(store: Store, settings: Settings, epochs: int = 2,
                models: tuple[str, ...] = tuple(MODELS)) -> list[Check]:
     """Train ``epochs`` epochs of each model on the GPU (if any) and on the CPU."""
-    data, no_text = _pull(graph, settings.dataset)
+    data, no_text = _pull(store, settings.dataset)
     devices = [torch.device("cuda")] if torch.cuda.is_available() else []
     checks: list[Check] = []
     with cpu_threads(settings.train.threads):

@@ -24,7 +24,7 @@ import yaml
 
 from mllmrec.config import Neo4jSettings
 from mllmrec.cypher import query
-from mllmrec.db import Graph, bolt_params
+from mllmrec.db import Store, bolt_params
 from mllmrec.errors import MllmrecError
 
 _PARAM = re.compile(r"^//\s*:param\s+(\w+)\s*=>\s*(.+?)\s*;?\s*$")
@@ -86,20 +86,20 @@ def get_query(name: str) -> ExploreQuery:
     raise MllmrecError(f"no explore query named '{name}'; known: {known}")
 
 
-def run_explore(graph: Graph, name: str, dataset: str,
+def run_explore(store: Store, name: str, dataset: str,
                 overrides: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Run one explore query with its defaults, the dataset and overrides; rows as dicts."""
     q = get_query(name)
-    return graph.run(f"explore/{name}", **q.params(dataset, overrides or {}))
+    return store.run(f"explore/{name}", **q.params(dataset, overrides or {}))
 
 
-def run_graph(graph: Graph, name: str, dataset: str,
+def run_graph(store: Store, name: str, dataset: str,
               overrides: dict[str, str] | None = None) -> neo4j.graph.Graph:
     """Run one explore query and return what Browser's graph view draws: every node and
     relationship in its results (also inside lists and paths), each once."""
     q = get_query(name)
-    return graph.driver.execute_query(q.text, parameters_=bolt_params(q.params(dataset, overrides or {})),
-                                      database_=graph.database,
+    return store.driver.execute_query(q.text, parameters_=bolt_params(q.params(dataset, overrides or {})),
+                                      database_=store.database,
                                       result_transformer_=neo4j.Result.graph)
 
 

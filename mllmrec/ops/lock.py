@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import StageError
 from mllmrec.provenance import pid_alive
 
@@ -59,31 +59,31 @@ def holder_gone(owner: str | None) -> bool:
     return not pid_alive(int(pid))
 
 
-def lock_info(graph: Graph, dataset: str) -> dict[str, Any] | None:
+def lock_info(store: Store, dataset: str) -> dict[str, Any] | None:
     """The dataset's lock as stored (owner, purpose, times, ``live``: heartbeat not expired),
     plus ``gone``: its holder's process no longer runs on this host; or None."""
-    rows = graph.run("ops/lock_show", dataset=dataset)
+    rows = store.run("ops/lock_show", dataset=dataset)
     if not rows:
         return None
     return {**rows[0], "gone": holder_gone(rows[0]["owner"])}
 
 
-def try_acquire(graph: Graph, dataset: str, owner: str, ttl: float = DEFAULT_TTL,
+def try_acquire(store: Store, dataset: str, owner: str, ttl: float = DEFAULT_TTL,
                 purpose: str = "retrain") -> dict[str, Any]:
     """One atomic attempt; the returned row says ``acquired`` and who holds the lock."""
-    graph.run("ops/lock_schema")
-    row = graph.run("ops/lock_acquire", dataset=dataset, owner=owner, ttl=float(ttl),
+    store.run("ops/lock_schema")
+    row = store.run("ops/lock_acquire", dataset=dataset, owner=owner, ttl=float(ttl),
                     purpose=purpose)[0]
     if not row["acquired"] and holder_gone(row["owner"]):
         log.warning("taking over the lock on '%s' from %s (%s): its process is gone",
                     dataset, row["owner"], row["purpose"])
-        row = graph.run("ops/lock_takeover", dataset=dataset, stale=row["owner"], owner=owner,
+        row = store.run("ops/lock_takeover", dataset=dataset, stale=row["owner"], owner=owner,
                         ttl=float(ttl), purpose=purpose)[0]
     return row
 
 
 @contextmanager
-def dataset_lock(graph: Graph, dataset: str, *, wait: float = 0.0, ttl: float = DEFAULT_TTL,
+def dataset_lock(store: Store, dataset: str, *, wait: float = 0.0, ttl: float = DEFAULT_TTL,
                  owner: str | None = None, purpose: str = "retrain",
                  poll: float = 1.0) -> Iterator[HeldLock]:
     """Hold the dataset's lock for the block, renewing it every ttl/3 seconds.
@@ -94,7 +94,7 @@ def dataset_lock(graph: Graph, dataset: str, *, wait: float = 0.0, ttl: float = 
     owner = owner or default_owner()
     deadline = time.monotonic() + wait
     while True:
-        row = try_acquire(graph, dataset, owner, ttl, purpose)
+        row = try_acquire(store, dataset, owner, ttl, purpose)
         if row["acquired"]:
             break
         if time.monotonic() >= deadline:
@@ -107,7 +107,7 @@ def dataset_lock(graph: Graph, dataset: str, *, wait: float = 0.0, ttl: float = 
     log.info("lock on dataset '%s' taken by %s", dataset, owner)
     held = HeldLock(dataset, owner, threading.Event())
     stop = threading.Event()
-    renewer = threading.Thread(target=_renew, args=(graph, held, ttl, stop), daemon=True,
+    renewer = threading.Thread(target=_renew, args=(store, held, ttl, stop), daemon=True,
                                name=f"lock-renew-{dataset}")
     renewer.start()
     failed = True
@@ -120,16 +120,16 @@ def dataset_lock(graph: Graph, dataset: str, *, wait: float = 0.0, ttl: float = 
         # After a failure (possibly a lost server) release in one attempt: the lock expires
         # anyway, and the original error must come out now.
         if failed:
-            graph.try_run("ops/lock_release", dataset=dataset, owner=owner)
+            store.try_run("ops/lock_release", dataset=dataset, owner=owner)
         else:
-            graph.run("ops/lock_release", dataset=dataset, owner=owner)
+            store.run("ops/lock_release", dataset=dataset, owner=owner)
         log.info("lock on dataset '%s' released by %s", dataset, owner)
 
 
-def _renew(graph: Graph, held: HeldLock, ttl: float, stop: threading.Event) -> None:
+def _renew(store: Store, held: HeldLock, ttl: float, stop: threading.Event) -> None:
     while not stop.wait(ttl / 3):
         try:
-            if not graph.run("ops/lock_renew", dataset=held.dataset, owner=held.owner, ttl=float(ttl)):
+            if not store.run("ops/lock_renew", dataset=held.dataset, owner=held.owner, ttl=float(ttl)):
                 log.error("lock on dataset '%s' was lost (expired and taken over)", held.dataset)
                 held.lost.set()
                 return

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from loaders import load
 from loaders.canonical import INTERACTION_COLUMNS, ITEM_COLUMNS, Catalogue
 from mllmrec.config import Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import MllmrecError
 from mllmrec.ops.stages import INGEST, STAGES, Stage
 from mllmrec.provenance import fingerprint
@@ -118,49 +118,49 @@ def source_fingerprint(cat: Catalogue, source: Source, settings: Settings) -> st
     return fingerprint("ingest", INGEST.values(settings), cat.domain, source.dedupe, h.hexdigest())
 
 
-def _last_fingerprint(graph: Graph, dataset: str, stage: str) -> str | None:
-    rows = graph.run("ops/last_input", dataset=dataset, stage=stage)
+def _last_fingerprint(store: Store, dataset: str, stage: str) -> str | None:
+    rows = store.run("ops/last_input", dataset=dataset, stage=stage)
     return rows[0]["input_fingerprint"] if rows else None
 
 
-def _tag(graph: Graph, dataset: str, stage: str, since: str, fp: str) -> None:
-    if not graph.run("ops/tag_stage_run", dataset=dataset, stage=stage, since=since, fingerprint=fp):
+def _tag(store: Store, dataset: str, stage: str, since: str, fp: str) -> None:
+    if not store.run("ops/tag_stage_run", dataset=dataset, stage=stage, since=since, fingerprint=fp):
         log.warning("stage '%s' recorded no successful StageRun; it will not be skipped next time",
                     stage)
 
 
-def _ingest(graph: Graph, settings: Settings, source: Source, force: bool) -> StepResult:
+def _ingest(store: Store, settings: Settings, source: Source, force: bool) -> StepResult:
     from mllmrec.ingest import ingest
 
     t0 = time.perf_counter()
     cat = source.load()
     fp = source_fingerprint(cat, source, settings)
-    if not force and _last_fingerprint(graph, settings.dataset, "ingest") == fp:
+    if not force and _last_fingerprint(store, settings.dataset, "ingest") == fp:
         return StepResult("ingest", SKIPPED, time.perf_counter() - t0, note="source unchanged")
-    since = graph.run("ops/now")[0]["now"]
-    report = ingest(graph, settings, cat, source.params(), source.dedupe)
-    _tag(graph, settings.dataset, "ingest", since, fp)
+    since = store.run("ops/now")[0]["now"]
+    report = ingest(store, settings, cat, source.params(), source.dedupe)
+    _tag(store, settings.dataset, "ingest", since, fp)
     summary = {"users": report.users, "items": report.items, "interactions": report.interactions,
                "train/valid/test": "/".join(str(report.splits.get(s, 0)) for s in (0, 1, 2))}
     return StepResult("ingest", RAN, time.perf_counter() - t0, summary)
 
 
-def run_stage(graph: Graph, settings: Settings, stage: Stage, force: bool = False,
+def run_stage(store: Store, settings: Settings, stage: Stage, force: bool = False,
               **kwargs: Any) -> StepResult:
     """Run one stage unless its inputs and parameters are unchanged;
     ``kwargs`` go to the entry point (e.g. retrain's ``serve=False`` for train)."""
     t0 = time.perf_counter()
-    fp = stage.input_fingerprint(graph, settings)
-    if not force and _last_fingerprint(graph, settings.dataset, stage.name) == fp:
+    fp = stage.input_fingerprint(store, settings)
+    if not force and _last_fingerprint(store, settings.dataset, stage.name) == fp:
         return StepResult(stage.name, SKIPPED, time.perf_counter() - t0,
                           note="inputs and parameters unchanged")
-    since = graph.run("ops/now")[0]["now"]
-    result = stage.entry(graph, settings, **kwargs)
-    _tag(graph, settings.dataset, stage.name, since, fp)
+    since = store.run("ops/now")[0]["now"]
+    result = stage.entry(store, settings, **kwargs)
+    _tag(store, settings.dataset, stage.name, since, fp)
     return StepResult(stage.name, RAN, time.perf_counter() - t0, summary_dict(result))
 
 
-def run_pipeline(graph: Graph, settings: Settings, source: Source | None = None,
+def run_pipeline(store: Store, settings: Settings, source: Source | None = None,
                  force: Sequence[str] = (), stages: Sequence[Stage] = STAGES,
                  on_step: Callable[[StepResult], None] | None = None,
                  progress: bool = True,
@@ -183,10 +183,10 @@ def run_pipeline(graph: Graph, settings: Settings, source: Source | None = None,
             t0 = time.perf_counter()
             try:
                 if name == "ingest":
-                    step = _ingest(graph, settings, source, "ingest" in forced)  # type: ignore[arg-type]
+                    step = _ingest(store, settings, source, "ingest" in forced)  # type: ignore[arg-type]
                 else:
                     stage = next(s for s in stages if s.name == name)
-                    step = run_stage(graph, settings, stage, name in forced,
+                    step = run_stage(store, settings, stage, name in forced,
                                      **(stage_kwargs or {}).get(name, {}))
             except BaseException as exc:
                 step = StepResult(name, FAILED, time.perf_counter() - t0,

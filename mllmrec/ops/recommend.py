@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.serve import recommend
 
 
-def sample_user(graph: Graph, dataset: str) -> str | None:
-    rows = graph.run("ops/sample_user", dataset=dataset)
+def sample_user(store: Store, dataset: str) -> str | None:
+    rows = store.run("ops/sample_user", dataset=dataset)
     return rows[0]["id"] if rows else None
 
 
@@ -22,10 +22,10 @@ def _row(rec: Any) -> dict[str, Any]:
     return {"item": rec}
 
 
-def sample_recommendations(graph: Graph, dataset: str, user: str | None,
+def sample_recommendations(store: Store, dataset: str, user: str | None,
                            k: int) -> tuple[str, list[dict[str, Any]]]:
     """(user, rows) from the serving run."""
-    user = user or sample_user(graph, dataset)
+    user = user or sample_user(store, dataset)
     if user is None:
         return "-", []
-    return user, [_row(r) for r in recommend(graph, dataset, user, k)]
+    return user, [_row(r) for r in recommend(store, dataset, user, k)]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mllmrec.config import Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import StageError
 from mllmrec.ops.lock import DEFAULT_TTL, dataset_lock
 from mllmrec.ops.pipeline import RAN, PipelineReport, StepResult, run_pipeline
@@ -74,29 +74,29 @@ def warm_start_run(settings: Settings, prev_id: str | None,
     return prev_id, f"warm start from {prev_id}"
 
 
-def retrain(graph: Graph, settings: Settings, *, wait: float = 0.0, ttl: float = DEFAULT_TTL,
+def retrain(store: Store, settings: Settings, *, wait: float = 0.0, ttl: float = DEFAULT_TTL,
             owner: str | None = None, force: Sequence[str] = (),
             on_step: Callable[[StepResult], None] | None = None,
             progress: bool = True) -> RetrainReport:
     """One incremental cycle under the dataset's lock; see the module docstring."""
     dataset = settings.dataset
-    serving_run(graph, dataset, required=False)  # fails clearly before locking a missing dataset
-    with dataset_lock(graph, dataset, wait=wait, ttl=ttl, owner=owner, purpose="retrain") as lock:
-        serving = serving_run(graph, dataset, required=False)
+    serving_run(store, dataset, required=False)  # fails clearly before locking a missing dataset
+    with dataset_lock(store, dataset, wait=wait, ttl=ttl, owner=owner, purpose="retrain") as lock:
+        serving = serving_run(store, dataset, required=False)
         prev_id, prev_props = serving["run"], serving["props"]
         init, start_note = warm_start_run(settings, prev_id, prev_props)
-        report = run_pipeline(graph, settings, stages=STAGES, force=force, on_step=on_step,
+        report = run_pipeline(store, settings, stages=STAGES, force=force, on_step=on_step,
                               progress=progress,
                               stage_kwargs={"train": {"serve": False, "init_run": init}})
         if lock.lost.is_set():
             raise StageError(f"the lock on '{dataset}' expired during the retrain and was "
                              "taken by another process; the new run was not served")
-        result = _decide(graph, settings, report, prev_id, prev_props)
+        result = _decide(store, settings, report, prev_id, prev_props)
         result.start = start_note
         return result
 
 
-def _decide(graph: Graph, settings: Settings, report: PipelineReport, prev_id: str | None,
+def _decide(store: Store, settings: Settings, report: PipelineReport, prev_id: str | None,
             prev_props: dict[str, Any] | None) -> RetrainReport:
     """Promote the newly trained run, or keep the previous one serving."""
     from mllmrec.train.writeback import promote_run
@@ -107,7 +107,7 @@ def _decide(graph: Graph, settings: Settings, report: PipelineReport, prev_id: s
         why = train.note if train else "no train stage"
         return RetrainReport(dataset, report, prev_id, None, prev_id, f"no new model ({why})")
     new_id = train.summary["run_id"]
-    new_props = graph.run("ops/training_run", dataset=dataset, run=new_id)[0]["props"]
+    new_props = store.run("ops/training_run", dataset=dataset, run=new_id)[0]["props"]
     recall = {"previous": valid_recall20(prev_props), "new": valid_recall20(new_props)}
     margin = settings.train.max_recall_drop
     if (margin is not None and None not in recall.values()
@@ -115,5 +115,5 @@ def _decide(graph: Graph, settings: Settings, report: PipelineReport, prev_id: s
         return RetrainReport(dataset, report, prev_id, new_id, prev_id,
                              f"new run {new_id} kept as history, not served: valid Recall@20 "
                              f"dropped by more than {margin}", recall)
-    promote_run(graph, dataset, new_id, int(new_props["n_users"]), int(new_props["n_items"]))
+    promote_run(store, dataset, new_id, int(new_props["n_users"]), int(new_props["n_items"]))
     return RetrainReport(dataset, report, prev_id, new_id, new_id, f"new run {new_id} serves", recall)

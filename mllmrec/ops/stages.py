@@ -30,7 +30,7 @@ from mllmrec.config import (
     Settings,
     TrainSettings,
 )
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.enrich.describe import describe_items
 from mllmrec.enrich.embed import embed_texts
 from mllmrec.enrich.profile import profile_users
@@ -109,9 +109,9 @@ class Stage:
         return {f"{f.key}.{name}": value for f in self.reads
                 for name, value in f.values(settings).items()}
 
-    def input_fingerprint(self, graph: Graph, settings: Settings) -> str:
+    def input_fingerprint(self, store: Store, settings: Settings) -> str:
         """Hash of this stage's parameters and of the rows its input query returns."""
-        rows = graph.run(f"ops/inputs/{self.name}", dataset=settings.dataset)
+        rows = store.run(f"ops/inputs/{self.name}", dataset=settings.dataset)
         return fingerprint(self.name, self.params(settings), hash_rows(rows))
 
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mllmrec.dataset import DatasetStats, dataset_stats
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.ops.lock import lock_info
 from mllmrec.train.writeback import serving_run
 
@@ -61,21 +61,21 @@ def valid_recall20(props: dict[str, Any] | None) -> float | None:
 LEAKY = "users_with_all_splits_text"  # count of users profiled with --history-scope all
 
 
-def dataset_status(graph: Graph, dataset: str) -> DatasetStatus:
-    stats = dataset_stats(graph, dataset)
-    stages = graph.run("ops/stage_history", dataset=dataset)
-    serving = serving_run(graph, dataset, required=False)
-    runs = graph.run("ops/training_runs", dataset=dataset)
-    extra = graph.run("ops/enrich_counts", dataset=dataset)[0]
-    extra[LEAKY] = graph.run("ops/leaky_preferences", dataset=dataset)[0]["users"]
+def dataset_status(store: Store, dataset: str) -> DatasetStatus:
+    stats = dataset_stats(store, dataset)
+    stages = store.run("ops/stage_history", dataset=dataset)
+    serving = serving_run(store, dataset, required=False)
+    runs = store.run("ops/training_runs", dataset=dataset)
+    extra = store.run("ops/enrich_counts", dataset=dataset)[0]
+    extra[LEAKY] = store.run("ops/leaky_preferences", dataset=dataset)[0]["users"]
     return DatasetStatus(stats, stages,
                          {"id": serving["run"], "props": serving["props"]} if serving["run"] else None,
-                         len(runs), lock_info(graph, dataset), extra,
-                         graph.run("ops/interrupted_runs", dataset=dataset))
+                         len(runs), lock_info(store, dataset), extra,
+                         store.run("ops/interrupted_runs", dataset=dataset))
 
 
-def datasets(graph: Graph) -> list[str]:
-    return [r["name"] for r in graph.run("ops/datasets")]
+def datasets(store: Store) -> list[str]:
+    return [r["name"] for r in store.run("ops/datasets")]
 
 
 def _short(value: Any, width: int = 60) -> str:

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 import torch
 
 from mllmrec.cypher import query
-from mllmrec.db import Graph, bolt_params
+from mllmrec.db import Store, bolt_params
 from mllmrec.errors import StageError
 
 log = logging.getLogger(__name__)
@@ -109,10 +109,10 @@ def user_item_graph(train: sp.csr_matrix) -> dgl.DGLGraph:
 FETCH_SIZE = 20_000
 
 
-def _stream(graph: Graph, name: str, **params: Any) -> Iterator[tuple[Any, ...]]:
+def _stream(store: Store, name: str, **params: Any) -> Iterator[tuple[Any, ...]]:
     """The records of a named query as plain tuples, streamed in large fetches: no per-record
     dicts (``Record`` is a tuple, so positional unpacking costs nothing)."""
-    with graph.driver.session(database=graph.database, fetch_size=FETCH_SIZE) as session:
+    with store.driver.session(database=store.database, fetch_size=FETCH_SIZE) as session:
         yield from session.run(query(name), bolt_params(params))
 
 
@@ -140,10 +140,10 @@ class _Groups:
         return np.repeat(_positions(index, self.keys, kind), self.counts)
 
 
-def _fetch_groups(graph: Graph, name: str, **params: Any) -> _Groups:
+def _fetch_groups(store: Store, name: str, **params: Any) -> _Groups:
     """Stream a grouped query (one record per user or source item) into :class:`_Groups`."""
     out = _Groups()
-    for key, group_ids, group_values in _stream(graph, name, **params):
+    for key, group_ids, group_values in _stream(store, name, **params):
         out.keys.append(key)
         out.counts.append(len(group_ids))
         out.ids.extend(group_ids)
@@ -151,13 +151,13 @@ def _fetch_groups(graph: Graph, name: str, **params: Any) -> _Groups:
     return out
 
 
-def _nodes(graph: Graph, name: str, dataset: str, embeddings: bool
+def _nodes(store: Store, name: str, dataset: str, embeddings: bool
            ) -> tuple[list[str], list[Any]]:
     """Ids (in id order) and, when ``embeddings``, the embedding lists (None if missing) of
     the dataset's users or items; without ``embeddings`` the vectors never leave the server."""
     ids: list[str] = []
     vectors: list[Any] = []
-    for node_id, vector in _stream(graph, name, dataset=dataset, embeddings=embeddings):
+    for node_id, vector in _stream(store, name, dataset=dataset, embeddings=embeddings):
         ids.append(node_id)
         vectors.append(vector)
     return ids, vectors
@@ -196,13 +196,13 @@ def _split_matrices(pairs: _Groups, users: pd.Index, items: pd.Index) -> dict[in
             for s in (TRAIN, VALID, TEST)}
 
 
-def _fetch_item_edges(graph: Graph, dataset: str) -> tuple[_Groups, str]:
+def _fetch_item_edges(store: Store, dataset: str) -> tuple[_Groups, str]:
     """The edges of the dataset's active graph build, grouped per source item, and its id."""
-    builds = graph.run("graph/active_build", dataset=dataset)
+    builds = store.run("graph/active_build", dataset=dataset)
     if not builds:
         raise StageError(f"dataset '{dataset}' has no item-item graph; run 'mllmrec build-graph' first")
     build = builds[0]["id"]
-    return _fetch_groups(graph, "train/item_edges", dataset=dataset, build=build), build
+    return _fetch_groups(store, "train/item_edges", dataset=dataset, build=build), build
 
 
 def _item_graph(edges: _Groups, build: str, dataset: str, items: pd.Index) -> dgl.DGLGraph:
@@ -213,17 +213,17 @@ def _item_graph(edges: _Groups, build: str, dataset: str, items: pd.Index) -> dg
                                  np.asarray(edges.values, dtype=np.float64), len(items))
 
 
-def load_train_data(graph: Graph, dataset: str, features: bool = True, item_graph: bool = True,
+def load_train_data(store: Store, dataset: str, features: bool = True, item_graph: bool = True,
                     user_features: bool = True) -> TrainData:
     """Everything a model needs for ``dataset``: ids, split matrices and, on request, the text
     features (``features``/``user_features``) and the item-item graph (``item_graph``)."""
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="pull") as pool:
         # four independent reads on their own sessions: the server produces one while the
         # client decodes another
-        items_f = pool.submit(_nodes, graph, "train/items", dataset, features)
-        users_f = pool.submit(_nodes, graph, "train/users", dataset, features and user_features)
-        pairs_f = pool.submit(_fetch_groups, graph, "train/interactions", dataset=dataset)
-        edges_f = pool.submit(_fetch_item_edges, graph, dataset) if item_graph else None
+        items_f = pool.submit(_nodes, store, "train/items", dataset, features)
+        users_f = pool.submit(_nodes, store, "train/users", dataset, features and user_features)
+        pairs_f = pool.submit(_fetch_groups, store, "train/interactions", dataset=dataset)
+        edges_f = pool.submit(_fetch_item_edges, store, dataset) if item_graph else None
         item_ids, item_vectors = items_f.result()
         user_ids, user_vectors = users_f.result()
         if not item_ids or not user_ids:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from mllmrec.config import TrainSettings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.train import writeback
 from mllmrec.train.checkpoint import write_run_meta
 from mllmrec.train.data import TEST, VALID, TrainData, load_train_data
@@ -86,7 +86,7 @@ class TrainingJob:
         self.timings[name] = time.perf_counter() - self.started
 
 
-def record(graph: Graph, job: TrainingJob, model: Recommender, data: TrainData, history: list[EpochLog],
+def record(store: Store, job: TrainingJob, model: Recommender, data: TrainData, history: list[EpochLog],
            best_epoch: int, metrics: dict[str, dict[str, float]], serve: bool) -> RunSummary:
     """The record step: final checkpoint and curve in the run folder, the vectors staged in
     Neo4j (and served when ``serve``), the (:TrainingRun) node finished as ``ok``."""
@@ -98,10 +98,10 @@ def record(graph: Graph, job: TrainingJob, model: Recommender, data: TrainData, 
                        job.folder / "curve.png", f"{job.dataset} {job.settings.model} {job.id}")
     with torch.no_grad():
         users, items = (t.detach().cpu().numpy() for t in model.all_repr())
-    writeback.ensure_indexes(graph, job.settings.dim)
-    writeback.stage_vectors(graph, job.dataset, job.id, data.user_ids, users, data.item_ids, items)
+    writeback.ensure_indexes(store, job.settings.dim)
+    writeback.stage_vectors(store, job.dataset, job.id, data.user_ids, users, data.item_ids, items)
     if serve:
-        writeback.promote_run(graph, job.dataset, job.id, data.n_users, data.n_items)
+        writeback.promote_run(store, job.dataset, job.id, data.n_users, data.n_items)
     job.lap("total")
     timings = {"load": job.timings["load"], "fit": job.timings["fit"] - job.timings["load"],
                "epochs": sum(h.train_seconds for h in history),
@@ -114,7 +114,7 @@ def record(graph: Graph, job: TrainingJob, model: Recommender, data: TrainData, 
         eval_seconds_per_epoch=float(np.mean([h.eval_seconds for h in history])),
         peak_memory_mb=_peak_memory_mb(job.device), run_dir=str(job.folder), served=serve,
         graph_build=data.graph_build, history=history)
-    writeback.finish_run(graph, job.id, "ok", writeback.run_properties(metrics, {
+    writeback.finish_run(store, job.id, "ok", writeback.run_properties(metrics, {
         "best_epoch": best_epoch, "epochs": len(history), "timings": json.dumps(timings),
         "seconds_per_epoch": summary.seconds_per_epoch,
         "peak_memory_mb": summary.peak_memory_mb, "checkpoint": str(checkpoint),
@@ -129,13 +129,13 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def evaluate_stored(graph: Graph, dataset: str, ks: list[int], batch_size: int = 1024
+def evaluate_stored(store: Store, dataset: str, ks: list[int], batch_size: int = 1024
                     ) -> tuple[str, dict[str, dict[str, float]]]:
     """Metrics of the serving run computed from the vectors stored in Neo4j (what
     recommendations use), per split. Returns the run id and ``{"valid": ..., "test": ...}``."""
-    run = writeback.serving_run(graph, dataset)["run"]
-    data = load_train_data(graph, dataset, features=False, item_graph=False)
-    users, items = writeback.stored_vectors(graph, dataset, run, data.user_ids, data.item_ids)
+    run = writeback.serving_run(store, dataset)["run"]
+    data = load_train_data(store, dataset, features=False, item_graph=False)
+    users, items = writeback.stored_vectors(store, dataset, run, data.user_ids, data.item_ids)
     u, i = torch.from_numpy(users), torch.from_numpy(items)
     return run, {name: evaluate(u, i, data.train, data.splits[split], ks, batch_size)
                  for name, split in (("valid", VALID), ("test", TEST))}

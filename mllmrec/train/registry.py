@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from mllmrec.config import TrainSettings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.train.baselines import BPRMF, LightGCN
 from mllmrec.train.data import TrainData, load_train_data
 from mllmrec.train.model import MLLMRec, ModelNeeds, Recommender
@@ -23,10 +23,10 @@ def model_needs(ts: TrainSettings) -> ModelNeeds:
     return MODELS[ts.model].needs(ts)
 
 
-def load_data(graph: Graph, dataset: str, ts: TrainSettings) -> TrainData:
+def load_data(store: Store, dataset: str, ts: TrainSettings) -> TrainData:
     """Pull exactly what the configured model needs."""
     needs = model_needs(ts)
-    return load_train_data(graph, dataset, features=needs.item_features, item_graph=needs.item_graph,
+    return load_train_data(store, dataset, features=needs.item_features, item_graph=needs.item_graph,
                            user_features=needs.user_features)
 
 

@@ -24,7 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from mllmrec.config import Settings, TrainSettings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import ConfigError
 from mllmrec.provenance import stage_run
 from mllmrec.train import distributed, writeback
@@ -126,7 +126,7 @@ def fit_best(job: TrainingJob, model: Recommender, data: TrainData, ks: list[int
     return history, best_epoch, metrics
 
 
-def train_model(graph: Graph, settings: Settings, *, init_run: str | None = None,
+def train_model(store: Store, settings: Settings, *, init_run: str | None = None,
                 serve: bool = True, on_epoch: Callable[[EpochLog], None] | None = None,
                 progress: bool = True) -> RunSummary | None:
     """Train the configured model on ``settings.dataset``, evaluate it, write the run back:
@@ -150,31 +150,31 @@ def train_model(graph: Graph, settings: Settings, *, init_run: str | None = None
     params = {**ts.model_dump(mode="json"), "init_run": init_run, "serve": serve, "nproc": ranks.world}
     with reproducible(ts):
         if ranks.is_main:
-            summary = _train_main(graph, settings, device, params, ks, init_run, serve,
+            summary = _train_main(store, settings, device, params, ks, init_run, serve,
                                   on_epoch, progress, ranks)
         else:
             seed_everything(ts.seed)
-            data = load_data(graph, dataset, ts)
+            data = load_data(store, dataset, ts)
             fit(build_model(data, ts, device), data, ts, ks, progress=False, ranks=ranks)
             summary = None
     distributed.shutdown()  # after an error the process exit releases the group
     return summary
 
 
-def _train_main(graph: Graph, settings: Settings, device: torch.device, params: dict[str, Any],
+def _train_main(store: Store, settings: Settings, device: torch.device, params: dict[str, Any],
                 ks: list[int], init_run: str | None, serve: bool,
                 on_epoch: Callable[[EpochLog], None] | None, progress: bool, ranks: Ranks) -> RunSummary:
     """Rank 0 (or the only process): provenance, the three steps, the run node's outcome."""
     ts, dataset = settings.train, settings.dataset
-    with stage_run(graph, dataset, "train", params) as rec:
+    with stage_run(store, dataset, "train", params) as rec:
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         rec.counts["run"] = run_id
         job = TrainingJob(run_id, dataset, ts, params, device, run_dir(ts, dataset, run_id))
         seed_everything(ts.seed)
-        data = load_data(graph, dataset, ts)
+        data = load_data(store, dataset, ts)
         job.lap("load")
         model = build_model(data, ts, device)
-        scope = writeback.start_run(graph, run_id, dataset, ts.model, params, str(device),
+        scope = writeback.start_run(store, run_id, dataset, ts.model, params, str(device),
                                     data.graph_build)
         if scope != "train":
             log.warning("run %s trains on LEAKY user texts (history scope '%s': validation and "
@@ -184,10 +184,10 @@ def _train_main(graph: Graph, settings: Settings, device: torch.device, params: 
                 warm_start(model, run_dir(ts, dataset, init_run), data, ts.model)
             history, best_epoch, metrics = fit_best(job, model, data, ks, on_epoch, progress, ranks)
             job.lap("fit")
-            summary = record(graph, job, model, data, history, best_epoch, metrics, serve)
+            summary = record(store, job, model, data, history, best_epoch, metrics, serve)
             summary.user_text_scope = scope
         except BaseException as exc:
-            writeback.finish_run(graph, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"[:2000]})
+            writeback.finish_run(store, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"[:2000]})
             raise
         rec.counts.update({**data.counts, "epochs": len(history), "best_epoch": best_epoch,
                            "test_recall_20": metrics["test"]["recall@20"]})

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from mllmrec.cypher import statements
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.errors import StageError
 from mllmrec.provenance import code_version, process_identity
 
@@ -37,25 +37,25 @@ def mips_keys(item_vectors: np.ndarray) -> np.ndarray:
     return np.hstack([item_vectors, extra[:, None]]).astype(np.float32)
 
 
-def ensure_indexes(graph: Graph, dim: int) -> None:
+def ensure_indexes(store: Store, dim: int) -> None:
     """Create the vector indexes of the learned vectors if missing."""
     for text in statements("train/vector_indexes"):
-        graph.run_text(text, dims=dim, key_dims=dim + 1)
+        store.run_text(text, dims=dim, key_dims=dim + 1)
 
 
-def start_run(graph: Graph, run_id: str, dataset: str, model: str, params: dict[str, Any],
+def start_run(store: Store, run_id: str, dataset: str, model: str, params: dict[str, Any],
               device: str, graph_build: str | None) -> str:
     """Record the run as started; returns the scope of the user texts it trains on ('train',
     or 'all' when they include held-out items: the published protocol's leak)."""
-    rows = graph.run("train/run_start", id=run_id, dataset=dataset, model=model,
+    rows = store.run("train/run_start", id=run_id, dataset=dataset, model=model,
                      params=json.dumps(params, sort_keys=True, default=str), device=device,
                      code_version=code_version(), graph_build=graph_build, **process_identity())
     return str(rows[0]["user_text_scope"]) if rows else "train"
 
 
-def finish_run(graph: Graph, run_id: str, status: str, props: dict[str, Any]) -> None:
+def finish_run(store: Store, run_id: str, status: str, props: dict[str, Any]) -> None:
     """Set the run's outcome; ``props`` values must be Neo4j property types."""
-    graph.run("train/run_finish", id=run_id, status=status, props=props)
+    store.run("train/run_finish", id=run_id, status=status, props=props)
 
 
 def run_properties(metrics: dict[str, dict[str, float]], extra: dict[str, Any]) -> dict[str, Any]:
@@ -69,34 +69,34 @@ def run_properties(metrics: dict[str, dict[str, float]], extra: dict[str, Any]) 
     return props
 
 
-def stage_vectors(graph: Graph, dataset: str, run_id: str, user_ids: list[str], users: np.ndarray,
+def stage_vectors(store: Store, dataset: str, run_id: str, user_ids: list[str], users: np.ndarray,
                   item_ids: list[str], items: np.ndarray, batch_size: int = 5000) -> None:
     """Write the run's vectors to the staging properties in batches."""
     keys = mips_keys(items)
-    graph.write_batches("train/stage_items",
+    store.write_batches("train/stage_items",
                         ({"id": i, "vector": v.tolist(), "key": k.tolist()}
                          for i, v, k in zip(item_ids, items, keys)),
                         batch_size, desc="stage item vectors", total=len(item_ids),
                         dataset=dataset, run=run_id)
-    graph.write_batches("train/stage_users",
+    store.write_batches("train/stage_users",
                         ({"id": u, "vector": v.tolist()} for u, v in zip(user_ids, users)),
                         batch_size, desc="stage user vectors", total=len(user_ids),
                         dataset=dataset, run=run_id)
 
 
-def promote_run(graph: Graph, dataset: str, run_id: str, n_users: int, n_items: int) -> None:
+def promote_run(store: Store, dataset: str, run_id: str, n_users: int, n_items: int) -> None:
     """Serve a fully staged run (one transaction); raise if its staging is incomplete."""
-    rows = graph.run("train/promote_run", dataset=dataset, run=run_id, n_users=n_users, n_items=n_items)
+    rows = store.run("train/promote_run", dataset=dataset, run=run_id, n_users=n_users, n_items=n_items)
     if not rows:
         raise StageError(f"run {run_id} is not completely staged in '{dataset}' "
                          "(interrupted or overwritten by another run); the serving run is unchanged")
     log.info("run %s now serves '%s'", run_id, dataset)
 
 
-def serving_run(graph: Graph, dataset: str, required: bool = True) -> dict[str, Any]:
+def serving_run(store: Store, dataset: str, required: bool = True) -> dict[str, Any]:
     """The serving run of a dataset: ``{"run", "graph_build", "metrics", "model", "checkpoint",
     "props"}``; with ``required=False`` a dataset without one gives ``run`` None."""
-    rows = graph.run("train/serving_run", dataset=dataset)
+    rows = store.run("train/serving_run", dataset=dataset)
     if not rows:
         raise StageError(f"no dataset named '{dataset}' in the database; ingest it first")
     if required and rows[0]["run"] is None:
@@ -104,11 +104,11 @@ def serving_run(graph: Graph, dataset: str, required: bool = True) -> dict[str, 
     return rows[0]
 
 
-def stored_vectors(graph: Graph, dataset: str, run_id: str, user_ids: list[str], item_ids: list[str]
+def stored_vectors(store: Store, dataset: str, run_id: str, user_ids: list[str], item_ids: list[str]
                    ) -> tuple[np.ndarray, np.ndarray]:
     """The vectors stored for ``run_id``, aligned to the given id orders (missing -> error)."""
     def aligned(name: str, ids: list[str]) -> np.ndarray:
-        got = {r["id"]: r["vector"] for r in graph.run(name, dataset=dataset, run=run_id)}
+        got = {r["id"]: r["vector"] for r in store.run(name, dataset=dataset, run=run_id)}
         missing = [x for x in ids if x not in got]
         if missing:
             raise StageError(f"{len(missing)} nodes have no vector of run {run_id} (e.g. {missing[:3]})")

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from mllmrec.config import Neo4jSettings, Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from tests.conftest import run_cli
 from tests.synthetic import SyntheticMovieLens
 
@@ -64,7 +64,7 @@ def first_part(raw: pd.DataFrame, share: float = 0.95) -> pd.DataFrame:
 _CACHE: dict[str, Processed] = {}
 
 
-def processed_dataset(graph: Graph, neo4j: Neo4jSettings, source: SyntheticMovieLens,
+def processed_dataset(store: Store, neo4j: Neo4jSettings, source: SyntheticMovieLens,
                       tmp_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Processed:
     if "ml95" in _CACHE:
         return _CACHE["ml95"]
@@ -78,7 +78,7 @@ def processed_dataset(graph: Graph, neo4j: Neo4jSettings, source: SyntheticMovie
     first = first_part(raw)
     first.to_csv(folder / "u.data", sep="\t", header=False, index=False)
     name = f"ops-{uuid.uuid4().hex[:8]}"
-    request.addfinalizer(lambda: drop_dataset(graph, name))
+    request.addfinalizer(lambda: drop_dataset(store, name))
     runs = root / "runs"
     result = run_cli(["-d", name, "pipeline", "run", "--source", "movielens", str(folder),
                       "--posters", str(source.posters), "--no-llm", "--epochs", EPOCHS,

@@ -19,17 +19,17 @@ from tests.fixtures_models import ingest, movie_catalogue, small_catalogue  # no
 pytestmark = pytest.mark.e2e
 
 
-def test_protocol_cells_labels_and_restored_state(graph, settings, movie_catalogue):  # noqa: F811
-    ingest(graph, settings.dataset, small_catalogue(movie_catalogue, 30, 16))
+def test_protocol_cells_labels_and_restored_state(store, settings, movie_catalogue):  # noqa: F811
+    ingest(store, settings.dataset, small_catalogue(movie_catalogue, 30, 16))
     s = settings.with_overrides({"enrich.no_llm": True, "enrich.device": "cpu",
                                  "train.device": "cpu", "train.epochs": 2, "train.patience": 2,
                                  "train.threads": 1})
-    describe_items(graph, s)
-    prepare_users(graph, s)
-    build_graph(graph, s)
+    describe_items(store, s)
+    prepare_users(store, s)
+    build_graph(store, s)
     grid = points(GridSpec(knn_k=(3, s.graph.knn_k), knn_jac=(s.graph.knn_jac,), pure=(s.graph.pure,)))
     seen = []
-    out = run_protocol(graph, s, grid, (7,), on_progress=lambda part: seen.append(part["missing"]))
+    out = run_protocol(store, s, grid, (7,), on_progress=lambda part: seen.append(part["missing"]))
     assert seen == [["all"], ["all"], [], []]  # saved after every grid point
     assert [(c["scope"], c["selection"]) for c in out["cells"]] == [
         ("train", "valid"), ("all", "valid"), ("train", "test"), ("all", "test")]
@@ -51,15 +51,15 @@ def test_protocol_cells_labels_and_restored_state(graph, settings, movie_catalog
     assert honest["config"] == best_valid["config"]
     # the leaky profile run is labelled; the users are back on training-only texts and the
     # configured graph is the active one
-    params = [json.loads(r["p"]) for r in graph.run_text(
+    params = [json.loads(r["p"]) for r in store.run_text(
         "MATCH (r:StageRun {dataset: $d, stage: 'profile'}) RETURN r.params AS p", d=s.dataset)]
     assert {p["history_scope"] for p in params} == {"train", "all"}
-    scopes = graph.run_text("MATCH (u:User {dataset: $d}) WHERE u.preference IS NOT NULL "
+    scopes = store.run_text("MATCH (u:User {dataset: $d}) WHERE u.preference IS NOT NULL "
                             "RETURN DISTINCT u.preference_scope AS scope", d=s.dataset)
     assert scopes == [{"scope": "train"}]
     # every training run is labelled in Neo4j with the scope of the user texts it used
-    labels = graph.run_text("MATCH (r:TrainingRun {dataset: $d}) RETURN r.user_text_scope AS "
+    labels = store.run_text("MATCH (r:TrainingRun {dataset: $d}) RETURN r.user_text_scope AS "
                             "scope, count(*) AS runs ORDER BY scope", d=s.dataset)
     assert labels == [{"scope": "all", "runs": len(grid)}, {"scope": "train", "runs": len(grid)}]
-    active = graph.run("graph/active_build", dataset=s.dataset)[0]
+    active = store.run("graph/active_build", dataset=s.dataset)[0]
     assert {k: active[k] for k in ("knn_k", "knn_jac", "pure")} == built(s)

@@ -10,8 +10,8 @@ from tests.fixtures_models import ingest, movie_catalogue, small_catalogue, tiny
 pytestmark = pytest.mark.e2e
 
 
-def test_cli_describe_profile_embed(graph, neo4j_settings, settings, movie_catalogue, tiny_vlm, tmp_path):  # noqa: F811
-    ingest(graph, settings.dataset, small_catalogue(movie_catalogue, 8, 6))
+def test_cli_describe_profile_embed(store, neo4j_settings, settings, movie_catalogue, tiny_vlm, tmp_path):  # noqa: F811
+    ingest(store, settings.dataset, small_catalogue(movie_catalogue, 8, 6))
     d = ["--dataset", settings.dataset]
     res = run_cli([*d, "describe-items", "--no-llm"], neo4j_settings)
     assert res.exit_code == 0, res.output

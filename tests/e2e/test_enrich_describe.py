@@ -16,7 +16,7 @@ N_ITEMS = 10
 
 
 @pytest.fixture
-def broken_dataset(graph, settings, movie_catalogue, tmp_path):  # noqa: F811
+def broken_dataset(store, settings, movie_catalogue, tmp_path):  # noqa: F811
     """10 movies with posters, plus one whose poster file is missing, one whose poster
     is not an image, and one with no text at all."""
     corrupt = tmp_path / "corrupt.jpg"
@@ -24,12 +24,12 @@ def broken_dataset(graph, settings, movie_catalogue, tmp_path):  # noqa: F811
     extra = [{"item_id": "missing", "title": "Lost Poster (1990)", "image": str(tmp_path / "nope.jpg")},
              {"item_id": "corrupt", "title": "Bad Poster (1991)", "image": str(corrupt)},
              {"item_id": "blank"}]
-    ingest(graph, settings.dataset, small_catalogue(movie_catalogue, N_ITEMS, 8, extra))
+    ingest(store, settings.dataset, small_catalogue(movie_catalogue, N_ITEMS, 8, extra))
     return settings.dataset
 
 
-def _items(graph, dataset):
-    rows = graph.run_text(
+def _items(store, dataset):
+    rows = store.run_text(
         "MATCH (i:Item {dataset: $d}) RETURN i.id AS id, i.title AS title, i.category AS category,"
         " i.description AS description, i.image AS image, i.image_description AS image_description,"
         " i.text AS text, i.description_model AS model, i.description_prompt AS prompt,"
@@ -37,14 +37,14 @@ def _items(graph, dataset):
     return {r["id"]: r for r in rows}
 
 
-def test_describe_writes_descriptions_with_provenance_once(graph, settings, broken_dataset, tiny_vlm):  # noqa: F811
+def test_describe_writes_descriptions_with_provenance_once(store, settings, broken_dataset, tiny_vlm):  # noqa: F811
     s = tiny_settings(settings, tiny_vlm)
-    summary = describe_items(graph, s)
+    summary = describe_items(store, s)
     assert summary.total == N_ITEMS + 3
     assert summary.generated == N_ITEMS
     assert dict(summary.failures) == {"missing_image": 1, "unreadable_image": 1, "empty_text": 1}
     assert any("nope.jpg" in m and "not found" in m for m in summary.messages)
-    items = _items(graph, broken_dataset)
+    items = _items(store, broken_dataset)
     for i in map(str, range(1, N_ITEMS + 1)):
         it = items[i]
         assert it["image_description"], i
@@ -61,39 +61,39 @@ def test_describe_writes_descriptions_with_provenance_once(graph, settings, brok
     assert items["missing"]["text"] == "Title: Lost Poster (1990)"
     assert items["missing"]["image_description"] is None
     assert items["blank"]["text"] is None
-    run = graph.run("stage/last_success", dataset=broken_dataset, stage="describe")[0]
+    run = store.run("stage/last_success", dataset=broken_dataset, stage="describe")[0]
     assert '"generated": 10' in run["counts"]
     # a second run does no work: nothing generated, nothing written, nothing changed
-    again = describe_items(graph, s)
+    again = describe_items(store, s)
     assert (again.generated, again.written) == (0, 0)
     assert again.skipped == N_ITEMS + 1  # the described ones and the blank item (no image)
-    assert _items(graph, broken_dataset) == items
+    assert _items(store, broken_dataset) == items
 
 
-def test_interrupted_run_completes_on_rerun(graph, settings, broken_dataset, tiny_vlm):  # noqa: F811
+def test_interrupted_run_completes_on_rerun(store, settings, broken_dataset, tiny_vlm):  # noqa: F811
     s = tiny_settings(settings, tiny_vlm, gen_batch_size=3)
 
     def crash(summary):
         raise KeyboardInterrupt("killed after the first batch")
 
     with pytest.raises(KeyboardInterrupt):
-        describe_items(graph, s, on_batch=crash)
-    first = [i for i, it in _items(graph, broken_dataset).items() if it["image_description"]]
+        describe_items(store, s, on_batch=crash)
+    first = [i for i, it in _items(store, broken_dataset).items() if it["image_description"]]
     assert len(first) == 3  # the first batch (items 1, 10, 2 in id order) survived the crash
-    failed = graph.run_text("MATCH (s:StageRun {dataset: $d, stage: 'describe'}) RETURN s.status AS st",
+    failed = store.run_text("MATCH (s:StageRun {dataset: $d, stage: 'describe'}) RETURN s.status AS st",
                             d=broken_dataset)
     assert [r["st"] for r in failed] == ["failed"]
-    rest = describe_items(graph, s)
+    rest = describe_items(store, s)
     assert rest.generated == N_ITEMS - 3  # only the unfinished items were generated
-    done = [i for i, it in _items(graph, broken_dataset).items() if it["image_description"]]
+    done = [i for i, it in _items(store, broken_dataset).items() if it["image_description"]]
     assert len(done) == N_ITEMS
 
 
-def test_no_llm_text_is_metadata_only(graph, settings, broken_dataset, tiny_vlm):  # noqa: F811
-    describe_items(graph, tiny_settings(settings, tiny_vlm))
-    summary = describe_items(graph, settings.with_overrides({"enrich.no_llm": True,
+def test_no_llm_text_is_metadata_only(store, settings, broken_dataset, tiny_vlm):  # noqa: F811
+    describe_items(store, tiny_settings(settings, tiny_vlm))
+    summary = describe_items(store, settings.with_overrides({"enrich.no_llm": True,
                                                              "enrich.vlm_model": "not/loaded"}))
     assert summary.generated == 0
-    for it in _items(graph, broken_dataset).values():
+    for it in _items(store, broken_dataset).values():
         assert it["text"] == (fuse_item_text({k: it[k] for k in ("title", "category", "description")}) or None)
         assert it["text"] is None or "Appearance" not in it["text"]

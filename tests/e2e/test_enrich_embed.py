@@ -25,27 +25,27 @@ def minilm():
 
 
 @pytest.fixture
-def enriched(graph, settings, movie_catalogue):  # noqa: F811
+def enriched(store, settings, movie_catalogue):  # noqa: F811
     cat = small_catalogue(movie_catalogue, 20, 12, [{"item_id": "blank"}])
-    ingest(graph, settings.dataset, cat)
+    ingest(store, settings.dataset, cat)
     s = settings.with_overrides({"enrich.no_llm": True})
-    describe_items(graph, s)
-    profile_users(graph, s)
+    describe_items(store, s)
+    profile_users(store, s)
     return s
 
 
-def _vectors(graph, dataset, label):
+def _vectors(store, dataset, label):
     q = {"Item": "MATCH (n:Item {dataset: $d}) WHERE n.text IS NOT NULL RETURN n.id AS id, n.text AS text, n.embedding AS v",
          "User": "MATCH (n:User {dataset: $d}) RETURN n.id AS id, n.preference AS text, n.embedding AS v"}[label]
-    return {r["id"]: r for r in graph.run_text(q, d=dataset)}
+    return {r["id"]: r for r in store.run_text(q, d=dataset)}
 
 
-def test_vectors_stored_exactly_indexed_and_encoded_once(graph, enriched, minilm):
-    summary = embed_texts(graph, enriched)
+def test_vectors_stored_exactly_indexed_and_encoded_once(store, enriched, minilm):
+    summary = embed_texts(store, enriched)
     assert summary.extra["items_encoded"] == 20 and summary.extra["users_encoded"] == 12
     assert summary.failures["empty_text"] == 1  # the blank item
     for label in ("Item", "User"):
-        rows = _vectors(graph, enriched.dataset, label)
+        rows = _vectors(store, enriched.dataset, label)
         ids = sorted(rows)
         direct = minilm.encode([rows[i]["text"] for i in ids], batch_size=128, convert_to_numpy=True)
         direct = direct / np.linalg.norm(direct, axis=1, keepdims=True)
@@ -59,36 +59,36 @@ def test_vectors_stored_exactly_indexed_and_encoded_once(graph, enriched, minilm
         a, b = direct[0], direct[1]
         cos = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
         assert float(stored[0] @ stored[1]) == pytest.approx(cos, abs=1e-6)
-        db_cos = graph.run_text(
+        db_cos = store.run_text(
             f"MATCH (a:{label} {{dataset: $d, id: $a}}), (b:{label} {{dataset: $d, id: $b}}) "
             "RETURN vector.similarity.cosine(a.embedding, b.embedding) AS s",
             d=enriched.dataset, a=ids[0], b=ids[1])[0]["s"]
         assert (1 + cos) / 2 == pytest.approx(db_cos, abs=1e-5)  # Neo4j reports (1 + cos) / 2
-    idx = {r["name"]: r for r in graph.run("schema/vector_indexes")}
+    idx = {r["name"]: r for r in store.run("schema/vector_indexes")}
     assert {n: (idx[n]["dimensions"], idx[n]["similarity"].lower()) for n in idx} == {
         "item_embedding": (384, "cosine"), "user_embedding": (384, "cosine")}
     assert all(r["state"] == "ONLINE" for r in idx.values())
     # a second run encodes nothing; a changed item text is the only one encoded again
-    again = embed_texts(graph, enriched)
+    again = embed_texts(store, enriched)
     assert (again.generated, again.extra["items_encoded"], again.extra["users_encoded"]) == (0, 0, 0)
-    graph.run_text("MATCH (i:Item {dataset: $d, id: '1'}) SET i.title = 'Toy Story, renamed'",
+    store.run_text("MATCH (i:Item {dataset: $d, id: '1'}) SET i.title = 'Toy Story, renamed'",
                    d=enriched.dataset)
-    describe_items(graph, enriched)
-    third = embed_texts(graph, enriched)
+    describe_items(store, enriched)
+    third = embed_texts(store, enriched)
     assert (third.extra["items_encoded"], third.extra["users_encoded"]) == (1, 0)
 
 
-def test_vector_indexes_created_when_missing_and_dimension_guarded(graph):
+def test_vector_indexes_created_when_missing_and_dimension_guarded(store):
     """A missing index is created and online when the call returns; indexes that exist are
     left alone, and an encoder of another dimension is refused by name."""
-    ensure_vector_indexes(graph, 384)
-    graph.run("schema/drop_item_index")
-    assert {r["name"] for r in graph.run("schema/vector_indexes")} == {VECTOR_INDEXES["user"]}
-    ensure_vector_indexes(graph, 384)
-    idx = {r["name"]: r for r in graph.run("schema/vector_indexes")}
+    ensure_vector_indexes(store, 384)
+    store.run("schema/drop_item_index")
+    assert {r["name"] for r in store.run("schema/vector_indexes")} == {VECTOR_INDEXES["user"]}
+    ensure_vector_indexes(store, 384)
+    idx = {r["name"]: r for r in store.run("schema/vector_indexes")}
     assert set(idx) == set(VECTOR_INDEXES.values())
     assert all(r["state"] == "ONLINE" and int(r["dimensions"]) == 384 for r in idx.values())
     with pytest.raises(StageError, match=r"vector index '(item|user)_embedding' has dimension 384 "
                                          r"but the encoder gives 7"):
-        ensure_vector_indexes(graph, 7)
-    assert {int(r["dimensions"]) for r in graph.run("schema/vector_indexes")} == {384}
+        ensure_vector_indexes(store, 7)
+    assert {int(r["dimensions"]) for r in store.run("schema/vector_indexes")} == {384}

@@ -24,11 +24,11 @@ N_ITEMS, N_USERS = 20, 12
 
 
 @pytest.fixture
-def enriched(graph, settings, ml100k_catalogue):  # noqa: F811
-    ingest(graph, settings.dataset, small_catalogue(ml100k_catalogue, N_ITEMS, N_USERS))
+def enriched(store, settings, ml100k_catalogue):  # noqa: F811
+    ingest(store, settings.dataset, small_catalogue(ml100k_catalogue, N_ITEMS, N_USERS))
     s = settings.with_overrides({"enrich.no_llm": True})
-    describe_items(graph, s)
-    profile_users(graph, s)
+    describe_items(store, s)
+    profile_users(store, s)
     return s
 
 
@@ -39,8 +39,8 @@ def _endpoint(settings, stub, **extra):  # noqa: F811
         **{f"enrich.{k}": v for k, v in extra.items()}})
 
 
-def _stored(graph, dataset):
-    rows = graph.run_text(
+def _stored(store, dataset):
+    rows = store.run_text(
         "MATCH (i:Item {dataset: $d}) RETURN 'item' AS kind, i.id AS id, i.text AS text, "
         "i.embedding AS v, i.embedding_hash AS h UNION ALL "
         "MATCH (u:User {dataset: $d}) RETURN 'user' AS kind, u.id AS id, u.preference AS text, "
@@ -57,41 +57,41 @@ def _assert_reference_vectors(rows):
 
 
 def test_endpoint_embeds_like_the_local_encoder_and_switching_reembeds(
-        graph, neo4j_settings, enriched, stub):  # noqa: F811
+        store, neo4j_settings, enriched, stub):  # noqa: F811
     d = ["--dataset", enriched.dataset]
     res = run_cli([*d, "embed", "--backend", "openai", "--base-url", stub.base_url,
                    "--concurrency", "2", "--batch-size", "4"], neo4j_settings)
     assert res.exit_code == 0 and f"{N_ITEMS + N_USERS} generated" in res.output, res.output
-    stored = _stored(graph, enriched.dataset)
+    stored = _stored(store, enriched.dataset)
     _assert_reference_vectors(list(stored.values()))
     assert len({r["h"].split(":")[0] for r in stored.values()}) == 1
     # 1 probe + ceil(20 / 4) + ceil(12 / 4) requests
     assert stub.requests.count("/v1/embeddings") == 1 + 5 + 3
-    assert embed_texts(graph, _endpoint(enriched, stub)).generated == 0
-    local = embed_texts(graph, enriched)  # another backend: every text again
+    assert embed_texts(store, _endpoint(enriched, stub)).generated == 0
+    local = embed_texts(store, enriched)  # another backend: every text again
     assert (local.extra["items_encoded"], local.extra["users_encoded"]) == (N_ITEMS, N_USERS)
-    int8 = embed_texts(graph, enriched.with_overrides({"enrich.encoder_precision": "int8"}))
+    int8 = embed_texts(store, enriched.with_overrides({"enrich.encoder_precision": "int8"}))
     assert (int8.extra["items_encoded"], int8.extra["users_encoded"]) == (N_ITEMS, N_USERS)
     assert int8.extra["precision"] == "int8"
-    keys = {r["h"].split(":")[0] for r in _stored(graph, enriched.dataset).values()}
+    keys = {r["h"].split(":")[0] for r in _stored(store, enriched.dataset).values()}
     assert len(keys) == 1 and keys.isdisjoint(r["h"].split(":")[0] for r in stored.values())
 
 
 @pytest.mark.parametrize("mode", ["fail", "stall"])
 def test_failing_endpoint_names_the_items_and_writes_finished_batches(
-        graph, enriched, stub, mode):  # noqa: F811
-    items = {r["id"]: r["text"] for r in graph.run_text(
+        store, enriched, stub, mode):  # noqa: F811
+    items = {r["id"]: r["text"] for r in store.run_text(
         "MATCH (i:Item {dataset: $d}) RETURN i.id AS id, i.text AS text", d=enriched.dataset)}
     (stub.fail_texts if mode == "fail" else stub.stall_texts).add(items["7"])
     stub.stall_seconds = 2.0
     s = _endpoint(enriched, stub, openai_timeout=0.5)
     with pytest.raises(StageError) as err:
-        embed_texts(graph, s)
+        embed_texts(store, s)
     message = str(err.value)
     assert message.startswith("embedding items ")
     assert ("answered HTTP 500" if mode == "fail" else "did not answer within 0.5 s") in message
     assert "gave up after 2 attempts" in message and "run embed again" in message
-    stored = _stored(graph, enriched.dataset)
+    stored = _stored(store, enriched.dataset)
     missing = sorted(i for (kind, i), r in stored.items() if kind == "item" and r["v"] is None)
     assert "7" in missing and len(missing) == 4  # exactly the failed batch of 4
     named = message.split(" failed")[0][len("embedding items "):].split(", ")
@@ -101,14 +101,14 @@ def test_failing_endpoint_names_the_items_and_writes_finished_batches(
     _assert_reference_vectors(written)
     assert all(r["v"] is None for (kind, _), r in stored.items() if kind == "user")
     stub.reset()
-    resumed = embed_texts(graph, s)
+    resumed = embed_texts(store, s)
     assert (resumed.extra["items_encoded"], resumed.extra["users_encoded"]) == (4, N_USERS)
-    _assert_reference_vectors(list(_stored(graph, enriched.dataset).values()))
+    _assert_reference_vectors(list(_stored(store, enriched.dataset).values()))
 
 
-def test_vectors_of_another_dimension_are_refused(graph, enriched, stub):  # noqa: F811
-    ensure_vector_indexes(graph, 384)
+def test_vectors_of_another_dimension_are_refused(store, enriched, stub):  # noqa: F811
+    ensure_vector_indexes(store, 384)
     stub.dimensions = 8
     with pytest.raises(StageError, match=r"has dimension 384 but the encoder gives 8"):
-        embed_texts(graph, _endpoint(enriched, stub))
-    assert all(r["v"] is None for r in _stored(graph, enriched.dataset).values())
+        embed_texts(store, _endpoint(enriched, stub))
+    assert all(r["v"] is None for r in _stored(store, enriched.dataset).values())

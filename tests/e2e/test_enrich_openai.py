@@ -19,8 +19,8 @@ N_ITEMS, N_USERS = 6, 5
 
 
 @pytest.fixture
-def small(graph, settings, movie_catalogue):  # noqa: F811
-    ingest(graph, settings.dataset, small_catalogue(movie_catalogue, N_ITEMS, N_USERS))
+def small(store, settings, movie_catalogue):  # noqa: F811
+    ingest(store, settings.dataset, small_catalogue(movie_catalogue, N_ITEMS, N_USERS))
     return settings.dataset
 
 
@@ -32,35 +32,35 @@ def _openai(settings, base_url, **extra):
         **{f"enrich.{k}": v for k, v in extra.items()}})
 
 
-def test_describe_and_profile_through_an_openai_endpoint(graph, settings, small, chat_server):  # noqa: F811
+def test_describe_and_profile_through_an_openai_endpoint(store, settings, small, chat_server):  # noqa: F811
     s = _openai(settings, chat_server.base_url)
     chat_server.requests.clear()
     chat_server.fail_next = 2  # the first two answers are 503: retried with backoff
-    described = describe_items(graph, s)
+    described = describe_items(store, s)
     assert (described.generated, described.failed) == (N_ITEMS, 0)
     assert sum(r["image"] for r in chat_server.requests) == N_ITEMS + 2  # images sent inline
-    profiled = profile_users(graph, s)
+    profiled = profile_users(store, s)
     assert (profiled.generated, profiled.failed) == (N_USERS, 0)
     assert not any(r["image"] for r in chat_server.requests[N_ITEMS + 2:])  # text-only
-    rows = graph.run_text(
+    rows = store.run_text(
         "MATCH (i:Item {dataset: $d}) RETURN i.image_description AS t, i.description_model AS m",
         d=small)
     assert all(r["t"] and r["m"] == "tiny-qwen2-vl" for r in rows)
-    rows = graph.run_text(
+    rows = store.run_text(
         "MATCH (u:User {dataset: $d}) RETURN u.preference AS t, u.preference_model AS m", d=small)
     assert all(r["t"] and r["m"] == "tiny-qwen2-vl" for r in rows)
-    assert describe_items(graph, s).generated == 0 and profile_users(graph, s).generated == 0
+    assert describe_items(store, s).generated == 0 and profile_users(store, s).generated == 0
 
 
-def test_unreachable_endpoint_is_counted_per_item(graph, settings, small):
+def test_unreachable_endpoint_is_counted_per_item(store, settings, small):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     s = _openai(settings, f"http://127.0.0.1:{port}/v1", openai_retries=1)
-    summary = describe_items(graph, s)
+    summary = describe_items(store, s)
     assert summary.failures["endpoint_error"] == N_ITEMS and summary.generated == 0
     assert all("cannot reach" in m and "2 attempts" in m for m in summary.messages)
-    texts = graph.run_text("MATCH (i:Item {dataset: $d}) RETURN i.text AS t", d=small)
+    texts = store.run_text("MATCH (i:Item {dataset: $d}) RETURN i.text AS t", d=small)
     assert all(r["t"].startswith("Title: ") for r in texts)  # metadata text still written
-    profiled = profile_users(graph, s)
+    profiled = profile_users(store, s)
     assert profiled.failures["endpoint_error"] == N_USERS

@@ -22,15 +22,15 @@ EXPECTED = {"user_recommendations", "why_recommended", "item_neighbours", "train
 
 
 @pytest.fixture(scope="session")
-def processed(graph, neo4j_settings, synthetic_movielens, tmp_path_factory, request) -> Processed:
-    return processed_dataset(graph, neo4j_settings, synthetic_movielens, tmp_path_factory, request)
+def processed(store, neo4j_settings, synthetic_movielens, tmp_path_factory, request) -> Processed:
+    return processed_dataset(store, neo4j_settings, synthetic_movielens, tmp_path_factory, request)
 
 
-def test_every_explore_query_returns_rows(graph, processed):
+def test_every_explore_query_returns_rows(store, processed):
     queries = {q.name: q for q in list_queries()}
     assert EXPECTED <= set(queries)
-    user = graph.run("ops/sample_user", dataset=processed.name)[0]["id"]
-    recs = run_explore(graph, "user_recommendations", processed.name, {"user": user, "k": "5"})
+    user = store.run("ops/sample_user", dataset=processed.name)[0]["id"]
+    recs = run_explore(store, "user_recommendations", processed.name, {"user": user, "k": "5"})
     top = [r["item"] for r in recs if r["kind"] == "recommendation"]
     history = [r["item"] for r in recs if r["kind"] == "history"]
     assert len(top) == 5 and len(history) == 5 and not set(top) & set(history)
@@ -39,18 +39,18 @@ def test_every_explore_query_returns_rows(graph, processed):
         assert q.summary and not q.summary.startswith("/"), name
         args = {k: v for k, v in params.items() if k in q.defaults}
         if q.graph_view:
-            assert run_graph(graph, name, processed.name, args).nodes, f"'{name}' drew no node"
+            assert run_graph(store, name, processed.name, args).nodes, f"'{name}' drew no node"
         else:
-            assert run_explore(graph, name, processed.name, args), f"'{name}' returned no rows"
+            assert run_explore(store, name, processed.name, args), f"'{name}' returned no rows"
 
 
-def test_recommendation_scores_are_dot_products(graph, processed):
+def test_recommendation_scores_are_dot_products(store, processed):
     """The Browser query's scores equal the dot products of the stored vectors (numpy)."""
     import numpy as np
 
-    user = graph.run("ops/sample_user", dataset=processed.name)[0]["id"]
-    rows = run_explore(graph, "user_recommendations", processed.name, {"user": user, "k": "3"})
-    vec = graph.run_text("MATCH (n {dataset: $d}) WHERE (n:User AND n.id = $u) OR (n:Item AND n.id IN $i) "
+    user = store.run("ops/sample_user", dataset=processed.name)[0]["id"]
+    rows = run_explore(store, "user_recommendations", processed.name, {"user": user, "k": "3"})
+    vec = store.run_text("MATCH (n {dataset: $d}) WHERE (n:User AND n.id = $u) OR (n:Item AND n.id IN $i) "
                          "RETURN labels(n)[0] AS label, n.id AS id, n.rec_vector AS v",
                          d=processed.name, u=user, i=[r["item"] for r in rows])
     u = np.array(next(r["v"] for r in vec if r["label"] == "User"))
@@ -73,28 +73,28 @@ def test_explore_cli_lists_and_runs(neo4j_settings, processed):
 
 # ---- graph views, checked against references computed here from raw edges and vectors ----
 
-def _active_build(graph, dataset: str) -> str:
+def _active_build(store, dataset: str) -> str:
     """The active build, found without the project's query: the one build flagged active."""
-    rows = graph.run_text("MATCH (b:GraphBuild) WHERE b.dataset = $d AND b.active RETURN b.id AS id",
+    rows = store.run_text("MATCH (b:GraphBuild) WHERE b.dataset = $d AND b.active RETURN b.id AS id",
                           d=dataset)
     assert len(rows) == 1
     return rows[0]["id"]
 
 
-def _edges(graph, dataset: str, item_ids) -> list[dict]:
+def _edges(store, dataset: str, item_ids) -> list[dict]:
     """Every CO_OCCURS / SIMILAR edge touching the items, any build, as plain rows."""
-    return graph.run_text(
+    return store.run_text(
         "MATCH (a:Item)-[r:CO_OCCURS|SIMILAR]->(b:Item) WHERE a.dataset = $d AND "
         "(a.id IN $ids OR b.id IN $ids) RETURN a.id AS a, b.id AS b, type(r) AS type, "
         "r.build AS build, coalesce(r.jaccard, r.cosine) AS w, elementId(r) AS eid",
         d=dataset, ids=list(item_ids))
 
 
-def _top_k(graph, dataset: str, user: str, k: int) -> list[str]:
+def _top_k(store, dataset: str, user: str, k: int) -> list[str]:
     """The user's top-k unseen items by dot product, with numpy."""
     import numpy as np
 
-    rows = graph.run_text(
+    rows = store.run_text(
         "MATCH (d:Dataset {name: $d}) MATCH (n) WHERE n.dataset = $d AND n.rec_run = d.serving_run "
         "AND (n:Item OR (n:User AND n.id = $u)) RETURN n:User AS is_user, n.id AS id, "
         "n.rec_vector AS v, [(n)<-[:INTERACTED]-(:User {dataset: $d, id: $u}) | 1] AS seen",
@@ -105,64 +105,64 @@ def _top_k(graph, dataset: str, user: str, k: int) -> list[str]:
     return [i for _, i in scored[:k]]
 
 
-def _history(graph, dataset: str, user: str, n: int) -> list[str]:
-    rows = graph.run_text("MATCH (u:User {dataset: $d, id: $u})-[x:INTERACTED]->(i) WHERE x.split = 0 "
+def _history(store, dataset: str, user: str, n: int) -> list[str]:
+    rows = store.run_text("MATCH (u:User {dataset: $d, id: $u})-[x:INTERACTED]->(i) WHERE x.split = 0 "
                           "RETURN i.id AS id, x.ts AS ts", d=dataset, u=user)
     return [r["id"] for r in sorted(rows, key=lambda r: (-r["ts"], r["id"]))[:n]]
 
 
-def test_user_neighbourhood_is_history_recommendations_and_links(graph, processed):
+def test_user_neighbourhood_is_history_recommendations_and_links(store, processed):
     d = processed.name
-    user = graph.run("ops/sample_user", dataset=d)[0]["id"]
-    view = run_graph(graph, "user_neighbourhood", d, {"user": user, "history": "6", "k": "5"})
+    user = store.run("ops/sample_user", dataset=d)[0]["id"]
+    view = run_graph(store, "user_neighbourhood", d, {"user": user, "history": "6", "k": "5"})
     users = [n for n in view.nodes if "User" in n.labels]
     items = {n["id"] for n in view.nodes if "Item" in n.labels}
     assert [u["id"] for u in users] == [user]
-    history, top = _history(graph, d, user, 6), _top_k(graph, d, user, 5)
+    history, top = _history(store, d, user, 6), _top_k(store, d, user, 5)
     assert items == set(history) | set(top)
     trained = [r for r in view.relationships if r.type == "INTERACTED"]
     assert sorted(r.end_node["id"] for r in trained) == sorted(history)
-    build = _active_build(graph, d)
+    build = _active_build(store, d)
     shown = set(history) | set(top)
-    expected = {e["eid"] for e in _edges(graph, d, top)
+    expected = {e["eid"] for e in _edges(store, d, top)
                 if e["build"] == build and e["a"] in shown and e["b"] in shown
                 and (e["a"] in top or e["b"] in top) and e["a"] != e["b"]}
     links = {r.element_id for r in view.relationships if r.type != "INTERACTED"}
     assert links == expected
 
 
-def test_item_neighbourhood_one_and_two_hops(graph, processed):
+def test_item_neighbourhood_one_and_two_hops(store, processed):
     d = processed.name
-    build = _active_build(graph, d)
-    item = graph.run_text("MATCH (i:Item)-[r:CO_OCCURS]->() WHERE i.dataset = $d RETURN i.id AS id "
+    build = _active_build(store, d)
+    item = store.run_text("MATCH (i:Item)-[r:CO_OCCURS]->() WHERE i.dataset = $d RETURN i.id AS id "
                           "ORDER BY i.id LIMIT 1", d=d)[0]["id"]
-    edges = [e for e in _edges(graph, d, [item]) if e["build"] == build and e["a"] != e["b"]]
+    edges = [e for e in _edges(store, d, [item]) if e["build"] == build and e["a"] != e["b"]]
     expected = set()
     for kind in ("CO_OCCURS", "SIMILAR"):
         mine = sorted((e for e in edges if e["type"] == kind),
                       key=lambda e: (-e["w"], e["b"] if e["a"] == item else e["a"]))
         expected |= {e["eid"] for e in mine[:4]}
-    one = run_graph(graph, "item_neighbourhood", d, {"item": item, "limit": "4"})
+    one = run_graph(store, "item_neighbourhood", d, {"item": item, "limit": "4"})
     assert {n.labels for n in one.nodes} == {frozenset({"Item"})}
     assert {r.element_id for r in one.relationships} == expected
-    two = run_graph(graph, "item_neighbourhood", d, {"item": item, "limit": "4", "hops": "2"})
+    two = run_graph(store, "item_neighbourhood", d, {"item": item, "limit": "4", "hops": "2"})
     assert expected < {r.element_id for r in two.relationships}
     assert len(two.nodes) > len(one.nodes)
     assert all(r["build"] == build for r in two.relationships)
 
 
-def test_recommendation_path_goes_user_history_edge_item(graph, processed):
+def test_recommendation_path_goes_user_history_edge_item(store, processed):
     d = processed.name
-    build = _active_build(graph, d)
-    user = graph.run("ops/sample_user", dataset=d)[0]["id"]
-    history = set(_history(graph, d, user, 10**6))
-    linked = [(e["a"] if e["b"] in history else e["b"], e["w"]) for e in _edges(graph, d, history)
+    build = _active_build(store, d)
+    user = store.run("ops/sample_user", dataset=d)[0]["id"]
+    history = set(_history(store, d, user, 10**6))
+    linked = [(e["a"] if e["b"] in history else e["b"], e["w"]) for e in _edges(store, d, history)
               if e["build"] == build and (e["a"] in history) != (e["b"] in history)]
     item = max(linked, key=lambda t: t[1])[0]
-    rows = graph.run_text(get_query("recommendation_path").text,
+    rows = store.run_text(get_query("recommendation_path").text,
                           **get_query("recommendation_path").params(d, {"user": user, "item": item}))
     assert rows and all(r["path"] is not None for r in rows)
-    view = run_graph(graph, "recommendation_path", d, {"user": user, "item": item})
+    view = run_graph(store, "recommendation_path", d, {"user": user, "item": item})
     types = {r.type for r in view.relationships}
     assert "INTERACTED" in types and types - {"INTERACTED"} <= {"CO_OCCURS", "SIMILAR"}
     for r in view.relationships:
@@ -172,13 +172,13 @@ def test_recommendation_path_goes_user_history_edge_item(graph, processed):
             assert r["build"] == build and item in (r.start_node["id"], r.end_node["id"])
 
 
-def test_dataset_overview_is_small_and_connected(graph, processed):
+def test_dataset_overview_is_small_and_connected(store, processed):
     d = processed.name
-    build = _active_build(graph, d)
-    view = run_graph(graph, "dataset_overview", d, {"items": "15", "users": "3", "per_item": "2"})
+    build = _active_build(store, d)
+    view = run_graph(store, "dataset_overview", d, {"items": "15", "users": "3", "per_item": "2"})
     items = [n for n in view.nodes if "Item" in n.labels]
     assert len(items) == 15 and len([n for n in view.nodes if "User" in n.labels]) == 3
-    popular = graph.run_text("MATCH (i:Item)<-[x:INTERACTED]-() WHERE i.dataset = $d "
+    popular = store.run_text("MATCH (i:Item)<-[x:INTERACTED]-() WHERE i.dataset = $d "
                              "RETURN i.id AS id, count(x) AS n ORDER BY n DESC, id LIMIT 15", d=d)
     ids = {r["id"] for r in popular}
     assert {n["id"] for n in items} == ids
@@ -194,19 +194,19 @@ def test_dataset_overview_is_small_and_connected(graph, processed):
     assert all(r.end_node["id"] in ids for r in view.relationships if r.type == "INTERACTED")
 
 
-def test_running_builds_and_a_runs_own_build_are_not_shown(graph, processed):
+def test_running_builds_and_a_runs_own_build_are_not_shown(store, processed):
     """A build in progress writes edges next to the active build's, and the serving run may
     have been trained on a build a rebuild replaced: explore shows the active build only."""
     d = processed.name
-    user = graph.run("ops/sample_user", dataset=d)[0]["id"]
-    history, top = _history(graph, d, user, 1), _top_k(graph, d, user, 1)
+    user = store.run("ops/sample_user", dataset=d)[0]["id"]
+    history, top = _history(store, d, user, 1), _top_k(store, d, user, 1)
     other = f"test-running-{uuid.uuid4().hex[:8]}"
-    graph.run("graph/start_build", id=other, dataset=d, knn_k=1, knn_jac=1, pure=0.0,
+    store.run("graph/start_build", id=other, dataset=d, knn_k=1, knn_jac=1, pure=0.0,
               approximate=False, params="{}")
-    graph.run_text("MATCH (a:Item {dataset: $d, id: $a}), (b:Item {dataset: $d, id: $b}) "
+    store.run_text("MATCH (a:Item {dataset: $d, id: $a}), (b:Item {dataset: $d, id: $b}) "
                    "CREATE (a)-[:SIMILAR {build: $build, cosine: 0.999}]->(b)",
                    d=d, a=history[0], b=top[0], build=other)
-    run = graph.run_text("MATCH (ds:Dataset {name: $d}) MATCH (r:TrainingRun {id: ds.serving_run}) "
+    run = store.run_text("MATCH (ds:Dataset {name: $d}) MATCH (r:TrainingRun {id: ds.serving_run}) "
                          "WITH r, r.graph_build AS was SET r.graph_build = $other "
                          "RETURN r.id AS id, was", d=d, other=other)[0]
     try:
@@ -214,26 +214,26 @@ def test_running_builds_and_a_runs_own_build_are_not_shown(graph, processed):
                            ("recommendation_path", {"user": user, "item": top[0]}),
                            ("item_neighbourhood", {"item": top[0], "limit": "100"}),
                            ("dataset_overview", {"items": "200"})]:
-            view = run_graph(graph, name, d, args)
+            view = run_graph(store, name, d, args)
             assert all(r.get("build") != other for r in view.relationships), name
-        why = run_explore(graph, "why_recommended", d, {"user": user, "item": top[0]})
+        why = run_explore(store, "why_recommended", d, {"user": user, "item": top[0]})
         assert why and all(r["similar_cosine"] != pytest.approx(0.999) for r in why)
         assert not any(r["relation"] == "SIMILAR" and r["weight"] == pytest.approx(0.999)
-                       for r in run_explore(graph, "item_neighbours", d, {"item": history[0]}))
+                       for r in run_explore(store, "item_neighbours", d, {"item": history[0]}))
     finally:
-        graph.run_implicit("graph/drop_build_edges", dataset=d, build=other)
-        graph.run("graph/fail_build", id=other, error="test build")
-        graph.run_text("MATCH (r:TrainingRun {id: $run}) SET r.graph_build = $was",
+        store.run_implicit("graph/drop_build_edges", dataset=d, build=other)
+        store.run("graph/fail_build", id=other, error="test build")
+        store.run_text("MATCH (r:TrainingRun {id: $run}) SET r.graph_build = $was",
                        run=run["id"], was=run["was"])
 
 
-def test_no_explore_query_scans_a_label_without_the_dataset_key(graph, processed):
+def test_no_explore_query_scans_a_label_without_the_dataset_key(store, processed):
     """EXPLAIN every explore query: no all-nodes or label scan, no relationship-type scan,
     and every index lookup keyed by the dataset (or a unique key)."""
     for q in list_queries():
         params = q.params(processed.name, {})
-        _, summary, _ = graph.driver.execute_query("EXPLAIN " + q.text, parameters_=params,
-                                                   database_=graph.database)
+        _, summary, _ = store.driver.execute_query("EXPLAIN " + q.text, parameters_=params,
+                                                   database_=store.database)
         for op, details in _operators(summary.plan):
             assert not re.search(r"AllNodesScan|ByLabelScan|ByLabelsScan|RelationshipTypeScan", op), \
                 f"{q.name}: {op} {details}"
@@ -249,14 +249,14 @@ def _operators(plan: dict):
         yield from _operators(child)
 
 
-def test_explore_browser_url_opens_the_same_graph(neo4j_settings, processed, graph, tmp_path):
+def test_explore_browser_url_opens_the_same_graph(neo4j_settings, processed, store, tmp_path):
     """The URL's editor text, run as Browser would run it, draws exactly the graph the
     parameterised query draws; the URL points at the configured HTTP port."""
     from urllib.parse import unquote, urlsplit
 
     config = tmp_path / "browser.yaml"
     config.write_text(f"neo4j:\n  http_port: {neo4j_settings.http_port}\n")
-    user = graph.run("ops/sample_user", dataset=processed.name)[0]["id"]
+    user = store.run("ops/sample_user", dataset=processed.name)[0]["id"]
     out = run_cli(["--config", str(config), "-d", processed.name, "explore", "user_neighbourhood",
                    "--browser", "--param", f"user={user}"], neo4j_settings)
     assert out.exit_code == 0, out.output
@@ -267,16 +267,16 @@ def test_explore_browser_url_opens_the_same_graph(neo4j_settings, processed, gra
     assert f':param user => "{user}"' in out.output
     assert f':param dataset => "{processed.name}"' in out.output
 
-    pasted = graph.driver.execute_query(unquote(raw["arg"]), database_=graph.database,
+    pasted = store.driver.execute_query(unquote(raw["arg"]), database_=store.database,
                                         result_transformer_=neo4j.Result.graph)
-    direct = run_graph(graph, "user_neighbourhood", processed.name, {"user": user})
+    direct = run_graph(store, "user_neighbourhood", processed.name, {"user": user})
     assert {n.element_id for n in pasted.nodes} == {n.element_id for n in direct.nodes}
     assert {r.element_id for r in pasted.relationships} == {r.element_id for r in direct.relationships}
     assert len(direct.nodes) > 5
 
 
-def test_explore_cli_draws_graph_views_as_edge_lists(neo4j_settings, processed, graph):
-    user = graph.run("ops/sample_user", dataset=processed.name)[0]["id"]
+def test_explore_cli_draws_graph_views_as_edge_lists(neo4j_settings, processed, store):
+    user = store.run("ops/sample_user", dataset=processed.name)[0]["id"]
     out = run_cli(["-d", processed.name, "explore", "user_neighbourhood", "--param", f"user={user}"],
                   neo4j_settings)
     assert out.exit_code == 0, out.output

@@ -78,10 +78,10 @@ def typed(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
-def plan_shape(graph, text: str, params: dict[str, Any]) -> Any:
+def plan_shape(store, text: str, params: dict[str, Any]) -> Any:
     """The operator tree of ``EXPLAIN text``: an added clause adds or changes operators."""
-    _, summary, _ = graph.driver.execute_query("EXPLAIN " + text, parameters_=params,
-                                               database_=graph.database)
+    _, summary, _ = store.driver.execute_query("EXPLAIN " + text, parameters_=params,
+                                               database_=store.database)
 
     def shape(plan: dict) -> Any:
         return (plan["operatorType"], [shape(c) for c in plan.get("children", [])])
@@ -89,32 +89,32 @@ def plan_shape(graph, text: str, params: dict[str, Any]) -> Any:
     return shape(summary.plan)
 
 
-def rows(graph, text: str, params: dict[str, Any]) -> Any:
-    records, _, _ = graph.driver.execute_query(text, parameters_=params, database_=graph.database)
+def rows(store, text: str, params: dict[str, Any]) -> Any:
+    records, _, _ = store.driver.execute_query(text, parameters_=params, database_=store.database)
     return [typed(r.data()) for r in records]
 
 
-def check_round_trip(graph, q: ExploreQuery, params: dict[str, Any]) -> None:
+def check_round_trip(store, q: ExploreQuery, params: dict[str, Any]) -> None:
     """browser_text, each :param line and show_text against the parameterised query."""
     editor = browser_text(q, params)
-    assert rows(graph, editor, {}) == rows(graph, q.text, params)
-    assert plan_shape(graph, editor, {}) == plan_shape(graph, q.text, params)
+    assert rows(store, editor, {}) == rows(store, q.text, params)
+    assert plan_shape(store, editor, {}) == plan_shape(store, q.text, params)
     link_lines = browser_link(q, params, Neo4jSettings()).param_lines
     for line, (name, value) in zip(link_lines, params.items(), strict=True):
         head, _, literal = line.partition(" => ")
         assert head == f":param {name}" and "\n" not in line and "\r" not in line
-        assert rows(graph, f"RETURN {literal} AS v", {}) == [typed({"v": value})]
-        assert plan_shape(graph, f"RETURN {literal} AS v", {}) == \
-            plan_shape(graph, "RETURN $v AS v", {"v": value})
+        assert rows(store, f"RETURN {literal} AS v", {}) == [typed({"v": value})]
+        assert plan_shape(store, f"RETURN {literal} AS v", {}) == \
+            plan_shape(store, "RETURN $v AS v", {"v": value})
     shown = show_text(q, params)
-    assert rows(graph, shown, params) == rows(graph, q.text, params)
+    assert rows(store, shown, params) == rows(store, q.text, params)
     assert [line for line in shown.splitlines() if line.startswith("// :param")] == \
         ["// " + line for line in link_lines]
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=cli_values(), text=texts)
-def test_every_accepted_value_round_trips_or_is_refused(graph, raw, text):
+def test_every_accepted_value_round_trips_or_is_refused(store, raw, text):
     params = PROBE.params("ml-100k", {"value": raw, "text": text})
     assert params["text"] == text  # a string parameter keeps the raw text
     value = params["value"]
@@ -122,7 +122,7 @@ def test_every_accepted_value_round_trips_or_is_refused(graph, raw, text):
         with pytest.raises(MllmrecError):
             browser_text(PROBE, params)
         return
-    check_round_trip(graph, PROBE, params)
+    check_round_trip(store, PROBE, params)
 
 
 @pytest.mark.parametrize("value", [
@@ -136,28 +136,28 @@ def test_values_without_a_literal_are_refused(value):
 @pytest.mark.parametrize("value", [
     -5, -(2**63), -0.0, -1.5e-300, 5e-324, 1e16, "a\"b'c\\d`e\n\r\t\b\f\x00\x7f\u2028é😀",
     {"": 1, "`": 2, "x` }) MATCH (n) DETACH DELETE n //": [None, True, -2]}, [[], {}]])
-def test_edge_values_round_trip(graph, value):
-    check_round_trip(graph, PROBE, {"value": value, "text": ""})
+def test_edge_values_round_trip(store, value):
+    check_round_trip(store, PROBE, {"value": value, "text": ""})
 
 
-def test_injection_through_a_map_key_stays_a_key(graph, neo4j_settings, dataset_name):
+def test_injection_through_a_map_key_stays_a_key(store, neo4j_settings, dataset_name):
     """The issue's example: a map key that closes its backticks and adds a DETACH DELETE.
     The :param line and the editor text of the real query keep it one key of one map, and
     nothing is deleted."""
-    graph.run_text("CREATE (:Canary {dataset: $d})", d=dataset_name)
+    store.run_text("CREATE (:Canary {dataset: $d})", d=dataset_name)
     key = "x` }) MATCH (n) DETACH DELETE n //"
     out = run_cli(["-d", dataset_name, "explore", "item_neighbourhood", "--browser",
                    "--param", "hops=" + json.dumps({key: 1})], neo4j_settings)
     assert out.exit_code == 0, out.output
     line = next(line for line in out.output.splitlines() if line.startswith(":param hops => "))
     literal = line.removeprefix(":param hops => ")
-    assert graph.run_text(f"RETURN {literal} AS hops") == [{"hops": {key: 1}}]
+    assert store.run_text(f"RETURN {literal} AS hops") == [{"hops": {key: 1}}]
     q = get_query("item_neighbourhood")
     params = q.params(dataset_name, {"hops": json.dumps({key: 1})})
     # Neo4j reads the whole literal as the one map toInteger() is given (a map there is a
     # type error at compile time), not as a map cut short followed by a clause.
     with pytest.raises(neo4j.exceptions.CypherSyntaxError, match="but was Map"):
-        graph.run_text(browser_text(q, params))
-    assert graph.run_text("MATCH (c:Canary {dataset: $d}) RETURN count(c) AS n",
+        store.run_text(browser_text(q, params))
+    assert store.run_text("MATCH (c:Canary {dataset: $d}) RETURN count(c) AS n",
                           d=dataset_name) == [{"n": 1}]
-    graph.run_text("MATCH (c:Canary {dataset: $d}) DELETE c", d=dataset_name)
+    store.run_text("MATCH (c:Canary {dataset: $d}) DELETE c", d=dataset_name)

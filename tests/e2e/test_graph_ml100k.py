@@ -37,36 +37,36 @@ def _genre_vectors(genres: list, dim: int = 384, seed: int = 5) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def ml(graph):
+def ml(store):
     """A writable copy of ML-100K with genre-structured item embeddings."""
     if not (ML100K / "u.data").is_file():
         pytest.skip(f"MovieLens 100K not found at {ML100K}")
     name = f"g-ml-{uuid.uuid4().hex[:8]}"
     s = IngestSettings()
     cat = prepare(load_movielens(ML100K), s)
-    write(graph, name, cat, s, {"format": "movielens"})
+    write(store, name, cat, s, {"format": "movielens"})
     items = cat.items.sort_values("item_id")
     ids = items["item_id"].astype(str).tolist()
     vectors = _genre_vectors(items["category"].tolist())
-    graph.write_batches("enrich/set_item_embeddings",
+    store.write_batches("enrich/set_item_embeddings",
                         [{"id": i, "vector": v.tolist(), "hash": "test"} for i, v in zip(ids, vectors)],
                         batch_size=1000, dataset=name)
     yield {"name": name, "cat": cat, "ids": ids, "vectors": vectors}
-    drop_dataset(graph, name)
+    drop_dataset(store, name)
 
 
-def _edges(graph, dataset: str, build: str, edge_type: str) -> dict[tuple[str, str], float]:
-    rows = graph.run("graph/build_edges", dataset=dataset, build=build)
+def _edges(store, dataset: str, build: str, edge_type: str) -> dict[tuple[str, str], float]:
+    rows = store.run("graph/build_edges", dataset=dataset, build=build)
     return {(r["source"], r["target"]): r["weight"] for r in rows if r["type"] == edge_type}
 
 
 @pytest.fixture(scope="module")
-def exact(graph, neo4j_settings, ml):
+def exact(store, neo4j_settings, ml):
     settings = Settings(dataset=ml["name"], neo4j=neo4j_settings)
-    summary = build_graph(graph, settings)
+    summary = build_graph(store, settings)
     return {"summary": summary,
-            "co": _edges(graph, ml["name"], summary.build_id, "CO_OCCURS"),
-            "sim": _edges(graph, ml["name"], summary.build_id, "SIMILAR")}
+            "co": _edges(store, ml["name"], summary.build_id, "CO_OCCURS"),
+            "sim": _edges(store, ml["name"], summary.build_id, "SIMILAR")}
 
 
 def test_cooccurrence_equals_scipy_on_training_audiences(ml, exact):
@@ -92,13 +92,13 @@ def test_semantic_equals_numpy_exact_knn(ml, exact):
     assert 0 < cut < 10 * len(ml["ids"])
 
 
-def test_approximate_recall_and_replacement(graph, neo4j_settings, ml, exact):
+def test_approximate_recall_and_replacement(store, neo4j_settings, ml, exact):
     settings = Settings(dataset=ml["name"], neo4j=neo4j_settings)
     settings.graph.approximate = True
     settings.graph.knn_jac = 0  # co-occurrence re-runs are covered by test_graph_policy
     settings.graph.recall_sample = 100
-    summary = build_graph(graph, settings)
-    approx = _edges(graph, ml["name"], summary.build_id, "SIMILAR")
+    summary = build_graph(store, settings)
+    approx = _edges(store, ml["name"], summary.build_id, "SIMILAR")
     truth = set(exact["sim"])
     recall = len(truth & set(approx)) / len(truth)
     assert recall >= 0.95
@@ -107,11 +107,11 @@ def test_approximate_recall_and_replacement(graph, neo4j_settings, ml, exact):
         assert abs(approx[key] - exact["sim"][key]) <= 2e-6
     # The exact build's edges were replaced: only the new build's edges remain (and no
     # CO_OCCURS edge, since this build asked for none).
-    rows = graph.run_text(
+    rows = store.run_text(
         "MATCH (:Item {dataset: $d})-[r:CO_OCCURS|SIMILAR]->() "
         "RETURN r.build AS build, type(r) AS type, count(*) AS n", d=ml["name"])
     assert [(r["build"], r["type"]) for r in rows] == [(summary.build_id, "SIMILAR")]
-    builds = graph.run_text("MATCH (b:GraphBuild {dataset: $d}) RETURN b.id AS id, "
+    builds = store.run_text("MATCH (b:GraphBuild {dataset: $d}) RETURN b.id AS id, "
                             "b.active AS active, b.status AS status, b.timings AS timings",
                             d=ml["name"])
     assert {(b["id"], b["active"], b["status"]) for b in builds} == {
@@ -119,11 +119,11 @@ def test_approximate_recall_and_replacement(graph, neo4j_settings, ml, exact):
     assert all(json.loads(b["timings"])["total_s"] > 0 for b in builds)
 
 
-def test_graph_stats_cli(graph, neo4j_settings, ml, exact):
+def test_graph_stats_cli(store, neo4j_settings, ml, exact):
     result = run_cli(["--dataset", ml["name"], "graph-stats"], neo4j_settings)
     assert result.exit_code == 0, result.output
     out = result.output
-    active = graph.run("graph/active_build", dataset=ml["name"])[0]
+    active = store.run("graph/active_build", dataset=ml["name"])[0]
     counts = json.loads(active["counts"])
     assert f"CO_OCCURS  {counts['co_occurs_edges']:,} edges" in out
     assert f"items {len(ml['ids']):,}; with no edge of any type:" in out

@@ -18,14 +18,14 @@ from tests.e2e.bad_inputs import CASES, GOOD, write
 pytestmark = pytest.mark.e2e
 
 
-def snapshot(graph, dataset: str) -> dict:
+def snapshot(store, dataset: str) -> dict:
     """Whole-database counts plus a content hash of the dataset's nodes and relationships."""
-    counts = graph.run_text("MATCH (n) RETURN count(n) AS nodes, "
+    counts = store.run_text("MATCH (n) RETURN count(n) AS nodes, "
                             "COUNT { MATCH ()-[r]->() } AS rels")[0]
-    nodes = graph.run_text(
+    nodes = store.run_text(
         "MATCH (n) WHERE n.dataset = $d OR n.name = $d "
         "RETURN labels(n) AS l, properties(n) AS p", d=dataset)
-    rels = graph.run_text(
+    rels = store.run_text(
         "MATCH (a {dataset: $d})-[r]->(b) "
         "RETURN a.id AS a, type(r) AS t, b.id AS b, properties(r) AS p", d=dataset)
     h = hashlib.sha256()
@@ -35,7 +35,7 @@ def snapshot(graph, dataset: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def existing(graph, neo4j_settings, tmp_path_factory) -> Iterator[str]:
+def existing(store, neo4j_settings, tmp_path_factory) -> Iterator[str]:
     """A small dataset already in the database, which the failed commands target."""
     from mllmrec.dataset import drop_dataset
 
@@ -44,7 +44,7 @@ def existing(graph, neo4j_settings, tmp_path_factory) -> Iterator[str]:
     result = run_cli(["--dataset", name, "ingest", "csv", str(good)], neo4j_settings)
     assert result.exit_code == 0, result.output + repr(result.exception)
     yield name
-    drop_dataset(graph, name)
+    drop_dataset(store, name)
 
 
 def test_corpus_is_large_enough():
@@ -52,9 +52,9 @@ def test_corpus_is_large_enough():
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_bad_input_fails_clearly_and_changes_nothing(name, graph, neo4j_settings, existing,
+def test_bad_input_fails_clearly_and_changes_nothing(name, store, neo4j_settings, existing,
                                                       tmp_path: Path):
-    before = snapshot(graph, existing)
+    before = snapshot(store, existing)
     assert before["rels"] >= 4
     args, expect = CASES[name](tmp_path)
     if args[0] != "--dataset":
@@ -76,4 +76,4 @@ def test_bad_input_fails_clearly_and_changes_nothing(name, graph, neo4j_settings
         if expect.field is not None:
             assert f"field '{expect.field}'" in message, message
         assert expect.phrase.lower() in message.lower(), message
-    assert snapshot(graph, existing) == before, f"{name} changed the database"
+    assert snapshot(store, existing) == before, f"{name} changed the database"

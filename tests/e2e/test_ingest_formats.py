@@ -18,23 +18,23 @@ def _ingest(neo4j_settings, dataset: str, *args: str) -> None:
     assert result.exit_code == 0, result.output + repr(result.exception)
 
 
-def _interactions(graph, dataset: str) -> list[tuple]:
-    rows = graph.run_text(
+def _interactions(store, dataset: str) -> list[tuple]:
+    rows = store.run_text(
         "MATCH (u:User {dataset: $d})-[x:INTERACTED]->(i:Item {dataset: $d}) "
         "RETURN u.id AS u, i.id AS i, x.rating AS r, x.ts AS t, x.split AS s ORDER BY u, i", d=dataset)
     return [(r["u"], r["i"], r["r"], r["t"], r["s"]) for r in rows]
 
 
-def test_amazon_2014(graph, neo4j_settings, dataset_name, tmp_path):
+def test_amazon_2014(store, neo4j_settings, dataset_name, tmp_path):
     ratings = tmp_path / "ratings_Baby.csv"
     ratings.write_text(RATINGS_2014)
     meta = tmp_path / "meta_Baby.json.gz"
     with gzip.open(meta, "wt") as f:
         f.write("\n".join(META_2014) + "\n")
     _ingest(neo4j_settings, dataset_name, "amazon", str(ratings), "--meta", str(meta))
-    st = dataset_stats(graph, dataset_name)
+    st = dataset_stats(store, dataset_name)
     assert (st.users, st.items, st.interactions, st.domain) == (3, 3, 4, "Baby")
-    got = _interactions(graph, dataset_name)
+    got = _interactions(store, dataset_name)
     assert [(u, i, r, t) for u, i, r, t, _ in got] == [
         ("A14VAT5EAX3D9S", "0000031852", 4.0, 1386806400),
         ("A2SUAM1J3GNN3B", "0000031852", 5.0, 1355616000),
@@ -43,16 +43,16 @@ def test_amazon_2014(graph, neo4j_settings, dataset_name, tmp_path):
     ]
     # users with fewer than 3 interactions keep everything in training
     assert {s for *_, s in got} == {0}
-    item = graph.run_text("MATCH (i:Item {dataset: $d, id: '0000031852'}) RETURN properties(i) AS p",
+    item = store.run_text("MATCH (i:Item {dataset: $d, id: '0000031852'}) RETURN properties(i) AS p",
                           d=dataset_name)[0]["p"]
     assert item["category"] == "Baby > Baby Care > Bathing"
     assert item["image"].startswith("http://ecx.images-amazon.com/")
-    bare = graph.run_text("MATCH (i:Item {dataset: $d, id: 'B0000223SI'}) RETURN properties(i) AS p",
+    bare = store.run_text("MATCH (i:Item {dataset: $d, id: 'B0000223SI'}) RETURN properties(i) AS p",
                           d=dataset_name)[0]["p"]
     assert set(bare) == {"dataset", "id"}  # no metadata line: no empty text properties
 
 
-def test_mmrec_split_labels_are_kept(graph, neo4j_settings, dataset_name, tmp_path):
+def test_mmrec_split_labels_are_kept(store, neo4j_settings, dataset_name, tmp_path):
     folder = tmp_path / "baby"
     folder.mkdir()
     (folder / "baby.inter").write_text(
@@ -60,11 +60,11 @@ def test_mmrec_split_labels_are_kept(graph, neo4j_settings, dataset_name, tmp_pa
         "0\t0\t5.0\t1358985600\t0\n0\t1\t4.0\t1364860800\t1\n0\t2\t5.0\t1367712000\t2\n"
         "1\t0\t3.0\t1381276800\t2\n")
     _ingest(neo4j_settings, dataset_name, "mmrec", str(folder))
-    assert [(u, i, s) for u, i, _, _, s in _interactions(graph, dataset_name)] == [
+    assert [(u, i, s) for u, i, _, _, s in _interactions(store, dataset_name)] == [
         ("0", "0", 0), ("0", "1", 1), ("0", "2", 2), ("1", "0", 2)]
 
 
-def test_csv_with_items_then_reingest(graph, neo4j_settings, dataset_name, tmp_path):
+def test_csv_with_items_then_reingest(store, neo4j_settings, dataset_name, tmp_path):
     inter = tmp_path / "ratings.csv"
     lines = ["userId,movieId,rating,timestamp"]
     lines += [f"u{u},m{i},{(u + i) % 5 + 1},{1_000_000 + 10 * u + i}" for u in range(4) for i in range(12)]
@@ -72,10 +72,10 @@ def test_csv_with_items_then_reingest(graph, neo4j_settings, dataset_name, tmp_p
     items = tmp_path / "movies.csv"
     items.write_text("movieId,title,genres\n" + "".join(f"m{i},Movie {i},Drama\n" for i in range(12)))
     _ingest(neo4j_settings, dataset_name, "csv", str(inter), "--items", str(items), "--domain", "movies")
-    first = _interactions(graph, dataset_name)
+    first = _interactions(store, dataset_name)
     assert len(first) == 48
     assert [sum(1 for *_, s in first if s == k) for k in range(3)] == [40, 4, 4]  # 12 -> 10/1/1 per user
-    assert graph.run_text("MATCH (i:Item {dataset: $d, id: 'm3'}) RETURN i.title AS t, i.category AS c",
+    assert store.run_text("MATCH (i:Item {dataset: $d, id: 'm3'}) RETURN i.title AS t, i.category AS c",
                           d=dataset_name)[0] == {"t": "Movie 3", "c": "Drama"}
     _ingest(neo4j_settings, dataset_name, "csv", str(inter), "--items", str(items), "--domain", "movies")
-    assert _interactions(graph, dataset_name) == first
+    assert _interactions(store, dataset_name) == first

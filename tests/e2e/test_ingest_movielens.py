@@ -27,16 +27,16 @@ def _raw_counts(folder: Path = ML100K) -> tuple[set[str], set[str], collections.
     return users, items, per_user
 
 
-def test_counts_match_raw_files(graph, ml100k_dataset):
+def test_counts_match_raw_files(store, ml100k_dataset):
     users, items, per_user = _raw_counts()
-    st = dataset_stats(graph, ml100k_dataset)
+    st = dataset_stats(store, ml100k_dataset)
     assert (st.users, st.items, st.interactions) == (len(users), len(items), sum(per_user.values()))
     assert (st.users, st.items, st.interactions) == (943, 1682, 100_000)
 
 
-def test_split_sizes_follow_per_user_rule(graph, ml100k_dataset):
+def test_split_sizes_follow_per_user_rule(store, ml100k_dataset):
     _, _, per_user = _raw_counts()
-    rows = graph.run_text(
+    rows = store.run_text(
         "MATCH (u:User {dataset: $d})-[x:INTERACTED]->() "
         "RETURN u.id AS user, x.split AS split, count(*) AS n", d=ml100k_dataset)
     got = collections.defaultdict(lambda: [0, 0, 0])
@@ -53,7 +53,7 @@ class _Crash(RuntimeError):
 
 
 def test_interrupted_ingest_reruns_to_completion_and_rerun_changes_nothing(
-        graph, neo4j_settings, dataset_name, synthetic_movielens, monkeypatch):
+        store, neo4j_settings, dataset_name, synthetic_movielens, monkeypatch):
     import mllmrec.db
     from tests.conftest import run_cli
 
@@ -74,7 +74,7 @@ def test_interrupted_ingest_reruns_to_completion_and_rerun_changes_nothing(
     monkeypatch.setattr(mllmrec.db, "_run_batch", crash_after_three)
     crashed = run_cli(args, neo4j_settings)
     assert isinstance(crashed.exception, _Crash)
-    partial = dataset_stats(graph, dataset_name)
+    partial = dataset_stats(store, dataset_name)
     assert partial.status == "ingesting"  # the Dataset node says the ingest did not finish
     assert 0 < partial.interactions < total
     monkeypatch.setattr(mllmrec.db, "_run_batch", real_run_batch)
@@ -82,7 +82,7 @@ def test_interrupted_ingest_reruns_to_completion_and_rerun_changes_nothing(
     def complete_and_check():
         result = run_cli(args, neo4j_settings)
         assert result.exit_code == 0, result.output + repr(result.exception)
-        st = dataset_stats(graph, dataset_name)
+        st = dataset_stats(store, dataset_name)
         assert st.status == "ready"
         assert (st.users, st.items, st.interactions) == (len(users), len(items), total)
         want = [0, 0, 0]
@@ -90,7 +90,7 @@ def test_interrupted_ingest_reruns_to_completion_and_rerun_changes_nothing(
             for k, size in enumerate((n - n // 5, (n // 5) // 2, n // 5 - (n // 5) // 2)):
                 want[k] += size
         assert [st.splits[k] for k in range(3)] == want
-        return graph.run_text(
+        return store.run_text(
             "MATCH (u:User {dataset: $d})-[x:INTERACTED]->(i) "
             "RETURN x.split AS split, count(*) AS n, sum(x.rating) AS ratings, sum(x.ts) AS ts, "
             "count(DISTINCT [u.id, i.id]) AS pairs ORDER BY split", d=dataset_name)

@@ -39,8 +39,8 @@ QUERIES = _lookup_queries()
 
 
 @pytest.fixture(scope="module")
-def schema(graph):
-    init_schema(graph)
+def schema(store):
+    init_schema(store)
 
 
 def test_the_ingest_queries_are_covered():
@@ -50,8 +50,8 @@ def test_the_ingest_queries_are_covered():
 
 
 @pytest.mark.parametrize("name, lookups", QUERIES, ids=[n for n, _ in QUERIES])
-def test_per_row_lookups_are_unique_seeks(graph, schema, name, lookups):
-    with graph.session() as session:
+def test_per_row_lookups_are_unique_seeks(store, schema, name, lookups):
+    with store.session() as session:
         plan = session.run("EXPLAIN " + query(name)).consume().plan
     ops = _operators(plan)
     for var, label in lookups:

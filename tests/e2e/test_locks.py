@@ -45,7 +45,7 @@ def _cli_process(args: list[str], neo4j) -> subprocess.Popen:
                             env=_env(neo4j), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_two_ingests_of_a_new_dataset_one_runs_the_other_is_refused(graph, neo4j_settings,
+def test_two_ingests_of_a_new_dataset_one_runs_the_other_is_refused(store, neo4j_settings,
                                                                      dataset_name, tmp_path):
     data = _big_csv(tmp_path / "big.csv", 500, 100)  # 50,000 interactions
     args = ["--dataset", dataset_name, "ingest", "csv", str(data)]
@@ -58,28 +58,28 @@ def test_two_ingests_of_a_new_dataset_one_runs_the_other_is_refused(graph, neo4j
     assert "holds the lock on dataset" in err, err
     assert f"owner {socket.gethostname()}:{procs[winner].pid}:" in err, err
     assert "Traceback" not in err
-    rows = graph.run_text(
+    rows = store.run_text(
         "MATCH (u:User {dataset: $d})-[x:INTERACTED]->(i) "
         "WITH u, i, count(x) AS n RETURN count(*) AS pairs, sum(n) AS rels, max(n) AS most",
         d=dataset_name)[0]
     assert rows == {"pairs": 50_000, "rels": 50_000, "most": 1}
 
 
-def _wait_for(graph, query: str, timeout: float = 300, **params):
+def _wait_for(store, query: str, timeout: float = 300, **params):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        rows = graph.run_text(query, **params)
+        rows = store.run_text(query, **params)
         if rows:
             return rows
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {query}")
 
 
-def test_killed_ingest_is_interrupted_and_its_lock_taken_over(graph, neo4j_settings, dataset_name,
+def test_killed_ingest_is_interrupted_and_its_lock_taken_over(store, neo4j_settings, dataset_name,
                                                              tmp_path):
     data = _big_csv(tmp_path / "big.csv", 2000, 100)  # 200,000 interactions: several seconds
     proc = _cli_process(["--dataset", dataset_name, "ingest", "csv", str(data)], neo4j_settings)
-    _wait_for(graph, "MATCH (s:StageRun {dataset: $d, status: 'running', pid: $pid}) "
+    _wait_for(store, "MATCH (s:StageRun {dataset: $d, status: 'running', pid: $pid}) "
               "MATCH (:User {dataset: $d}) RETURN s.id LIMIT 1", d=dataset_name, pid=proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -104,7 +104,7 @@ def test_killed_ingest_is_interrupted_and_its_lock_taken_over(graph, neo4j_setti
     small.write_text("user,item\nu1,i1\nu1,i2\nu2,i1\n")
     again = run_cli(["--dataset", dataset_name, "ingest", "csv", str(small)], neo4j_settings)
     assert again.exit_code == 0, again.output + repr(again.exception)
-    runs = graph.run_text(
+    runs = store.run_text(
         "MATCH (r) WHERE (r:StageRun OR r:TrainingRun) AND r.dataset = $d "
         "RETURN labels(r)[0] AS kind, r.pid AS pid, r.status AS status", d=dataset_name)
     killed = {(r["kind"], r["status"]) for r in runs if r["pid"] != os.getpid()}

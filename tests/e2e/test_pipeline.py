@@ -19,8 +19,8 @@ ALL = ["ingest", *(s.name for s in STAGES)]
 
 
 @pytest.fixture(scope="session")
-def processed(graph, neo4j_settings, synthetic_movielens, tmp_path_factory, request) -> Processed:
-    return processed_dataset(graph, neo4j_settings, synthetic_movielens, tmp_path_factory, request)
+def processed(store, neo4j_settings, synthetic_movielens, tmp_path_factory, request) -> Processed:
+    return processed_dataset(store, neo4j_settings, synthetic_movielens, tmp_path_factory, request)
 
 
 def _printed(output: str, status: str, stage: str) -> bool:
@@ -28,23 +28,23 @@ def _printed(output: str, status: str, stage: str) -> bool:
     return re.search(rf"│\s*{re.escape(stage)}\s*│\s*{status}\s*│", output) is not None
 
 
-def _stage_runs(graph, dataset):
-    return graph.run_text("MATCH (s:StageRun {dataset: $d}) RETURN s.stage AS stage, "
+def _stage_runs(store, dataset):
+    return store.run_text("MATCH (s:StageRun {dataset: $d}) RETURN s.stage AS stage, "
                           "s.status AS status, s.input_fingerprint AS fp ORDER BY s.started_at",
                           d=dataset)
 
 
-def test_first_run_ran_every_stage_and_serves(graph, processed):
+def test_first_run_ran_every_stage_and_serves(store, processed):
     out = processed.output
     assert "enrichment mode: --no-llm" in out
-    runs = _stage_runs(graph, processed.name)
+    runs = _stage_runs(store, processed.name)
     assert [r["stage"] for r in runs] == ALL
     assert all(r["status"] == "ok" and r["fp"] for r in runs)
     # Counts against the raw 95% file (pandas only).
     first = processed.first
-    counts = graph.run("dataset/counts", dataset=processed.name)[0]
+    counts = store.run("dataset/counts", dataset=processed.name)[0]
     assert (counts["users"], counts["items"]) == (first["user"].nunique(), first["item"].nunique())
-    serving = graph.run_text("MATCH (d:Dataset {name: $d})<-[:TRAINED_ON]-(r:TrainingRun) "
+    serving = store.run_text("MATCH (d:Dataset {name: $d})<-[:TRAINED_ON]-(r:TrainingRun) "
                              "WHERE r.id = d.serving_run RETURN r.status AS status, r.epochs AS epochs",
                              d=processed.name)
     assert serving == [{"status": "ok", "epochs": 2}]
@@ -52,35 +52,35 @@ def test_first_run_ran_every_stage_and_serves(graph, processed):
         assert _printed(out, "ran", name), (name, out)
 
 
-def test_unchanged_rerun_skips_every_stage(graph, neo4j_settings, processed):
-    before = len(_stage_runs(graph, processed.name))
+def test_unchanged_rerun_skips_every_stage(store, neo4j_settings, processed):
+    before = len(_stage_runs(store, processed.name))
     result = run_cli(processed.cli("pipeline", "run", "--source", "movielens", str(processed.folder),
                                    "--posters", str(processed.posters), "--no-llm", "--epochs", "2",
                                    "--set", f"train.runs_dir={processed.runs_dir}"), neo4j_settings)
     assert result.exit_code == 0, result.output
     for name in ALL:
         assert _printed(result.output, "skipped", name), (name, result.output)
-    assert len(_stage_runs(graph, processed.name)) == before  # nothing ran, nothing recorded
+    assert len(_stage_runs(store, processed.name)) == before  # nothing ran, nothing recorded
 
 
-def test_fingerprints_follow_parameters_and_inputs(graph, neo4j_settings, processed):
+def test_fingerprints_follow_parameters_and_inputs(store, neo4j_settings, processed):
     s = processed.settings(neo4j_settings)
-    base = {st.name: st.input_fingerprint(graph, s) for st in (DESCRIBE, BUILD_GRAPH, TRAIN)}
+    base = {st.name: st.input_fingerprint(store, s) for st in (DESCRIBE, BUILD_GRAPH, TRAIN)}
     s2 = s.with_overrides({"graph.pure": 0.5})
-    assert BUILD_GRAPH.input_fingerprint(graph, s2) != base["build-graph"]
-    assert DESCRIBE.input_fingerprint(graph, s2) == base["describe"]
+    assert BUILD_GRAPH.input_fingerprint(store, s2) != base["build-graph"]
+    assert DESCRIBE.input_fingerprint(store, s2) == base["describe"]
     s3 = s.with_overrides({"train.epochs": 3})
-    assert TRAIN.input_fingerprint(graph, s3) != base["train"]
-    assert BUILD_GRAPH.input_fingerprint(graph, s3) == base["build-graph"]
+    assert TRAIN.input_fingerprint(store, s3) != base["train"]
+    assert BUILD_GRAPH.input_fingerprint(store, s3) == base["build-graph"]
     # The stored fingerprints are the ones an unchanged pipeline computes now.
     for name, fp in base.items():
-        assert graph.run("ops/last_input", dataset=s.dataset, stage=name)[0]["input_fingerprint"] == fp
+        assert store.run("ops/last_input", dataset=s.dataset, stage=name)[0]["input_fingerprint"] == fp
 
 
-def test_status_reports_stages_serving_run_and_lock(graph, neo4j_settings, processed):
+def test_status_reports_stages_serving_run_and_lock(store, neo4j_settings, processed):
     result = run_cli(["-d", processed.name, "status"], neo4j_settings)
     assert result.exit_code == 0, result.output
-    serving = graph.run("train/serving_run", dataset=processed.name)[0]["run"]
+    serving = store.run("train/serving_run", dataset=processed.name)[0]["run"]
     text = result.output
     assert processed.name in text and serving in text and "no retrain running" in text
     for name in ALL:
@@ -88,11 +88,11 @@ def test_status_reports_stages_serving_run_and_lock(graph, neo4j_settings, proce
     assert "valid/recall@20" in text
 
 
-def test_pipeline_default_builds_user_texts_from_training_only(graph, processed):
-    scopes = graph.run_text("MATCH (u:User {dataset: $d}) WHERE u.preference IS NOT NULL "
+def test_pipeline_default_builds_user_texts_from_training_only(store, processed):
+    scopes = store.run_text("MATCH (u:User {dataset: $d}) WHERE u.preference IS NOT NULL "
                             "RETURN DISTINCT u.preference_scope AS scope", d=processed.name)
     assert scopes == [{"scope": "train"}]
-    params = graph.run_text("MATCH (s:StageRun {dataset: $d, stage: 'profile'}) "
+    params = store.run_text("MATCH (s:StageRun {dataset: $d, stage: 'profile'}) "
                             "RETURN s.params AS p", d=processed.name)
     assert params and all('"history_scope": "train"' in r["p"] for r in params)
     assert "LEAKY" not in processed.output

@@ -29,17 +29,17 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="session")
-def processed(graph, neo4j_settings, synthetic_movielens, tmp_path_factory, request) -> Processed:
-    return processed_dataset(graph, neo4j_settings, synthetic_movielens, tmp_path_factory, request)
+def processed(store, neo4j_settings, synthetic_movielens, tmp_path_factory, request) -> Processed:
+    return processed_dataset(store, neo4j_settings, synthetic_movielens, tmp_path_factory, request)
 
 
-def _labels(graph, dataset) -> dict[tuple[str, str], int]:
-    rows = graph.run("ingest/existing_splits", dataset=dataset)
+def _labels(store, dataset) -> dict[tuple[str, str], int]:
+    rows = store.run("ingest/existing_splits", dataset=dataset)
     return {(r["user_id"], r["item_id"]): r["split"] for r in rows}
 
 
-def _hashes(graph, dataset) -> dict[str, dict[str, str]]:
-    rows = graph.run_text(
+def _hashes(store, dataset) -> dict[str, dict[str, str]]:
+    rows = store.run_text(
         "MATCH (n {dataset: $d}) WHERE n:User OR n:Item "
         "RETURN CASE WHEN n:User THEN 'u' ELSE 'i' END + ':' + n.id AS key, "
         "n.history_hash AS history, n.embedding_hash AS embedding", d=dataset)
@@ -51,27 +51,27 @@ def _changed(before, after, field) -> set[str]:
             and (k not in before or before[k][field] != v[field])}
 
 
-def _last_counts(graph, dataset) -> dict[str, dict]:
-    rows = graph.run("ops/stage_history", dataset=dataset)
+def _last_counts(store, dataset) -> dict[str, dict]:
+    rows = store.run("ops/stage_history", dataset=dataset)
     return {r["stage"]: {"status": r["status"], **json.loads(r["counts"] or "{}")} for r in rows}
 
 
-def _serving(graph, dataset) -> str:
-    return graph.run("train/serving_run", dataset=dataset)[0]["run"]
+def _serving(store, dataset) -> str:
+    return store.run("train/serving_run", dataset=dataset)[0]["run"]
 
 
-def _runs(graph, dataset) -> dict[str, dict]:
-    return {r["id"]: r["props"] for r in graph.run("ops/training_runs", dataset=dataset)}
+def _runs(store, dataset) -> dict[str, dict]:
+    return {r["id"]: r["props"] for r in store.run("ops/training_runs", dataset=dataset)}
 
 
 def _retrain_args(p: Processed, *extra: str) -> list[str]:
     return p.cli("retrain", "--no-llm", "--set", f"train.runs_dir={p.runs_dir}", *extra)
 
 
-def test_incremental_retrain_reprocesses_only_what_changed(graph, neo4j_settings, processed):
+def test_incremental_retrain_reprocesses_only_what_changed(store, neo4j_settings, processed):
     name = processed.name
-    labels_before, hashes_before = _labels(graph, name), _hashes(graph, name)
-    serving_before, runs_before = _serving(graph, name), _runs(graph, name)
+    labels_before, hashes_before = _labels(store, name), _hashes(store, name)
+    serving_before, runs_before = _serving(store, name), _runs(store, name)
 
     result = run_cli(["-d", name, "ingest", "movielens", str(processed.source), "--posters",
                       str(processed.posters)], neo4j_settings)
@@ -82,7 +82,7 @@ def test_incremental_retrain_reprocesses_only_what_changed(graph, neo4j_settings
     old_pairs = set(zip(first["user"], first["item"]))
     all_pairs = set(zip(raw["user"], raw["item"]))
     new_items = set(raw["item"]) - set(first["item"])
-    labels = _labels(graph, name)
+    labels = _labels(store, name)
     assert set(labels) == all_pairs
     assert all(labels[p] == labels_before[p] for p in old_pairs), "stored labels must not move"
     per_user = Counter(raw["user"])
@@ -98,30 +98,30 @@ def test_incremental_retrain_reprocesses_only_what_changed(graph, neo4j_settings
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert "serves" in result.output
 
-    counts = _last_counts(graph, name)
+    counts = _last_counts(store, name)
     assert all(counts[s]["status"] == "ok" for s in ("describe", "profile", "embed", "build-graph", "train"))
     assert counts["describe"]["written"] == len(new_items) and counts["describe"]["generated"] == 0
     assert counts["profile"]["generated"] == len(changed_users)
     assert counts["profile"]["skipped"] == len(per_user) - len(changed_users)
     assert counts["embed"]["items_encoded"] == len(new_items)
     assert counts["embed"]["users_encoded"] == len(changed_users)
-    hashes = _hashes(graph, name)
+    hashes = _hashes(store, name)
     assert _changed(hashes_before, hashes, "history") == {f"u:{u}" for u in changed_users}
     assert _changed(hashes_before, hashes, "embedding") == (
         {f"u:{u}" for u in changed_users} | {f"i:{i}" for i in new_items})
 
-    serving, runs = _serving(graph, name), _runs(graph, name)
+    serving, runs = _serving(store, name), _runs(store, name)
     assert serving != serving_before and serving not in runs_before
     assert set(runs) == set(runs_before) | {serving}  # the old run is kept as history
     assert runs[serving_before]["status"] == "ok" and runs[serving_before]["serving"] is False
     assert runs[serving]["n_users"] == len(per_user) and runs[serving]["n_items"] == raw["item"].nunique()
 
 
-def test_interrupted_retrain_keeps_serving_and_next_one_completes(graph, neo4j_settings, processed):
+def test_interrupted_retrain_keeps_serving_and_next_one_completes(store, neo4j_settings, processed):
     """SIGTERM the scheduler while it trains: the run fails, the lock is released, the last
     good run still serves; the next retrain completes and serves."""
     name = processed.name
-    serving_before, runs_before = _serving(graph, name), set(_runs(graph, name))
+    serving_before, runs_before = _serving(store, name), set(_runs(store, name))
     env = {**os.environ, "NEO4J_URI": neo4j_settings.uri, "NEO4J_USER": neo4j_settings.user,
            "MLLMREC_NEO4J_HOME": str(neo4j_settings.home)}
     if neo4j_settings.password:
@@ -132,7 +132,7 @@ def test_interrupted_retrain_keeps_serving_and_next_one_completes(graph, neo4j_s
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 300
-        while not (set(_runs(graph, name)) - runs_before):
+        while not (set(_runs(store, name)) - runs_before):
             assert proc.poll() is None, proc.communicate()[0]
             assert time.monotonic() < deadline, "training never started"
             time.sleep(0.5)
@@ -144,23 +144,23 @@ def test_interrupted_retrain_keeps_serving_and_next_one_completes(graph, neo4j_s
             proc.kill()
     assert proc.returncode == 0, output
     assert "interrupted by shutdown" in output
-    killed = (set(_runs(graph, name)) - runs_before).pop()
-    assert _runs(graph, name)[killed]["status"] == "failed"
-    assert _last_counts(graph, name)["train"]["status"] == "failed"
-    assert _serving(graph, name) == serving_before
-    assert lock_info(graph, name) is None
+    killed = (set(_runs(store, name)) - runs_before).pop()
+    assert _runs(store, name)[killed]["status"] == "failed"
+    assert _last_counts(store, name)["train"]["status"] == "failed"
+    assert _serving(store, name) == serving_before
+    assert lock_info(store, name) is None
 
     result = run_cli(_retrain_args(processed, "--force", "train", "--epochs", "1"), neo4j_settings)
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert "warm start from " + serving_before in result.output
-    serving = _serving(graph, name)
+    serving = _serving(store, name)
     assert serving not in (serving_before, killed)
-    assert set(_runs(graph, name)) == runs_before | {killed, serving}
+    assert set(_runs(store, name)) == runs_before | {killed, serving}
 
 
-def test_second_retrain_exits_or_waits_while_one_holds_the_lock(graph, neo4j_settings, processed):
+def test_second_retrain_exits_or_waits_while_one_holds_the_lock(store, neo4j_settings, processed):
     name = processed.name
-    with dataset_lock(graph, name, owner="other-host:42:abc", ttl=60):
+    with dataset_lock(store, name, owner="other-host:42:abc", ttl=60):
         result = run_cli(_retrain_args(processed, "--wait", "1"), neo4j_settings)
         assert result.exit_code == 1 and isinstance(result.exception, LockBusy)
         assert "another retrain holds the lock" in str(result.exception)
@@ -171,10 +171,10 @@ def test_second_retrain_exits_or_waits_while_one_holds_the_lock(graph, neo4j_set
     # A waiting retrain proceeds once the holder releases (nothing changed: no new model).
     reports, settings = [], processed.settings(neo4j_settings)
     settings.train.epochs = 1  # as the last retrain ran: its fingerprint matches, nothing to do
-    with dataset_lock(graph, name, owner="other-host:42:abc", ttl=60):
+    with dataset_lock(store, name, owner="other-host:42:abc", ttl=60):
         t0 = time.monotonic()
         waiter = threading.Thread(target=lambda: reports.append(
-            retrain(graph, settings, wait=60, progress=False)))
+            retrain(store, settings, wait=60, progress=False)))
         waiter.start()
         time.sleep(2)
         assert waiter.is_alive()
@@ -183,7 +183,7 @@ def test_second_retrain_exits_or_waits_while_one_holds_the_lock(graph, neo4j_set
     assert reports[0].decision.startswith("no new model")
 
 
-def test_lock_is_atomic_and_expires(graph, dataset_name):
+def test_lock_is_atomic_and_expires(store, dataset_name):
     for _ in range(3):
         owners = [f"racer-{k}" for k in range(6)]
         barrier = threading.Barrier(len(owners))
@@ -191,7 +191,7 @@ def test_lock_is_atomic_and_expires(graph, dataset_name):
 
         def race(owner: str, barrier: threading.Barrier = barrier, won: list = won) -> None:
             barrier.wait()
-            if try_acquire(graph, dataset_name, owner, ttl=60)["acquired"]:
+            if try_acquire(store, dataset_name, owner, ttl=60)["acquired"]:
                 won.append(owner)
 
         threads = [threading.Thread(target=race, args=(o,)) for o in owners]
@@ -200,12 +200,12 @@ def test_lock_is_atomic_and_expires(graph, dataset_name):
         for t in threads:
             t.join()
         assert len(won) == 1, won
-        graph.run("ops/lock_release", dataset=dataset_name, owner=won[0])
+        store.run("ops/lock_release", dataset=dataset_name, owner=won[0])
     # A holder that crashed (never renews) loses the lock once it expires.
-    assert try_acquire(graph, dataset_name, "crashed", ttl=1)["acquired"]
-    assert not try_acquire(graph, dataset_name, "next", ttl=60)["acquired"]
+    assert try_acquire(store, dataset_name, "crashed", ttl=1)["acquired"]
+    assert not try_acquire(store, dataset_name, "next", ttl=60)["acquired"]
     time.sleep(1.5)
-    assert try_acquire(graph, dataset_name, "next", ttl=60)["acquired"]
+    assert try_acquire(store, dataset_name, "next", ttl=60)["acquired"]
 
 
 def test_scheduler_rejects_bad_interval(neo4j_settings):

@@ -28,32 +28,32 @@ from tests.e2e.train_fixtures import trainable  # noqa: F401
 pytestmark = pytest.mark.e2e
 
 
-def _stored(graph, dataset, run):
+def _stored(store, dataset, run):
     """{id: vector} of users and items as stored for ``run`` (read with plain Cypher)."""
     def read(label):
-        rows = graph.run_text(f"MATCH (n:{label} {{dataset: $d}}) WHERE n.rec_run = $r "
+        rows = store.run_text(f"MATCH (n:{label} {{dataset: $d}}) WHERE n.rec_run = $r "
                               "RETURN n.id AS id, n.rec_vector AS v", d=dataset, r=run)
         return {r["id"]: np.asarray(r["v"], dtype=np.float64) for r in rows}
     return read("User"), read("Item")
 
 
-def _serving(graph, dataset):
-    return graph.run_text("MATCH (d:Dataset {name: $d}) RETURN d.serving_run AS run", d=dataset)[0]["run"]
+def _serving(store, dataset):
+    return store.run_text("MATCH (d:Dataset {name: $d}) RETURN d.serving_run AS run", d=dataset)[0]["run"]
 
 
 @pytest.fixture(scope="module")
-def first_run(graph, trainable):  # noqa: F811
+def first_run(store, trainable):  # noqa: F811
     s = trainable.with_overrides({"train.epochs": 3, "train.patience": 20})
-    return s, train_model(graph, s, progress=False)
+    return s, train_model(store, s, progress=False)
 
 
-def test_item_graph_pulled_from_neo4j_is_normalised_g(graph, trainable, synthetic_movielens):  # noqa: F811
+def test_item_graph_pulled_from_neo4j_is_normalised_g(store, trainable, synthetic_movielens):  # noqa: F811
     """A = D^-1/2 (G_s + G_c) D^-1/2 rebuilt here from the stored edges with plain Cypher."""
-    data = load_train_data(graph, trainable.dataset, features=True, item_graph=True)
+    data = load_train_data(store, trainable.dataset, features=True, item_graph=True)
     pos = {x: k for k, x in enumerate(data.item_ids)}
     n = data.n_items
     g = np.zeros((n, n))
-    for r in graph.run_text("MATCH (a:Item {dataset: $d})-[r:SIMILAR|CO_OCCURS]->(b) "
+    for r in store.run_text("MATCH (a:Item {dataset: $d})-[r:SIMILAR|CO_OCCURS]->(b) "
                             "RETURN a.id AS a, b.id AS b, type(r) AS t, r.jaccard AS j",
                             d=trainable.dataset):
         g[pos[r["a"]], pos[r["b"]]] += 1.0 if r["t"] == "SIMILAR" else r["j"]
@@ -66,7 +66,7 @@ def test_item_graph_pulled_from_neo4j_is_normalised_g(graph, trainable, syntheti
     assert data.train.nnz + data.splits[1].nnz + data.splits[2].nnz == len(synthetic_movielens.ratings)
 
 
-def test_training_run_is_recorded_and_served(graph, first_run, synthetic_movielens):
+def test_training_run_is_recorded_and_served(store, first_run, synthetic_movielens):
     s, summary = first_run
     n_users = synthetic_movielens.ratings["user"].nunique()
     n_items = len(synthetic_movielens.items)
@@ -79,7 +79,7 @@ def test_training_run_is_recorded_and_served(graph, first_run, synthetic_moviele
     # Recall@20 for a user is 20 / (items not in the user's training split)
     most = synthetic_movielens.ratings.groupby("user").size().max()
     assert summary.metrics["test"]["recall@20"] > 2 * 20 / (n_items - most)
-    run = graph.run_text("MATCH (r:TrainingRun {id: $id})-[:TRAINED_ON]->(d:Dataset) "
+    run = store.run_text("MATCH (r:TrainingRun {id: $id})-[:TRAINED_ON]->(d:Dataset) "
                          "RETURN properties(r) AS p, d.serving_run AS serving", id=summary.run_id)[0]
     p = run["p"]
     assert run["serving"] == summary.run_id and p["serving"] is True and p["status"] == "ok"
@@ -95,14 +95,14 @@ def test_training_run_is_recorded_and_served(graph, first_run, synthetic_moviele
     assert Path(p["checkpoint"]).is_file() and Path(p["plot"]).stat().st_size > 1000
 
 
-def test_stored_vectors_reproduce_the_model_scores(graph, first_run):
+def test_stored_vectors_reproduce_the_model_scores(store, first_run):
     s, summary = first_run
-    data = load_data(graph, s.dataset, s.train)
+    data = load_data(store, s.dataset, s.train)
     model = build_model(data, s.train, torch.device("cpu"))
     warm_start(model, Path(summary.run_dir), data, "mllmrec")  # the best checkpoint, reloaded
     with torch.no_grad():
         u, i = (t.numpy().astype(np.float64) for t in model.all_repr())
-    users, items = _stored(graph, s.dataset, summary.run_id)
+    users, items = _stored(store, s.dataset, summary.run_id)
     assert len(users) == data.n_users and len(items) == data.n_items
     su = np.stack([users[x] for x in data.user_ids])
     si = np.stack([items[x] for x in data.item_ids])
@@ -110,18 +110,18 @@ def test_stored_vectors_reproduce_the_model_scores(graph, first_run):
     np.testing.assert_allclose(su @ si.T, u @ i.T, atol=1e-4, rtol=1e-5)
 
 
-def test_recommendations_exclude_seen_items_and_follow_scores(graph, first_run):
+def test_recommendations_exclude_seen_items_and_follow_scores(store, first_run):
     s, summary = first_run
-    users, items = _stored(graph, s.dataset, summary.run_id)
+    users, items = _stored(store, s.dataset, summary.run_id)
     for user in ("1", "105"):
-        seen = {r["i"] for r in graph.run_text(
+        seen = {r["i"] for r in store.run_text(
             "MATCH (:User {dataset: $d, id: $u})-[:INTERACTED]->(i) RETURN i.id AS i",
             d=s.dataset, u=user)}
         scores = {x: float(users[user] @ v) for x, v in items.items() if x not in seen}
         expected = sorted(scores, key=lambda x: (-scores[x], x))[:10]
-        exact = recommend(graph, s.dataset, user, 10, exact=True)
+        exact = recommend(store, s.dataset, user, 10, exact=True)
         assert [r.item_id for r in exact] == expected
-        via_index = recommend(graph, s.dataset, user, 10)
+        via_index = recommend(store, s.dataset, user, 10)
         assert len(via_index) == 10
         for r in exact + via_index:
             assert r.item_id not in seen
@@ -131,7 +131,7 @@ def test_recommendations_exclude_seen_items_and_follow_scores(graph, first_run):
         assert any(r.via_item for r in exact)
 
 
-def test_cli_recommend_and_evaluate(graph, neo4j_settings, first_run):
+def test_cli_recommend_and_evaluate(store, neo4j_settings, first_run):
     s, summary = first_run
     res = run_cli(["-d", s.dataset, "recommend", "-u", "7", "-k", "3", "--json"], neo4j_settings)
     assert res.exit_code == 0, res.output
@@ -144,55 +144,55 @@ def test_cli_recommend_and_evaluate(graph, neo4j_settings, first_run):
     assert valid == pytest.approx(summary.metrics["valid"]["recall@20"], abs=1e-4)
 
 
-def test_failed_or_incomplete_runs_never_replace_the_serving_run(graph, first_run):
+def test_failed_or_incomplete_runs_never_replace_the_serving_run(store, first_run):
     s, summary = first_run
-    before = _stored(graph, s.dataset, summary.run_id)
+    before = _stored(store, s.dataset, summary.run_id)
 
     def interrupt(epoch_log):
         raise KeyboardInterrupt("simulated Ctrl-C during training")
 
     with pytest.raises(KeyboardInterrupt):
-        train_model(graph, s.with_overrides({"train.model": "bpr"}), on_epoch=interrupt, progress=False)
-    failed = graph.run_text("MATCH (r:TrainingRun {dataset: $d, status: 'failed'}) RETURN r.id AS id, "
+        train_model(store, s.with_overrides({"train.model": "bpr"}), on_epoch=interrupt, progress=False)
+    failed = store.run_text("MATCH (r:TrainingRun {dataset: $d, status: 'failed'}) RETURN r.id AS id, "
                             "r.error AS error", d=s.dataset)
     assert len(failed) == 1 and "KeyboardInterrupt" in failed[0]["error"]
 
     # a run whose write-back stopped half way: half the items staged, then promotion refused
-    data = load_train_data(graph, s.dataset, features=False, item_graph=False)
-    writeback.start_run(graph, "partial-run", s.dataset, "bpr", {}, "cpu", None)
+    data = load_train_data(store, s.dataset, features=False, item_graph=False)
+    writeback.start_run(store, "partial-run", s.dataset, "bpr", {}, "cpu", None)
     half = data.n_items // 2
     rng = np.random.default_rng(0)
-    writeback.stage_vectors(graph, s.dataset, "partial-run", data.user_ids,
+    writeback.stage_vectors(store, s.dataset, "partial-run", data.user_ids,
                             rng.normal(size=(data.n_users, 64)).astype(np.float32),
                             data.item_ids[:half], rng.normal(size=(half, 64)).astype(np.float32))
     with pytest.raises(StageError, match="not completely staged"):
-        writeback.promote_run(graph, s.dataset, "partial-run", data.n_users, data.n_items)
+        writeback.promote_run(store, s.dataset, "partial-run", data.n_users, data.n_items)
 
-    assert _serving(graph, s.dataset) == summary.run_id
-    after = _stored(graph, s.dataset, summary.run_id)
+    assert _serving(store, s.dataset) == summary.run_id
+    after = _stored(store, s.dataset, summary.run_id)
     for a, b in zip(before, after):
         assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
-    assert recommend(graph, s.dataset, "1", 5, exact=True)
+    assert recommend(store, s.dataset, "1", 5, exact=True)
 
 
-def test_staged_run_serves_only_when_promoted(graph, first_run, synthetic_movielens):
+def test_staged_run_serves_only_when_promoted(store, first_run, synthetic_movielens):
     s, summary = first_run
     n_users = synthetic_movielens.ratings["user"].nunique()
     n_items = len(synthetic_movielens.items)
-    bpr = train_model(graph, s.with_overrides({"train.model": "bpr", "train.epochs": 1}),
+    bpr = train_model(store, s.with_overrides({"train.model": "bpr", "train.epochs": 1}),
                       serve=False, progress=False)
-    assert _serving(graph, s.dataset) == summary.run_id
-    writeback.promote_run(graph, s.dataset, bpr.run_id, n_users, n_items)
-    assert _serving(graph, s.dataset) == bpr.run_id
-    users, items = _stored(graph, s.dataset, bpr.run_id)
+    assert _serving(store, s.dataset) == summary.run_id
+    writeback.promote_run(store, s.dataset, bpr.run_id, n_users, n_items)
+    assert _serving(store, s.dataset) == bpr.run_id
+    users, items = _stored(store, s.dataset, bpr.run_id)
     assert len(users) == n_users and len(items) == n_items
-    assert not _stored(graph, s.dataset, summary.run_id)[0]  # only the serving run's vectors live on nodes
-    flags = {r["id"]: r["serving"] for r in graph.run_text(
+    assert not _stored(store, s.dataset, summary.run_id)[0]  # only the serving run's vectors live on nodes
+    flags = {r["id"]: r["serving"] for r in store.run_text(
         "MATCH (r:TrainingRun {dataset: $d}) RETURN r.id AS id, r.serving AS serving", d=s.dataset)}
     assert flags[bpr.run_id] is True and flags[summary.run_id] is False
 
 
-def test_deterministic_cli_runs_repeat_exactly(graph, neo4j_settings, trainable, tmp_path):  # noqa: F811
+def test_deterministic_cli_runs_repeat_exactly(store, neo4j_settings, trainable, tmp_path):  # noqa: F811
     """``train --deterministic`` twice from one seed, on two threads (so the deterministic
     kernels, not a single thread, make it repeat): the checkpoints are bitwise equal and the
     two (:TrainingRun) nodes record the same metrics."""
@@ -205,7 +205,7 @@ def test_deterministic_cli_runs_repeat_exactly(graph, neo4j_settings, trainable,
         found = re.search(r"run (\S+) \(mllmrec, cpu\)", res.output)  # after progress bars
         assert found, res.output
         run_id = found.group(1)
-        runs.append(graph.run_text("MATCH (r:TrainingRun {id: $id}) RETURN properties(r) AS p",
+        runs.append(store.run_text("MATCH (r:TrainingRun {id: $id}) RETURN properties(r) AS p",
                                    id=run_id)[0]["p"])
     a, b = runs
     assert json.loads(a["params"])["deterministic"] is True and a["status"] == b["status"] == "ok"

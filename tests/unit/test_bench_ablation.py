@@ -56,12 +56,12 @@ def test_variant_equal_to_a_full_method_trained_here_reuses_that_run(monkeypatch
 
     calls = []
 
-    def fake_repeat(graph, settings, seeds, label=None, first=None):
+    def fake_repeat(store, settings, seeds, label=None, first=None):
         calls.append((label, first))
         return FULL
 
     monkeypatch.setattr(ablation, "repeat", fake_repeat)
-    monkeypatch.setattr(ablation, "active_edges", lambda graph, dataset: {"co_occurs": 1, "similar": 2})
+    monkeypatch.setattr(ablation, "active_edges", lambda store, dataset: {"co_occurs": 1, "similar": 2})
     base = Settings().with_overrides({"enrich.no_llm": True})
     stage_run = {"seed": 2025}
     out = run_ablation(object(), base, "ml-100k", None,  # type: ignore[arg-type]

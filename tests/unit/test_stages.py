@@ -24,10 +24,10 @@ def test_stages_are_the_stage_functions_in_pipeline_order():
                                        train_model]
 
 
-def test_every_stage_takes_graph_and_settings():
+def test_every_stage_takes_store_and_settings():
     for stage in STAGES:
         params = list(inspect.signature(stage.entry).parameters)
-        assert params[:2] == ["graph", "settings"], (stage.name, params)
+        assert params[:2] == ["store", "settings"], (stage.name, params)
 
 
 def _fingerprinted() -> set[tuple[str, str]]:
