@@ -90,9 +90,13 @@ class EnrichSettings(_Section):
     image_cache: Path = Path(".mllmrec/images")
     no_llm: bool = False
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    image_max_pixels: int = Field(448 * 448, ge=28 * 28, description="images are downscaled to at most this many pixels before the VLM sees them")
-    history_max_chars: int = Field(6000, ge=200, description="budget of the behavioural list in the LLM prompt (most recent items kept)")
-    user_text_max_chars: int = Field(800, ge=100, description="budget of the --no-llm user text (the encoder reads 256 tokens, ~3.4 characters each for MovieLens titles)")
+    image_max_pixels: int = Field(448 * 448, ge=28 * 28, description=(
+        "images are downscaled to at most this many pixels before the VLM sees them"))
+    history_max_chars: int = Field(6000, ge=200, description=(
+        "budget of the behavioural list in the LLM prompt (most recent items kept)"))
+    user_text_max_chars: int = Field(800, ge=100, description=(
+        "budget of the --no-llm user text (the encoder"
+        " reads 256 tokens, ~3.4 characters each for MovieLens titles)"))
     image_timeout: float = Field(20.0, gt=0, description="seconds to fetch an image URL")
 
 

@@ -139,7 +139,8 @@ def pipeline_group() -> None:
 @click.option("-k", "k", default=10, show_default=True, help="Recommendations to show.")
 @pass_app
 def pipeline_run(app: AppContext, source: tuple[str, str] | None, posters: Path | None,
-                 items: Path | None, domain: str | None, dedupe: bool, no_llm: bool | None, epochs: int | None, model: str | None,
+                 items: Path | None, domain: str | None, dedupe: bool, no_llm: bool | None,
+                 epochs: int | None, model: str | None,
                  device: str | None, sets: tuple[str, ...], force: tuple[str, ...],
                  wait: float, user: str | None, k: int) -> None:
     """Ingest (with --source), describe, profile, embed, build-graph, train.
