@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -127,10 +127,15 @@ class GraphSettings(_Section):
         "(0 = no check)")
 
 
+#: The models ``train.model`` names (the classes behind them: :data:`mllmrec.train.registry.MODELS`).
+ModelName = Literal["mllmrec", "lightgcn", "bpr"]
+MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
+
+
 class TrainSettings(_Section):
     """Model and protocol (docs/method.md sections 6-7)."""
 
-    model: Literal["mllmrec", "lightgcn", "bpr"] = "mllmrec"
+    model: ModelName = "mllmrec"
     dim: int = Field(64, ge=1)
     n_ii_layers: int = Field(1, ge=0)
     ui_gcn: bool = False

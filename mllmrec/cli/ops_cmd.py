@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from mllmrec.cli import cli
 from mllmrec.cli.common import AppContext, pass_app
+from mllmrec.config import MODEL_NAMES
 from mllmrec.errors import ConfigError
 
 _console = Console()
@@ -33,7 +34,7 @@ def _setting_flags(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Enrich without generative models: item text from metadata, user text "
                           "= behavioural list (enrich.no_llm)."),
         click.option("--epochs", type=int, help="Training epochs (train.epochs)."),
-        click.option("--model", type=click.Choice(["mllmrec", "lightgcn", "bpr"]),
+        click.option("--model", type=click.Choice(MODEL_NAMES),
                      help="Model to train (train.model)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
                      help="Device for models and training (enrich.device and train.device)."),

@@ -8,6 +8,7 @@ import click
 
 from mllmrec.cli import cli
 from mllmrec.cli.common import AppContext, pass_app
+from mllmrec.config import MODEL_NAMES
 
 
 def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
@@ -21,7 +22,7 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
 
 
 @cli.command("train")
-@click.option("--model", type=click.Choice(["mllmrec", "lightgcn", "bpr"]), help="Model [default: mllmrec].")
+@click.option("--model", type=click.Choice(MODEL_NAMES), help="Model [default: mllmrec].")
 @click.option("--epochs", type=int, help="Maximum epochs [default: 1000].")
 @click.option("--patience", type=int,
               help="Early-stop after this many epochs without a better valid Recall@20 [default: 20].")
