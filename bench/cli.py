@@ -84,8 +84,17 @@ def measure(options: Options, command: str) -> Path:
     import mllmrec.enrich.profile  # noqa: F401
     import mllmrec.graph.build  # noqa: F401
     import mllmrec.train.trainer  # noqa: F401
-    from bench import (ablation, components, paper_scale, protocol, quality, scaling_curve,
-                       stages, train_parallel, train_speed)
+    from bench import (
+        ablation,
+        components,
+        paper_scale,
+        protocol,
+        quality,
+        scaling_curve,
+        stages,
+        train_parallel,
+        train_speed,
+    )
 
     sections: dict[str, Callable[[Context], None]] = {
         "protocol": protocol.section, "quality": quality.section, "ablation": ablation.section,

@@ -60,12 +60,12 @@ def _row(name: str, count: int, seconds: float, unit: str, ref: float | None = N
 
 def bench_describe(store: Store, base: Settings, cat: Catalogue, n_items: int, batch: int) -> dict[str, Any]:
     """The describe stage with the tiny model vs direct generation on the same inputs."""
+    from mllmrec.dataset import drop_dataset
     from mllmrec.enrich.backends import Request, TransformersBackend
     from mllmrec.enrich.describe import PROMPT_TASK, describe_items
     from mllmrec.enrich.images import load_image
     from mllmrec.enrich.prompts import render
     from tests.fixtures.tiny_models import build_tiny_qwen2_vl
-    from mllmrec.dataset import drop_dataset
 
     sub = _subset(cat, n_items)
     name = f"bench-describe-{uuid.uuid4().hex[:6]}"

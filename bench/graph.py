@@ -1,4 +1,5 @@
-"""For the ``components`` section: item-item graph build on a synthetic catalogue shaped like Amazon Sports (about 36k users,
+"""For the ``components`` section: item-item graph build on a synthetic catalogue shaped like Amazon Sports
+(about 36k users,
 18k items, 300k interactions, Zipf-like popularity, 384-d topic-structured embeddings; see
 ``bench/synthetic.py``), each Neo4j time next to the independent scipy/numpy computation of
 the same graph in the same run:

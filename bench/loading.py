@@ -11,8 +11,8 @@ from bench.synthetic import DIM, Synthetic, user_embeddings
 from loaders.canonical import Catalogue
 from mllmrec.config import Settings
 from mllmrec.db import Store
-from mllmrec.schema import ensure_vector_indexes
 from mllmrec.ingest import IngestReport, prepare, write
+from mllmrec.schema import ensure_vector_indexes
 
 VECTOR_BATCH = 2_000
 

@@ -13,7 +13,8 @@ Rows (``stage``, ``seconds``, ``reference_seconds``, ``ratio`` = ours / referenc
 
 Each figure is the best of ``repeats`` alternating runs (ours, reference, ours, ...), so both
 sides see the same machine load; wall seconds and this process's CPU seconds are both kept
-(``ratio`` / ``cpu_ratio``: on shared cores the CPU figure is the steadier one). Both run with the trainer's thread setting (1 thread by
+(``ratio`` / ``cpu_ratio``: on shared cores the CPU figure is the steadier one). Both run with the trainer's
+thread setting (1 thread by
 default here: measured faster on an oversubscribed 2-core machine).
 
 :func:`measure_training_speed` takes any :class:`~mllmrec.train.data.TrainData` (the

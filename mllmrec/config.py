@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -90,9 +90,13 @@ class EnrichSettings(_Section):
     image_cache: Path = Path(".mllmrec/images")
     no_llm: bool = False
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    image_max_pixels: int = Field(448 * 448, ge=28 * 28, description="images are downscaled to at most this many pixels before the VLM sees them")
-    history_max_chars: int = Field(6000, ge=200, description="budget of the behavioural list in the LLM prompt (most recent items kept)")
-    user_text_max_chars: int = Field(800, ge=100, description="budget of the --no-llm user text (the encoder reads 256 tokens, ~3.4 characters each for MovieLens titles)")
+    image_max_pixels: int = Field(448 * 448, ge=28 * 28, description=(
+        "images are downscaled to at most this many pixels before the VLM sees them"))
+    history_max_chars: int = Field(6000, ge=200, description=(
+        "budget of the behavioural list in the LLM prompt (most recent items kept)"))
+    user_text_max_chars: int = Field(800, ge=100, description=(
+        "budget of the --no-llm user text (the encoder"
+        " reads 256 tokens, ~3.4 characters each for MovieLens titles)"))
     image_timeout: float = Field(20.0, gt=0, description="seconds to fetch an image URL")
 
 
@@ -123,10 +127,15 @@ class GraphSettings(_Section):
         "(0 = no check)")
 
 
+#: The models ``train.model`` names (the classes behind them: :data:`mllmrec.train.registry.MODELS`).
+ModelName = Literal["mllmrec", "lightgcn", "bpr"]
+MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
+
+
 class TrainSettings(_Section):
     """Model and protocol (docs/method.md sections 6-7)."""
 
-    model: Literal["mllmrec", "lightgcn", "bpr"] = "mllmrec"
+    model: ModelName = "mllmrec"
     dim: int = Field(64, ge=1)
     n_ii_layers: int = Field(1, ge=0)
     ui_gcn: bool = False

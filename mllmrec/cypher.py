@@ -6,13 +6,13 @@ parameters (``$rows``, ``$dataset``); values are never pasted into query text.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from mllmrec.errors import MllmrecError
 
 
-@lru_cache(maxsize=None)
+@cache
 def query(name: str) -> str:
     """Return the text of ``cypher/<name>.cypher``; raise if there is no such query."""
     node = resources.files("cypher")

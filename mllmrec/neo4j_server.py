@@ -14,6 +14,7 @@ moment. The initial password reaches the admin tool through a private file (pico
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -270,7 +271,8 @@ def start(settings: Neo4jSettings, timeout: float = 180.0) -> int:
         f"--home-dir={paths.home.resolve()}", f"--config-dir={paths.conf.resolve()}",
         "--console-mode",
     ]
-    log_file = open(os.open(paths.console_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+    log_file = open(os.open(  # noqa: SIM115 (closed right after Popen has inherited it)
+        paths.console_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
     proc = subprocess.Popen(
         cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         env=_java_env(paths), start_new_session=True, umask=_PRIVATE_UMASK,
@@ -323,10 +325,8 @@ def stop(settings: Neo4jSettings, timeout: float = 60.0) -> bool:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 @dataclass(frozen=True)

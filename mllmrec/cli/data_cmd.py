@@ -45,7 +45,8 @@ def db_drop(app: AppContext, yes: bool) -> None:
 class _FormatGroup(click.Group):
     """Names the known formats when an unknown one is asked for."""
 
-    def resolve_command(self, ctx: click.Context, args: list[str]):
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             raise click.UsageError(
                 f"unknown format '{args[0]}'; known formats: {', '.join(FORMATS)}", ctx)

@@ -5,11 +5,12 @@ import click
 
 from mllmrec.cli import cli
 from mllmrec.cli.common import AppContext, pass_app
+from mllmrec.config import MODEL_NAMES
 
 
 @cli.command("doctor")
 @click.option("--epochs", type=int, default=2, show_default=True, help="Epochs per model and device.")
-@click.option("--model", "models", type=click.Choice(["bpr", "lightgcn", "mllmrec"]), multiple=True,
+@click.option("--model", "models", type=click.Choice(MODEL_NAMES), multiple=True,
               help="Models to check (repeatable) [default: all three].")
 @click.option("--threads", type=int, help="CPU threads of torch/DGL kernels [default: library default].")
 @pass_app

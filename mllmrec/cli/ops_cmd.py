@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from mllmrec.cli import cli
 from mllmrec.cli.common import AppContext, parse_sets, pass_app
+from mllmrec.config import MODEL_NAMES
 
 _console = Console()
 
@@ -32,7 +33,7 @@ def _setting_flags(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Enrich without generative models: item text from metadata, user text "
                           "= behavioural list (enrich.no_llm)."),
         click.option("--epochs", type=int, help="Training epochs (train.epochs)."),
-        click.option("--model", type=click.Choice(["mllmrec", "lightgcn", "bpr"]),
+        click.option("--model", type=click.Choice(MODEL_NAMES),
                      help="Model to train (train.model)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
                      help="Device for models and training (enrich.device and train.device)."),
@@ -132,7 +133,8 @@ def pipeline_group() -> None:
 @click.option("-k", "k", default=10, show_default=True, help="Recommendations to show.")
 @pass_app
 def pipeline_run(app: AppContext, source: tuple[str, str] | None, posters: Path | None,
-                 items: Path | None, domain: str | None, dedupe: bool, no_llm: bool | None, epochs: int | None, model: str | None,
+                 items: Path | None, domain: str | None, dedupe: bool, no_llm: bool | None,
+                 epochs: int | None, model: str | None,
                  device: str | None, sets: tuple[str, ...], force: tuple[str, ...],
                  wait: float, user: str | None, k: int) -> None:
     """Ingest (with --source), describe, profile, embed, build-graph, train.

@@ -8,6 +8,7 @@ import click
 
 from mllmrec.cli import cli
 from mllmrec.cli.common import AppContext, pass_app
+from mllmrec.config import MODEL_NAMES
 
 
 def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
@@ -21,9 +22,10 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
 
 
 @cli.command("train")
-@click.option("--model", type=click.Choice(["mllmrec", "lightgcn", "bpr"]), help="Model [default: mllmrec].")
+@click.option("--model", type=click.Choice(MODEL_NAMES), help="Model [default: mllmrec].")
 @click.option("--epochs", type=int, help="Maximum epochs [default: 1000].")
-@click.option("--patience", type=int, help="Early-stop after this many epochs without a better valid Recall@20 [default: 20].")
+@click.option("--patience", type=int,
+              help="Early-stop after this many epochs without a better valid Recall@20 [default: 20].")
 @click.option("--dim", type=int, help="Output dimension d [default: 64].")
 @click.option("--lr", type=float, help="Adam learning rate [default: 0.001].")
 @click.option("--batch-size", type=int, help="BPR triples per step [default: 2048].")
@@ -37,10 +39,12 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
 @click.option("--minibatch/--full-graph", default=None,
               help="LightGCN / --ui-gcn: per batch, propagate only on user-item blocks sampled "
                    "around its users and items [default: full-graph].")
-@click.option("--fanout", type=int, help="Mini-batch: neighbours sampled per node and hop, -1 = all (exact) [default: -1].")
+@click.option("--fanout", type=int,
+              help="Mini-batch: neighbours sampled per node and hop, -1 = all (exact) [default: -1].")
 @click.option("--topk", "topks", type=int, multiple=True, help="Cut-offs K (repeatable) [default: 10 20].")
 @click.option("--eval-batch-size", type=int, help="Users ranked per evaluation step [default: 1024].")
-@click.option("--threads", type=int, help="CPU threads of torch/DGL kernels [default: library default; 1 with --deterministic].")
+@click.option("--threads", type=int,
+              help="CPU threads of torch/DGL kernels [default: library default; 1 with --deterministic].")
 @click.option("--deterministic/--no-deterministic", default=None,
               help="Same seed, same weights and metrics: deterministic torch kernels, one CPU "
                    "thread unless --threads [default: off].")
@@ -51,9 +55,13 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
               help="Data-parallel processes on this machine (runs this command under torchrun; "
                    "DistributedDataParallel, gloo on CPU, NCCL on GPU; --batch-size is the global batch).")
 @pass_app
-def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, seed, n_ii_layers,
-              ui_gcn, n_ui_layers, user_pref, device, minibatch, fanout, topks, eval_batch_size,
-              threads, deterministic, runs_dir, init_run, no_serve, nproc) -> None:
+def train_cmd(app: AppContext, model: str | None, epochs: int | None, patience: int | None,
+              dim: int | None, lr: float | None, batch_size: int | None, seed: int | None,
+              n_ii_layers: int | None, ui_gcn: bool | None, n_ui_layers: int | None,
+              user_pref: bool | None, device: str | None, minibatch: bool | None,
+              fanout: int | None, topks: tuple[int, ...], eval_batch_size: int | None,
+              threads: int | None, deterministic: bool | None, runs_dir: str | None,
+              init_run: str | None, no_serve: bool, nproc: int) -> None:
     """Train on the dataset (docs/method.md sections 6-7), evaluate, and write the run back.
 
     Pulls embeddings, interactions and the item-item graph from Neo4j; trains with BPR and
@@ -101,7 +109,7 @@ def train_cmd(app: AppContext, model, epochs, patience, dim, lr, batch_size, see
 @click.option("--topk", "topks", type=int, multiple=True, help="Cut-offs K (repeatable) [default: 10 20].")
 @click.option("--eval-batch-size", type=int, help="Users ranked per step [default: 1024].")
 @pass_app
-def evaluate_cmd(app: AppContext, topks, eval_batch_size) -> None:
+def evaluate_cmd(app: AppContext, topks: tuple[int, ...], eval_batch_size: int | None) -> None:
     """Metrics of the serving run computed from the vectors stored in Neo4j (full ranking,
     training items masked), next to the numbers the run recorded when it was trained."""
     from mllmrec.train.record import evaluate_stored

@@ -32,8 +32,9 @@ _console = Console()
               help="Run no trial: print the trials table and write history.png and "
                    "importance.png in the study's folder.")
 @pass_app
-def tune_cmd(app: AppContext, n_trials, sampler, pruner, epochs, patience, storage, study_name,
-             sets, serve: bool, report: bool) -> None:
+def tune_cmd(app: AppContext, n_trials: int | None, sampler: str | None, pruner: str | None,
+             epochs: int | None, patience: int | None, storage: str | None,
+             study_name: str | None, sets: tuple[str, ...], serve: bool, report: bool) -> None:
     """Search models, variants and graph settings with Optuna on validation Recall@20.
 
     Each trial trains with the real trainer (a TrainingRun linked to the study's

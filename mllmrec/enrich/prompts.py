@@ -6,13 +6,13 @@ old version are then produced again, never silently mixed.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from mllmrec.errors import ConfigError
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_prompt(task: str, version: str) -> str:
     """Text of prompts/<task>.<version>.txt; ConfigError naming the versions that exist."""
     folder = resources.files("mllmrec.enrich") / "prompts"

@@ -59,7 +59,7 @@ class EnrichSummary:
     def failed(self) -> int:
         return sum(self.failures.values())
 
-    def finish(self) -> "EnrichSummary":
+    def finish(self) -> EnrichSummary:
         self.seconds = time.perf_counter() - self.started
         return self
 

@@ -94,7 +94,8 @@ def node_rows(nodes: torch.Tensor, n_users: int, user_rows: Rows, item_rows: Row
 class SampledTraining(nn.Module):
     """Mini-batch training of a model that propagates over its ``ui_graph``:
     ``forward(users, pos, neg)`` returns the same triple as the model's own forward,
-    propagated on blocks sampled around the batch. Holds the model as a submodule (its parameters are the only ones), so an
+    propagated on blocks sampled around the batch. Holds the model as a submodule (its parameters are the
+    only ones), so an
     optimiser or DistributedDataParallel can wrap this module directly."""
 
     def __init__(self, model: Recommender, fanout: int = -1) -> None:

@@ -7,8 +7,7 @@ import pytest
 
 from mllmrec.enrich.describe import describe_items
 from mllmrec.enrich.texts import fuse_item_text
-from tests.fixtures_models import (ingest, movie_catalogue, small_catalogue,  # noqa: F401
-                                   tiny_settings, tiny_vlm)
+from tests.fixtures_models import ingest, movie_catalogue, small_catalogue, tiny_settings, tiny_vlm  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,8 @@ import pytest
 
 from mllmrec.enrich.describe import describe_items
 from mllmrec.enrich.embed import embed_texts
-from mllmrec.errors import StageError
 from mllmrec.enrich.profile import profile_users
+from mllmrec.errors import StageError
 from mllmrec.schema import VECTOR_INDEXES, ensure_vector_indexes
 from tests.fixtures_models import ingest, movie_catalogue, small_catalogue  # noqa: F401
 
@@ -35,7 +35,8 @@ def enriched(store, settings, movie_catalogue):  # noqa: F811
 
 
 def _vectors(store, dataset, label):
-    q = {"Item": "MATCH (n:Item {dataset: $d}) WHERE n.text IS NOT NULL RETURN n.id AS id, n.text AS text, n.embedding AS v",
+    q = {"Item": "MATCH (n:Item {dataset: $d}) WHERE n.text IS NOT NULL "
+                 "RETURN n.id AS id, n.text AS text, n.embedding AS v",
          "User": "MATCH (n:User {dataset: $d}) RETURN n.id AS id, n.preference AS text, n.embedding AS v"}[label]
     return {r["id"]: r for r in store.run_text(q, d=dataset)}
 

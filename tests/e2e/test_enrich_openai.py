@@ -10,8 +10,7 @@ import pytest
 
 from mllmrec.enrich.describe import describe_items
 from mllmrec.enrich.profile import profile_users
-from tests.fixtures_models import (chat_server, ingest, movie_catalogue,  # noqa: F401
-                                   small_catalogue, tiny_vlm)
+from tests.fixtures_models import chat_server, ingest, movie_catalogue, small_catalogue, tiny_vlm  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 

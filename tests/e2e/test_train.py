@@ -18,8 +18,8 @@ from mllmrec.errors import StageError
 from mllmrec.provenance import code_version
 from mllmrec.serve import recommend
 from mllmrec.train import writeback
-from mllmrec.train.data import load_train_data
 from mllmrec.train.checkpoint import warm_start
+from mllmrec.train.data import load_train_data
 from mllmrec.train.registry import build_model, load_data
 from mllmrec.train.trainer import train_model
 from tests.conftest import run_cli

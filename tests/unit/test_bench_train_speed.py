@@ -15,9 +15,9 @@ from bench.train_speed import (
 )
 from mllmrec.config import TrainSettings
 from mllmrec.train.baselines import BPRMF, LightGCN
+from mllmrec.train.bpr import BPRSampler
 from mllmrec.train.data import VALID
 from mllmrec.train.metrics import top_k
-from mllmrec.train.bpr import BPRSampler
 from mllmrec.train.trainer import train_epoch
 
 

@@ -14,6 +14,7 @@ import torch.multiprocessing as mp
 
 from mllmrec.config import TrainSettings
 from mllmrec.train.data import TrainData
+from mllmrec.train.determinism import seed_everything
 from mllmrec.train.distributed import (
     SINGLE,
     Ranks,
@@ -23,7 +24,6 @@ from mllmrec.train.distributed import (
     torchrun_argv,
     without_nproc,
 )
-from mllmrec.train.determinism import seed_everything
 from mllmrec.train.registry import build_model
 from mllmrec.train.trainer import fit
 

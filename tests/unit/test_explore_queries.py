@@ -82,7 +82,7 @@ def test_a_map_key_cannot_close_its_backticks():
     put ``MATCH (n) DETACH DELETE n`` into the editor and the :param line as code."""
     key = "x` }) MATCH (n) DETACH DELETE n //"
     q = get_query("item_neighbourhood")
-    params = q.params("ml-100k", {"hops": '{"%s": 1}' % key})
+    params = q.params("ml-100k", {"hops": '{"' + key + '": 1}'})
     assert params["hops"] == {key: 1}
     literal = "{`x`` }) MATCH (n) DETACH DELETE n //`: 1}"
     assert cypher_literal(params["hops"]) == literal

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mllmrec.graph.build import GraphBuildSummary
 from mllmrec.config import GraphSettings
+from mllmrec.graph.build import GraphBuildSummary
 from mllmrec.graph.semantic import EmbeddedItems, index_fetch, kept, should_rebuild
 from mllmrec.graph.stats import DegreeStats, _histogram
 

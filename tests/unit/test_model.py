@@ -7,9 +7,9 @@ import scipy.sparse as sp
 import torch
 
 from mllmrec.train.baselines import LightGCN
+from mllmrec.train.bpr import BPRSampler
 from mllmrec.train.data import normalised_item_graph, user_item_graph
 from mllmrec.train.model import MLLMRec, frozen_item_input, propagate
-from mllmrec.train.bpr import BPRSampler
 
 
 def _random_item_graph(rng, n, n_edges):

@@ -7,9 +7,9 @@ import torch
 
 from mllmrec.errors import StageError
 from mllmrec.train.baselines import BPRMF
+from mllmrec.train.checkpoint import save_checkpoint, warm_start
 from mllmrec.train.data import TrainData
 from mllmrec.train.model import MLLMRec
-from mllmrec.train.checkpoint import save_checkpoint, warm_start
 
 
 def _data(users: list[str], items: list[str]) -> TrainData:
