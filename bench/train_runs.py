@@ -79,8 +79,8 @@ class Aggregate(TypedDict):
 
 def train(store: Store, settings: Settings, label: str | None = None) -> TrainResult:
     """Train with ``settings`` (``settings.train.model`` picks the model) through
-    :func:`mllmrec.train.trainer.train_model` and return the report's view of the run."""
-    from mllmrec.train.trainer import train_model
+    :func:`mllmrec.train.job.train_model` and return the report's view of the run."""
+    from mllmrec.train.job import train_model
 
     with measure() as m:
         result = train_model(store, settings, progress=sys.stderr.isatty())

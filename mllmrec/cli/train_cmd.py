@@ -77,7 +77,7 @@ def train_cmd(app: AppContext, model: str | None, epochs: int | None, patience: 
     import sys
 
     from mllmrec.train.distributed import is_main_rank, launch, under_launcher
-    from mllmrec.train.trainer import train_model
+    from mllmrec.train.job import train_model
 
     if nproc > 1 and not under_launcher():
         raise SystemExit(launch(nproc, sys.argv[1:]))

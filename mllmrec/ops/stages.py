@@ -37,7 +37,7 @@ from mllmrec.enrich.embed import embed_texts
 from mllmrec.enrich.profile import profile_users
 from mllmrec.graph.build import build_graph
 from mllmrec.provenance import fingerprint
-from mllmrec.train.trainer import train_model
+from mllmrec.train.job import train_model
 
 S = TypeVar("S", bound=BaseModel)
 

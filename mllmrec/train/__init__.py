@@ -7,7 +7,7 @@
   names to them;
 - :mod:`.bpr` draws BPR triples and has the loss, :mod:`.neighbour_sampling` trains on
   sampled user-item blocks, :mod:`.metrics` ranks and scores;
-- :mod:`.trainer` is the loop (``fit``) and the whole run (``train_model``),
+- :mod:`.trainer` is the loop (``fit``), :mod:`.job` the whole run (``train_model``),
   :mod:`.checkpoint` the run folder and warm start, :mod:`.record` what a run leaves behind
   (through :mod:`.writeback`, which stores vectors and runs in Neo4j; :mod:`.plots` draws the
   curve), :mod:`.determinism` seeds, threads and deterministic kernels;

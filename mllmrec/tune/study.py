@@ -37,10 +37,11 @@ from mllmrec.db import Store
 from mllmrec.errors import ConfigError, MllmrecError
 from mllmrec.graph.build import ensure_build
 from mllmrec.provenance import stage_run
+from mllmrec.train.job import new_run_id, train_model
 from mllmrec.train.metrics import STOP_METRIC
 from mllmrec.train.record import EpochLog, RunSummary
 from mllmrec.train.registry import model_needs
-from mllmrec.train.trainer import RunStopped, new_run_id, train_model
+from mllmrec.train.trainer import RunStopped
 from mllmrec.tune import node
 from mllmrec.tune.space import check_space, suggest
 

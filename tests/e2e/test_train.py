@@ -20,8 +20,8 @@ from mllmrec.serve import recommend
 from mllmrec.train import writeback
 from mllmrec.train.checkpoint import warm_start
 from mllmrec.train.data import load_train_data
+from mllmrec.train.job import train_model
 from mllmrec.train.registry import build_model, load_data
-from mllmrec.train.trainer import train_model
 from tests.conftest import run_cli
 from tests.e2e.train_fixtures import trainable  # noqa: F401
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from mllmrec.ops.doctor import report, run_doctor
-from mllmrec.train.trainer import train_model
+from mllmrec.train.job import train_model
 from tests.conftest import REPO, run_cli
 from tests.e2e.train_fixtures import trainable  # noqa: F401
 

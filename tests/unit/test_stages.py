@@ -15,7 +15,7 @@ from mllmrec.enrich.embed import embed_texts
 from mllmrec.enrich.profile import profile_users
 from mllmrec.graph.build import build_graph
 from mllmrec.ops.stages import BUILD_GRAPH, INGEST, IRRELEVANT, STAGES, TRAIN, Fields
-from mllmrec.train.trainer import train_model
+from mllmrec.train.job import train_model
 
 
 def test_stages_are_the_stage_functions_in_pipeline_order():
