@@ -86,6 +86,7 @@ def measure(options: Options, command: str) -> Path:
     import mllmrec.train.trainer  # noqa: F401
     from bench import (
         ablation,
+        cold_start,
         components,
         paper_scale,
         protocol,
@@ -100,7 +101,7 @@ def measure(options: Options, command: str) -> Path:
         "protocol": protocol.section, "quality": quality.section, "ablation": ablation.section,
         "scaling": scaling_curve.section, "paper-scale": paper_scale.section,
         "components": components.section, "train-speed": train_speed.section,
-        "train-parallel": train_parallel.section}
+        "train-parallel": train_parallel.section, "cold-start": cold_start.section}
     started = time.perf_counter()
     doc: dict[str, Any] = {"id": timestamp(), "created": created(), "command": command,
                            "environment": environment()}

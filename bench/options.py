@@ -30,6 +30,8 @@ SECTIONS: dict[str, str] = {
                   "references",
     "train-speed": "the trainer's hot loops against minimal PyTorch references (no Neo4j)",
     "train-parallel": "LightGCN epoch: full graph vs sampled blocks, 1 vs 2 processes (no Neo4j)",
+    "cold-start": "20% of items / of users held out entirely: MLLMRec, hybrid, LightGCN, BPR-MF, "
+                  "text-kNN, popularity on warm and cold targets, every seed; paired test",
 }
 #: Sections that need the benchmark dataset (and the stage table's MLLMRec run).
 ON_DATASET = ("stages", "protocol", "quality", "ablation")
@@ -38,6 +40,8 @@ WITHOUT_NEO4J = ("train-speed", "train-parallel")
 REPORT = "report"
 
 SCOPES = ("train", "all")
+#: Catalogues the cold-start section can measure (bench/stages.py loads them).
+COLD_DATASETS = ("ml-100k", "amazon-sports")
 FULL_SIZES = (10_000, 100_000, 300_000, 1_000_000)
 QUICK_SIZES = (10_000, 30_000, 100_000)
 SEEDS = 5  # training seeds of the converged tables: the spread over seeds is about +-0.007
@@ -79,6 +83,7 @@ class Options:
     patience: int = 20
     grid: GridSpec = field(default_factory=GridSpec)
     protocol_scopes: tuple[str, ...] = SCOPES
+    cold_datasets: tuple[str, ...] = ("ml-100k",)
     sizes: tuple[int, ...] = FULL_SIZES
     profile: str = "sports"
     neo4j_heap: str = "2g"
@@ -99,7 +104,8 @@ class Options:
         return {"sections": list(self.sections), "dataset": self.dataset, "quick": self.quick,
                 "seed": self.seed, "seeds": list(self.seeds), "max_epochs": self.max_epochs,
                 "patience": self.patience, "grid": vars(self.grid),
-                "protocol_scopes": list(self.protocol_scopes), "sizes": list(self.sizes),
+                "protocol_scopes": list(self.protocol_scopes),
+                "cold_datasets": list(self.cold_datasets), "sizes": list(self.sizes),
                 "profile": self.profile, "neo4j_heap": self.neo4j_heap}
 
 
@@ -142,6 +148,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol-scopes", default=",".join(SCOPES),
                    help="user-text scopes the protocol trains (one per process lets two "
                         "processes share the work; the report joins runs of the same commit)")
+    p.add_argument("--cold-datasets", default="ml-100k",
+                   help="cold-start: catalogues to measure, comma-separated, from "
+                        f"{', '.join(COLD_DATASETS)} (amazon-sports: $MLLMREC_DATA/amazon-sports, "
+                        "hours per seed on a small machine)")
     p.add_argument("--sizes", default=None,
                    help="scaling sizes in interactions, comma-separated (default "
                         f"{_csv(FULL_SIZES)}; {_csv(QUICK_SIZES)} with --quick)")
@@ -172,6 +182,9 @@ def parse(argv: Sequence[str] | None = None) -> Options:
     scopes = tuple(_split(a.protocol_scopes, str))
     if not set(scopes) <= set(SCOPES) or not scopes:
         p.error(f"--protocol-scopes: choose from {', '.join(SCOPES)}")
+    cold = tuple(_split(a.cold_datasets, str))
+    if not cold or not set(cold) <= set(COLD_DATASETS):
+        p.error(f"--cold-datasets: choose from {', '.join(COLD_DATASETS)}")
     n_seeds = a.seeds or (1 if a.quick else SEEDS)
     return Options(
         sections=sections, dataset=a.dataset, quick=a.quick, seed=a.seed,
@@ -180,7 +193,7 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         patience=a.patience or (5 if a.quick else 20),
         grid=GridSpec(tuple(_split(a.grid_knn_k, int)), tuple(_split(a.grid_knn_jac, int)),
                       tuple(_split(a.grid_pure, float))),
-        protocol_scopes=scopes,
+        protocol_scopes=scopes, cold_datasets=cold,
         sizes=tuple(_split(a.sizes, int)) if a.sizes else QUICK_SIZES if a.quick else FULL_SIZES,
         profile=a.profile, neo4j_heap=a.neo4j_heap, config=a.config,
         results_dir=a.results_dir, sources=tuple(a.sources))

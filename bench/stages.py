@@ -20,15 +20,24 @@ from mllmrec.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("ml-100k",)
+DATASETS = ("ml-100k", "amazon-sports")
 SUB = "↳"  # marks a stage row that details part of the row above it
 
 
 def load_dataset(name: str) -> Catalogue:
-    """The raw catalogue of a benchmark dataset (MovieLens 100K with its posters from
-    ``$MLLMREC_DATA``, default ``../shared/data``)."""
-    if name != "ml-100k":
+    """The raw catalogue of a benchmark dataset from ``$MLLMREC_DATA`` (default
+    ``../shared/data``): MovieLens 100K with its posters, or the Amazon Sports 5-core
+    catalogue with its keyword item texts (``amazon-sports/``, see its README)."""
+    if name not in DATASETS:
         raise ConfigError(f"unknown benchmark dataset '{name}'; choose from {', '.join(DATASETS)}")
+    if name == "amazon-sports":
+        from loaders import load
+
+        folder = DATA / "amazon-sports"
+        if not (folder / "interactions.csv").is_file():
+            raise ConfigError(f"Amazon Sports not found in {folder}; set MLLMREC_DATA")
+        return load("csv", folder / "interactions.csv", items=folder / "items.csv",
+                    domain="sports and outdoors products")
     from loaders.movielens import load_movielens
 
     folder = DATA / "ml-100k"

@@ -22,7 +22,7 @@ from mllmrec.db import Store
 
 log = logging.getLogger(__name__)
 
-MODEL_NAMES = {"mllmrec": "MLLMRec", "lightgcn": "LightGCN", "bpr": "BPR-MF"}
+MODEL_NAMES = {"mllmrec": "MLLMRec", "hybrid": "Hybrid", "lightgcn": "LightGCN", "bpr": "BPR-MF"}
 PAIRED = ("recall@20", "ndcg@20")  # per-user metrics kept for paired tests
 SCORE_BLOCK = 2_048  # users scored at once by per_user_test
 
@@ -145,7 +145,7 @@ def per_user_scores(data: Any, users: np.ndarray, items: np.ndarray) -> dict[str
     for start in range(0, len(with_test), SCORE_BLOCK):
         rows = with_test[start:start + SCORE_BLOCK]
         scores = torch.from_numpy(users[rows] @ items.T)
-        seen = data.train[rows].tocoo()
+        seen = data.known[rows].tocoo()  # training (and cold users' given) items
         scores[torch.as_tensor(seen.row), torch.as_tensor(seen.col)] = -torch.inf
         top = top_k(scores, 20).numpy()
         truth = heldout[rows]

@@ -53,6 +53,21 @@ class IngestSettings(_Section):
     implicit_min_rating: float | None = Field(
         None, description="keep only interactions with rating >= this (None keeps all)"
     )
+    cold_items: float = Field(
+        0.0, ge=0.0, lt=1.0, description="cold-start protocol: seeded fraction of items held "
+        "out entirely (all their interactions to validation/test, none to training); 0 = off")
+    cold_users: float = Field(
+        0.0, ge=0.0, lt=1.0, description="cold-start protocol: seeded fraction of users held "
+        "out entirely (their text from cold_given interactions that are neither trained on "
+        "nor scored; the rest to validation/test); 0 = off")
+    cold_given: int = Field(
+        5, ge=1, description="cold users: oldest interactions (with warm items) the user text "
+        "is built from")
+
+    @property
+    def cold(self) -> bool:
+        """Whether the cold-start protocol is on."""
+        return self.cold_items > 0 or self.cold_users > 0
 
 
 class EnrichSettings(_Section):
@@ -128,7 +143,7 @@ class GraphSettings(_Section):
 
 
 #: The models ``train.model`` names (the classes behind them: :data:`mllmrec.train.registry.MODELS`).
-ModelName = Literal["mllmrec", "lightgcn", "bpr"]
+ModelName = Literal["mllmrec", "hybrid", "lightgcn", "bpr"]
 MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 
 
@@ -151,6 +166,10 @@ class TrainSettings(_Section):
     minibatch: bool = False
     fanout: int = Field(-1, description="neighbours sampled per item in mini-batch mode; -1 = all")
     use_user_pref: bool = True
+    negatives: Literal["all", "interacted"] = Field(
+        "all", description="BPR negatives: uniform over all items, or over the items with at "
+        "least one training interaction (as the authors' code); with 'all' an item without "
+        "training interactions is only ever a negative")
     runs_dir: Path = Path(".mllmrec/runs")
     warm_start: bool = True
     max_recall_drop: float | None = Field(
@@ -175,6 +194,14 @@ class TrainSettings(_Section):
         if not v or any(k <= 0 for k in v):
             raise ValueError("topks must be positive integers")
         return sorted(set(v))
+
+    @model_validator(mode="after")
+    def _hybrid_needs_its_towers(self) -> TrainSettings:
+        if self.model == "hybrid" and (self.ui_gcn or not self.use_user_pref):
+            raise ValueError("model 'hybrid' already propagates ID embeddings over the user-item "
+                             "graph and needs the user preference tower: drop ui_gcn / keep "
+                             "use_user_pref")
+        return self
 
     @model_validator(mode="after")
     def _reproducible_sampling(self) -> TrainSettings:
@@ -232,7 +259,7 @@ class ParamSpace(_Section):
 #: The search space when ``tune.space`` is not set: small enough for ML-100K in about 30
 #: minutes on 2 cores (docs/tune.md). Parameters a model does not read are not drawn for it.
 DEFAULT_SPACE: dict[str, dict[str, Any]] = {
-    "model": {"choices": ["mllmrec", "lightgcn", "bpr"]},
+    "model": {"choices": ["mllmrec", "hybrid", "lightgcn", "bpr"]},
     "lr": {"low": 3e-4, "high": 1e-2, "log": True},
     "ui_gcn": {"choices": [False, True]},
     "use_user_pref": {"choices": [True, False]},

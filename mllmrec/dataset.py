@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from mllmrec.db import Store
 from mllmrec.errors import StageError
 
-SPLIT_NAMES = {0: "train", 1: "valid", 2: "test"}
+SPLIT_NAMES = {0: "train", 1: "valid", 2: "test", 3: "given"}  # 3: cold users' given interactions
 
 
 @dataclass
@@ -34,6 +34,8 @@ class DatasetStats:
                f"interactions  {self.interactions:,}"]
         for split, name in SPLIT_NAMES.items():
             n = self.splits.get(split, 0)
+            if name == "given" and not n:
+                continue  # only the cold-start protocol has given interactions
             share = n / self.interactions if self.interactions else 0
             out.append(f"  {name:<11} {n:,} ({share:.1%})")
         out.append(f"sparsity      {self.sparsity:.4%}")

@@ -9,12 +9,20 @@ any later run, such as the re-run of an interrupted ingest, MERGEs.
 Incremental ingest: when the dataset already holds interactions (pass them to
 :func:`prepare` via :func:`existing_splits`), those keep their split labels and only the new
 ones are labelled (:func:`mllmrec.preprocess.split_incremental`); nothing is deleted.
+
+Cold-start protocol (``ingest.cold_items`` / ``ingest.cold_users``,
+:func:`mllmrec.preprocess.split_cold`): the held-out items and users are marked ``cold: true``
+on their nodes and the protocol is stored on the Dataset node (``cold_items``, ``cold_users``,
+``cold_given``, ``cold_seed``), where training, ``runs`` and ``status`` read it. The cold split
+is made once over the whole catalogue: re-running the same ingest repeats it, but new data,
+another protocol, or a warm ingest into a cold dataset (and the reverse) is refused.
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +32,8 @@ import pandas as pd
 from loaders.canonical import Catalogue, dedupe_latest, validate
 from mllmrec.config import IngestSettings, Settings
 from mllmrec.db import Store
-from mllmrec.preprocess import kcore, split_incremental, split_per_user
+from mllmrec.errors import ConfigError, InputDataError
+from mllmrec.preprocess import kcore, split_cold, split_incremental, split_per_user
 from mllmrec.provenance import fingerprint, stage_run
 from mllmrec.schema import init_schema
 
@@ -38,6 +47,8 @@ class IngestReport:
     interactions: int
     splits: dict[int, int]
     seconds: float
+    cold_items: int = 0  # items held out by the cold-start protocol
+    cold_users: int = 0
 
     @property
     def rate(self) -> float:
@@ -50,10 +61,26 @@ def existing_splits(store: Store, dataset: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["user_id", "item_id", "split"])
 
 
-def prepare(cat: Catalogue, settings: IngestSettings,
-            existing: pd.DataFrame | None = None) -> Catalogue:
+def cold_protocol(settings: IngestSettings) -> dict[str, Any] | None:
+    """The cold-start protocol an ingest with ``settings`` makes, as stored on the Dataset
+    node (None: the warm split)."""
+    if not settings.cold:
+        return None
+    return {"cold_items": settings.cold_items, "cold_users": settings.cold_users,
+            "cold_given": settings.cold_given, "cold_seed": settings.seed}
+
+
+def stored_cold_protocol(store: Store, dataset: str) -> dict[str, Any] | None:
+    """The cold-start protocol the dataset was split with (None: warm, or no dataset)."""
+    rows = store.run("ingest/cold_protocol", dataset=dataset)
+    return rows[0]["protocol"] if rows and rows[0]["protocol"] else None
+
+
+def prepare(cat: Catalogue, settings: IngestSettings, existing: pd.DataFrame | None = None,
+            stored_protocol: dict[str, Any] | None = None) -> Catalogue:
     """Validate, filter (rating threshold, k-core) and split; no database involved.
-    ``existing``: interactions already in the dataset, whose labels are kept (incremental)."""
+    ``existing``: interactions already in the dataset, whose labels are kept (incremental);
+    ``stored_protocol``: the dataset's cold-start protocol (:func:`stored_cold_protocol`)."""
     cat = validate(cat)
     inter = cat.interactions
     if settings.implicit_min_rating is not None:
@@ -61,17 +88,48 @@ def prepare(cat: Catalogue, settings: IngestSettings,
     if settings.kcore > 1:
         inter = kcore(inter, settings.kcore)
     if len(inter) == 0:
-        from mllmrec.errors import InputDataError
-
         raise InputDataError(cat.source, "no interactions left after filtering")
-    if not cat.has_split:
+    has_existing = existing is not None and len(existing) > 0
+    protocol = cold_protocol(settings)
+    if has_existing and protocol != stored_protocol:
+        raise ConfigError(f"the dataset was split with cold-start protocol {stored_protocol or 'none'}, "
+                          f"this ingest asks for {protocol or 'none'}: ingest into a new dataset "
+                          "(or drop this one)")
+    cold_items: frozenset[str] = frozenset()
+    cold_users: frozenset[str] = frozenset()
+    if protocol is not None:
+        if cat.has_split:
+            raise InputDataError(cat.source, "the cold-start protocol (--cold-items/--cold-users) "
+                                 "makes its own split; this source has split labels")
+        cold = split_cold(inter, settings.seed, settings.cold_items, settings.cold_users,
+                          settings.cold_given)
+        inter = inter.assign(split=cold.labels.astype("Int8"))
+        cold_items, cold_users = cold.cold_items, cold.cold_users
+        if has_existing:
+            _same_labels(inter, existing)
+    elif not cat.has_split:
         labels = (split_incremental(inter, existing, settings.seed)
-                  if existing is not None and len(existing) else split_per_user(inter, settings.seed))
+                  if has_existing else split_per_user(inter, settings.seed))
         inter = inter.assign(split=labels.astype("Int8"))
     items = _items_for(cat.items, inter)
+    items["cold"] = items["item_id"].isin(cold_items)
     users = pd.DataFrame({"user_id": pd.unique(inter["user_id"])})
+    users["cold"] = users["user_id"].isin(cold_users)
     return Catalogue(users=users, items=items, interactions=inter.reset_index(drop=True),
                      domain=cat.domain, source=cat.source, meta=cat.meta)
+
+
+def _same_labels(inter: pd.DataFrame, existing: pd.DataFrame) -> None:
+    """A cold-start split is made once: the stored labels must be the ones recomputed now
+    (a re-run of the same ingest); new data that would move any of them is refused."""
+    both = inter[["user_id", "item_id", "split"]].merge(
+        existing.drop_duplicates(["user_id", "item_id"]), on=["user_id", "item_id"],
+        suffixes=("", "_stored"))
+    moved = int((both["split"].astype(int) != both["split_stored"].astype(int)).sum())
+    if moved:
+        raise ConfigError(f"a cold-start split is made once over the whole catalogue: this "
+                          f"ingest would relabel {moved} stored interactions; ingest the whole "
+                          "catalogue into a new dataset instead")
 
 
 def _items_for(items: pd.DataFrame, inter: pd.DataFrame) -> pd.DataFrame:
@@ -110,6 +168,17 @@ def interaction_rows(inter: pd.DataFrame, max_items: int = MAX_ROW_ITEMS) -> lis
     return rows
 
 
+def _with_cold(frame: pd.DataFrame, id_col: str) -> Iterator[tuple[Any, bool]]:
+    """(id, cold flag) pairs of a users or items frame (no ``cold`` column: all warm)."""
+    cold = frame["cold"] if "cold" in frame else pd.Series(False, index=frame.index)
+    return zip(frame[id_col], cold.fillna(False).astype(bool).tolist())
+
+
+def _cold(flag: Any) -> bool | None:
+    """The ``cold`` property of a node: true, or null (absent) for a warm one."""
+    return True if bool(flag) else None
+
+
 def _none(v: Any) -> Any:
     return None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else v
 
@@ -122,7 +191,8 @@ def ingest(store: Store, settings: Settings, cat: Catalogue, params: dict[str, A
     The caller holds the dataset's lock."""
     if dedupe:
         cat = dataclasses.replace(cat, interactions=dedupe_latest(cat.interactions))
-    prepared = prepare(cat, settings.ingest, existing_splits(store, settings.dataset))
+    prepared = prepare(cat, settings.ingest, existing_splits(store, settings.dataset),
+                       stored_cold_protocol(store, settings.dataset))
     params = {**params, **settings.ingest.model_dump(mode="json", exclude={"batch_size"}),
               "dedupe": dedupe}
     return write(store, settings.dataset, prepared, settings.ingest, params)
@@ -137,14 +207,15 @@ def write(store: Store, dataset: str, cat: Catalogue, settings: IngestSettings,
     fp = fingerprint(params, len(inter), int(pd.util.hash_pandas_object(inter, index=False).sum()))
     with stage_run(store, dataset, "ingest", params, fp) as rec:
         store.run("ingest/merge_dataset", dataset=dataset, domain=cat.domain, source=cat.source,
-                  format=cat.meta.get("format", ""))
+                  format=cat.meta.get("format", ""), cold=cold_protocol(settings) or {})
         bs = settings.batch_size
-        store.write_batches("ingest/merge_users", [{"id": u} for u in cat.users["user_id"]],
+        store.write_batches("ingest/merge_users",
+                            [{"id": u, "cold": _cold(c)} for u, c in _with_cold(cat.users, "user_id")],
                             batch_size=bs, desc="users", dataset=dataset)
         item_rows = [
             {"id": r.item_id, "title": _none(r.title), "brand": _none(r.brand),
              "category": _none(r.category), "description": _none(r.description),
-             "image": _none(r.image)}
+             "image": _none(r.image), "cold": _cold(getattr(r, "cold", False))}
             for r in cat.items.itertuples(index=False)
         ]
         store.write_batches("ingest/merge_items", item_rows, batch_size=bs, desc="items", dataset=dataset)
@@ -161,4 +232,9 @@ def write(store: Store, dataset: str, cat: Catalogue, settings: IngestSettings,
     seconds = time.perf_counter() - t0
     splits = {int(k): int(v) for k, v in inter["split"].value_counts().sort_index().items()}
     return IngestReport(users=counts["users"], items=counts["items"],
-                        interactions=counts["interactions"], splits=splits, seconds=seconds)
+                        interactions=counts["interactions"], splits=splits, seconds=seconds,
+                        cold_items=_n_cold(cat.items), cold_users=_n_cold(cat.users))
+
+
+def _n_cold(frame: pd.DataFrame) -> int:
+    return int(frame["cold"].sum()) if "cold" in frame else 0

@@ -1,13 +1,18 @@
-"""Preprocessing before ingestion: iterated k-core filtering and the per-user random split
-of docs/method.md section 1."""
+"""Preprocessing before ingestion: iterated k-core filtering, the per-user random split of
+docs/method.md section 1, and the cold-start split (:func:`split_cold`)."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 TRAIN, VALID, TEST = 0, 1, 2
+#: A cold user's given interaction (cold-start protocol): the user's preference text is built
+#: from it, but no model trains on it, no graph build reads it, and it is never scored (it is
+#: masked at evaluation like a training item).
+GIVEN = 3
 
 
 def kcore(inter: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -106,3 +111,71 @@ def _fill_counts(current: np.ndarray, m: int) -> np.ndarray:
         gap = target - current - counts
         counts[int(np.argmax(gap))] += 1  # argmax takes the first (train) on ties
     return counts
+
+
+@dataclass(frozen=True)
+class ColdSplit:
+    """Split labels of the cold-start protocol and the entities held out."""
+
+    labels: pd.Series  # per interaction: TRAIN / VALID / TEST / GIVEN
+    cold_items: frozenset[str]
+    cold_users: frozenset[str]
+
+
+def split_cold(inter: pd.DataFrame, seed: int, cold_items: float, cold_users: float,
+               given: int) -> ColdSplit:
+    """The cold-start split: a seeded fraction of items and of users held out entirely.
+
+    - Cold items: ``round(cold_items * items)`` items chosen by a seeded hash of their ids.
+      None of their interactions is in training: each user's interactions with cold items go
+      to validation and test, half and half as the warm split does with its held-out part
+      (``floor(m/2)`` validation, the rest test, in the seeded (user, item) hash order).
+    - Cold users: ``round(cold_users * users)`` users chosen likewise. A cold user's
+      ``given`` oldest interactions with warm items (by timestamp, ties and missing ones in
+      hash order) are labelled :data:`GIVEN`: the user's preference text is built from them,
+      as an operator would from a new user's first clicks, but they are neither trained on
+      nor scored. The user's other interactions go to validation and test (halves as above).
+      A cold item never becomes a given interaction, so no user text names a cold item.
+    - Everything else (warm users with warm items) is split by :func:`split_per_user`, on
+      the warm interactions only.
+
+    Depends only on the seed and the interactions, so re-running an ingest repeats it."""
+    items = pd.unique(inter["item_id"])
+    users = pd.unique(inter["user_id"])
+    cold_i = _seeded_pick(items, seed, "items", cold_items)
+    cold_u = _seeded_pick(users, seed, "users", cold_users)
+    item_cold = inter["item_id"].isin(cold_i).to_numpy()
+    user_cold = inter["user_id"].isin(cold_u).to_numpy()
+    labels = np.full(len(inter), -1, dtype=np.int8)
+    warm = ~item_cold & ~user_cold
+    if warm.any():
+        labels[warm] = split_per_user(inter[warm], seed).to_numpy()
+    h = _seeded_hash(inter, seed)
+    if user_cold.any():
+        ts = pd.to_numeric(inter["ts"], errors="coerce").to_numpy(dtype="float64", na_value=np.inf) \
+            if "ts" in inter else np.full(len(inter), np.inf)
+        cand = pd.DataFrame({"user": inter["user_id"].to_numpy(), "ts": ts, "h": h,
+                             "pos": np.arange(len(inter))})[user_cold & ~item_cold]
+        cand = cand.sort_values(["user", "ts", "h"], kind="stable")
+        first = cand.groupby("user", sort=False).cumcount().to_numpy() < given
+        labels[cand["pos"].to_numpy()[first]] = GIVEN
+    rest = labels < 0  # cold-item interactions, and cold users' interactions beyond the given
+    if rest.any():
+        frame = pd.DataFrame({"user": inter["user_id"].to_numpy()[rest], "h": h[rest]})
+        rank = frame.groupby("user")["h"].rank(method="first").to_numpy() - 1
+        n = frame.groupby("user")["h"].transform("size").to_numpy()
+        labels[rest] = np.where(rank < n // 2, VALID, TEST)
+    return ColdSplit(pd.Series(labels, index=inter.index, name="split"),
+                     frozenset(map(str, cold_i)), frozenset(map(str, cold_u)))
+
+
+def _seeded_pick(ids: np.ndarray, seed: int, salt: str, fraction: float) -> np.ndarray:
+    """``round(fraction * len(ids))`` of ``ids``, the smallest by a hash seeded by ``seed``
+    and ``salt`` (items and users are drawn independently)."""
+    n = int(round(fraction * len(ids)))
+    if n == 0:
+        return ids[:0]
+    key = hashlib.blake2b(f"{seed}:{salt}".encode(), digest_size=8).hexdigest()
+    h = pd.util.hash_pandas_object(pd.Series(ids, dtype=object).astype(str), index=False,
+                                   hash_key=key).to_numpy()
+    return ids[np.argsort(h, kind="stable")[:n]]

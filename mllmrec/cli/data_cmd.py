@@ -59,18 +59,30 @@ class _FormatGroup(click.Group):
 @click.option("--batch-size", type=int, help="Rows per write transaction [default: 10000].")
 @click.option("--min-rating", type=float, help="Keep only interactions rated at least this.")
 @click.option("--dedupe", is_flag=True, help="Keep the latest of duplicate (user, item) rows instead of failing.")
+@click.option("--cold-items", type=click.FloatRange(0, 1, max_open=True),
+              help="Cold-start protocol: hold out this seeded fraction of items entirely (all "
+                   "their interactions to validation/test) [default: 0 = off].")
+@click.option("--cold-users", type=click.FloatRange(0, 1, max_open=True),
+              help="Cold-start protocol: hold out this seeded fraction of users entirely (text "
+                   "from --cold-given interactions, never trained on or scored) [default: 0 = off].")
+@click.option("--cold-given", type=click.IntRange(min=1),
+              help="Cold users: oldest interactions their preference text is built from [default: 5].")
 @pass_app
 def ingest_group(app: AppContext, kcore: int | None, seed: int | None, batch_size: int | None,
-                 min_rating: float | None, dedupe: bool) -> None:
+                 min_rating: float | None, dedupe: bool, cold_items: float | None,
+                 cold_users: float | None, cold_given: int | None) -> None:
     """Load a source into Neo4j as dataset --dataset.
 
     Everything is validated before the first write; a malformed file stops with its file,
     line and field and leaves the database as it was. Re-running the same ingest creates no
     duplicates, and re-running an interrupted one completes it. Sources without split labels
-    are split per user at random (seeded): docs/method.md section 1.
+    are split per user at random (seeded): docs/method.md section 1. --cold-items / --cold-users
+    make the cold-start split instead (docs/train.md, Cold start); it is labelled on the
+    dataset, its nodes and every training run.
     """
     app.apply({"ingest.kcore": kcore, "ingest.seed": seed, "ingest.batch_size": batch_size,
-               "ingest.implicit_min_rating": min_rating})
+               "ingest.implicit_min_rating": min_rating, "ingest.cold_items": cold_items,
+               "ingest.cold_users": cold_users, "ingest.cold_given": cold_given})
     app.dedupe = dedupe
 
 
@@ -87,6 +99,10 @@ def _run_ingest(app: AppContext, fmt: str, path: Path, params: dict[str, Any],
                f"{report.interactions:,} interactions (train/valid/test "
                f"{report.splits.get(0, 0):,}/{report.splits.get(1, 0):,}/{report.splits.get(2, 0):,}) "
                f"in {report.seconds:.1f}s ({report.rate:,.0f} interactions/s)")
+    if s.ingest.cold:
+        click.echo(f"COLD-START split: {report.cold_items:,} items and {report.cold_users:,} users "
+                   f"held out (no training interaction); {report.splits.get(3, 0):,} given "
+                   "interactions build cold users' texts and are not scored")
 
 
 @ingest_group.command("movielens")

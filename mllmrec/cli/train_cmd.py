@@ -16,13 +16,16 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
     splits = list(metrics)
     names = [k for k in next(iter(metrics.values())) if "@" in k]
     names.sort(key=lambda n: (n.split("@")[0], int(n.split("@")[1])))
-    lines = [f"{'metric':<14}" + "".join(f"{s:>10}" for s in splits)]
-    lines += [f"{n:<14}" + "".join(f"{metrics[s][n]:>10.4f}" for s in splits) for n in names]
+    width = {s: max(10, len(s) + 2) for s in splits}  # cold-start groups have long names
+    lines = [f"{'metric':<14}" + "".join(f"{s:>{width[s]}}" for s in splits)]
+    lines += [f"{n:<14}" + "".join(f"{metrics[s][n]:>{width[s]}.4f}" for s in splits)
+              for n in names]
     return lines
 
 
 @cli.command("train")
-@click.option("--model", type=click.Choice(MODEL_NAMES), help="Model [default: mllmrec].")
+@click.option("--model", type=click.Choice(MODEL_NAMES),
+              help="Model [default: mllmrec]; hybrid = MLLMRec's towers plus LightGCN ID embeddings.")
 @click.option("--epochs", type=int, help="Maximum epochs [default: 1000].")
 @click.option("--patience", type=int,
               help="Early-stop after this many epochs without a better valid Recall@20 [default: 20].")
@@ -35,6 +38,8 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
 @click.option("--n-ui-layers", type=int, help="User-item layers (UI-GCN variant, LightGCN) [default: 2].")
 @click.option("--user-pref/--no-user-pref", default=None,
               help="User side from preference embeddings, or free ID embeddings [default: on].")
+@click.option("--negatives", type=click.Choice(["all", "interacted"]),
+              help="BPR negatives from all items, or only items with a training interaction [default: all].")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="[default: auto].")
 @click.option("--minibatch/--full-graph", default=None,
               help="LightGCN / --ui-gcn: per batch, propagate only on user-item blocks sampled "
@@ -58,7 +63,7 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
 def train_cmd(app: AppContext, model: str | None, epochs: int | None, patience: int | None,
               dim: int | None, lr: float | None, batch_size: int | None, seed: int | None,
               n_ii_layers: int | None, ui_gcn: bool | None, n_ui_layers: int | None,
-              user_pref: bool | None, device: str | None, minibatch: bool | None,
+              user_pref: bool | None, negatives: str | None, device: str | None, minibatch: bool | None,
               fanout: int | None, topks: tuple[int, ...], eval_batch_size: int | None,
               threads: int | None, deterministic: bool | None, runs_dir: str | None,
               init_run: str | None, no_serve: bool, nproc: int) -> None:
@@ -86,7 +91,8 @@ def train_cmd(app: AppContext, model: str | None, epochs: int | None, patience: 
                    "train.dim": dim, "train.lr": lr, "train.batch_size": batch_size,
                    "train.seed": seed, "train.n_ii_layers": n_ii_layers, "train.ui_gcn": ui_gcn,
                    "train.n_ui_layers": n_ui_layers, "train.use_user_pref": user_pref,
-                   "train.device": device, "train.minibatch": minibatch, "train.fanout": fanout,
+                   "train.negatives": negatives, "train.device": device,
+                   "train.minibatch": minibatch, "train.fanout": fanout,
                    "train.topks": list(topks) or None, "train.eval_batch_size": eval_batch_size,
                    "train.threads": threads, "train.deterministic": deterministic,
                    "train.runs_dir": runs_dir})
@@ -100,6 +106,9 @@ def train_cmd(app: AppContext, model: str | None, epochs: int | None, patience: 
     if r.user_text_scope != "train":
         click.echo(f"LEAKY: user texts of history scope '{r.user_text_scope}' (validation and test "
                    "items in them): these metrics are for comparison only")
+    if r.cold:
+        click.echo(f"COLD-START split ({r.cold}): metrics per group of targets: warm, "
+                   "cold_items (ranked among all items), cold_among_cold, cold_users")
     for line in metrics_table({k: v for k, v in r.metrics.items()}):
         click.echo(line)
     click.echo(f"checkpoint and curve: {r.run_dir}" + ("" if r.served else " (not serving)"))
@@ -108,13 +117,26 @@ def train_cmd(app: AppContext, model: str | None, epochs: int | None, patience: 
 @cli.command("evaluate")
 @click.option("--topk", "topks", type=int, multiple=True, help="Cut-offs K (repeatable) [default: 10 20].")
 @click.option("--eval-batch-size", type=int, help="Users ranked per step [default: 1024].")
+@click.option("--reference", type=click.Choice(["popularity", "text-knn-max", "text-knn-mean", "random"]),
+              help="Score a reference method without learning instead of the serving run.")
 @pass_app
-def evaluate_cmd(app: AppContext, topks: tuple[int, ...], eval_batch_size: int | None) -> None:
+def evaluate_cmd(app: AppContext, topks: tuple[int, ...], eval_batch_size: int | None,
+                 reference: str | None) -> None:
     """Metrics of the serving run computed from the vectors stored in Neo4j (full ranking,
-    training items masked), next to the numbers the run recorded when it was trained."""
+    training items masked), next to the numbers the run recorded when it was trained. With
+    --reference, the metrics of a method that does not learn (popularity, text-kNN, random)
+    on the same split. A cold-start split reports every group of targets."""
     from mllmrec.train.record import evaluate_stored
+    from mllmrec.train.reference import evaluate_reference
 
     s = app.apply({"train.topks": list(topks) or None, "train.eval_batch_size": eval_batch_size})
+    if reference:
+        metrics = evaluate_reference(app.store, s.dataset, reference, s.train.topks,
+                                     s.train.eval_batch_size, s.train.seed)
+        click.echo(f"reference method {reference} on '{s.dataset}' (no learning):")
+        for line in metrics_table(metrics):
+            click.echo(line)
+        return
     run, metrics = evaluate_stored(app.store, s.dataset, s.train.topks, s.train.eval_batch_size)
     click.echo(f"serving run {run} of '{s.dataset}', from stored vectors:")
     for line in metrics_table(metrics):
@@ -158,4 +180,6 @@ def runs_cmd(app: AppContext, limit: int) -> None:
         click.echo(f"{mark} {r['id']}  {r['model']:<9} {r['status']:<8} {r['started_at'][:19]}  "
                    f"test R@20 {test.get('recall@20', float('nan')):.4f}  "
                    f"N@20 {test.get('ndcg@20', float('nan')):.4f}"
-                   + ("  LEAKY user texts" if r["user_text_scope"] != "train" else ""))
+                   + ("  LEAKY user texts" if r["user_text_scope"] != "train" else "")
+                   + (f"  COLD-START (items {r['cold_items'] or 0:g}, users {r['cold_users'] or 0:g})"
+                      if r["cold_items"] is not None or r["cold_users"] is not None else ""))

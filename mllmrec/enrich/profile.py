@@ -33,8 +33,10 @@ log = logging.getLogger(__name__)
 PROMPT_TASK = "profile_user"
 NO_LLM_MODEL = "none"
 NO_LLM_PROMPT = "behaviour-list"
-# Interaction splits (0 train, 1 valid, 2 test) each history scope reads.
-SCOPE_SPLITS = {"train": [0], "all": [0, 1, 2]}
+# Interaction splits (0 train, 1 valid, 2 test, 3 a cold user's given interactions of the
+# cold-start protocol, mllmrec.preprocess.GIVEN) each history scope reads. A cold user's text
+# is built from the given interactions, which no model trains on and no metric scores.
+SCOPE_SPLITS = {"train": [0, 3], "all": [0, 1, 2, 3]}
 
 
 @dataclass

@@ -144,13 +144,14 @@ BUILD_GRAPH = Stage("build-graph", build_graph, (
 TRAIN = Stage("train", train_model, (
     Fields(TrainSettings, lambda t: (t.model, t.dim, t.n_ii_layers, t.ui_gcn, t.n_ui_layers,
                                      t.lr, t.batch_size, t.epochs, t.patience, t.seed, t.topks,
-                                     t.minibatch, t.fanout, t.use_user_pref)),))
+                                     t.minibatch, t.fanout, t.use_user_pref, t.negatives)),))
 
 #: Stages after ingest, in the order the pipeline and retrain run them.
 STAGES: tuple[Stage, ...] = (DESCRIBE, PROFILE, EMBED, BUILD_GRAPH, TRAIN)
 
 #: The ingest settings in ingest's fingerprint (:func:`mllmrec.ops.pipeline.source_fingerprint`).
-INGEST = Fields(IngestSettings, lambda i: (i.kcore, i.seed, i.implicit_min_rating))
+INGEST = Fields(IngestSettings, lambda i: (i.kcore, i.seed, i.implicit_min_rating, i.cold_items,
+                                           i.cold_users, i.cold_given))
 
 #: Section fields in no fingerprint, each with the reason it changes no stage's result.
 IRRELEVANT: tuple[Irrelevant, ...] = (

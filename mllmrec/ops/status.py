@@ -12,6 +12,7 @@ from rich.table import Table
 
 from mllmrec.dataset import DatasetStats, dataset_stats
 from mllmrec.db import Store
+from mllmrec.ingest import stored_cold_protocol
 from mllmrec.ops.lock import lock_info
 from mllmrec.train.writeback import serving_run
 
@@ -26,6 +27,7 @@ class DatasetStatus:
     extra_counts: dict[str, int] = field(default_factory=dict)
     interrupted: list[dict[str, Any]] = field(default_factory=list)
     study: dict[str, Any] | None = None  # the last (:TuningStudy), with its linked runs
+    cold: dict[str, Any] | None = None  # the cold-start protocol of the split, if any
 
 
 def decode(value: Any) -> Any:
@@ -74,7 +76,8 @@ def dataset_status(store: Store, dataset: str) -> DatasetStatus:
                          {"id": serving["run"], "props": serving["props"]} if serving["run"] else None,
                          len(runs), lock_info(store, dataset), extra,
                          store.run("ops/interrupted_runs", dataset=dataset),
-                         {**study[0]["props"], "linked_runs": study[0]["linked_runs"]} if study else None)
+                         {**study[0]["props"], "linked_runs": study[0]["linked_runs"]} if study else None,
+                         stored_cold_protocol(store, dataset))
 
 
 def study_line(study: dict[str, Any]) -> str:
@@ -118,6 +121,13 @@ def render(status: DatasetStatus, console: Console) -> None:
         console.print(f"[red]{status.extra_counts[LEAKY]:,} user texts were built from ALL splits "
                       "(profile-users --history-scope all): validation and test items leak into "
                       "the features; metrics of this dataset are not honest[/]")
+
+    if status.cold:
+        c = status.cold
+        console.print(f"[yellow]COLD-START split: {c['cold_items']:g} of the items and "
+                      f"{c['cold_users']:g} of the users held out (seed {c['cold_seed']}, cold users' "
+                      f"texts from {c['cold_given']} given interactions); metrics are reported "
+                      "per group (warm, cold items among all / among cold, cold users)[/]")
 
     stages = Table(title="stages (newest run of each)")
     for col in ("stage", "outcome", "started", "seconds", "parameters", "counts / error"):

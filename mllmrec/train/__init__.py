@@ -3,8 +3,8 @@
 - :mod:`.data` pulls features, splits and the item-item graph from Neo4j into tensors and
   DGL graphs;
 - :mod:`.model` is MLLMRec and what every model is (``Recommender``, ``ModelNeeds``),
-  :mod:`.baselines` BPR-MF and LightGCN, :mod:`.registry` the one map from ``train.model``
-  names to them;
+  :mod:`.baselines` BPR-MF and LightGCN, :mod:`.hybrid` MLLMRec's towers plus LightGCN ID
+  embeddings, :mod:`.registry` the one map from ``train.model`` names to them;
 - :mod:`.bpr` draws BPR triples and has the loss, :mod:`.neighbour_sampling` trains on
   sampled user-item blocks, :mod:`.metrics` ranks and scores;
 - :mod:`.trainer` is the loop (``fit``), :mod:`.job` the whole run (``train_model``),

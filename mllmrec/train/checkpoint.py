@@ -56,7 +56,9 @@ def warm_start(model: Recommender, folder: Path, data: TrainData, model_name: st
     state = load_file(str(folder / "model.safetensors"))
     ids = json.loads((folder / "ids.json").read_text())
     own = model.state_dict()
-    keyed = {"user_emb.weight": ("users", data.user_ids), "item_emb.weight": ("items", data.item_ids)}
+    keyed = {f"{kind[:-1]}{name}.weight": (kind, ids)
+             for kind, ids in (("users", data.user_ids), ("items", data.item_ids))
+             for name in ("_emb", "_id_emb")}  # BPR-MF / LightGCN and the hybrid's ID parts
     loaded = 0
     for name, old in state.items():
         if name not in own:

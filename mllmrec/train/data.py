@@ -1,7 +1,8 @@
 """Pull what training needs from Neo4j in a few bulk queries and build the DGL graphs.
 
-- items, users (ids sorted, with their 384-d text embeddings only when the model uses them),
-  all interactions with their split label (one record per user): one query each;
+- items, users (ids sorted, with their 384-d text embeddings only when the model uses them,
+  and their cold-start flags), all interactions with their split label (one record per
+  user): one query each;
 - the item-item graph of the active graph build (or of a named one): one query, one record
   per source item.
 
@@ -34,16 +35,20 @@ from mllmrec.errors import StageError
 log = logging.getLogger(__name__)
 
 TRAIN, VALID, TEST = 0, 1, 2
+GIVEN = 3  # a cold user's given interaction (mllmrec.preprocess.GIVEN): masked, never trained
 
 
 @dataclass
 class TrainData:
-    """One dataset as tensors: ids, split matrices, text features, item-item graph."""
+    """One dataset as tensors: ids, split matrices (TRAIN, VALID, TEST and GIVEN), text
+    features, item-item graph, and the cold-start flags of users and items."""
 
     dataset: str
     user_ids: list[str]
     item_ids: list[str]
     splits: dict[int, sp.csr_matrix]
+    cold_users: np.ndarray | None = None  # bool per user (None: no user is cold)
+    cold_items: np.ndarray | None = None  # bool per item (None: no item is cold)
     item_feat: torch.Tensor | None = None
     user_feat: torch.Tensor | None = None
     ii_graph: dgl.DGLGraph | None = None
@@ -61,6 +66,17 @@ class TrainData:
     @property
     def train(self) -> sp.csr_matrix:
         return self.splits[TRAIN]
+
+    @cached_property
+    def known(self) -> sp.csr_matrix:
+        """What evaluation masks: the training interactions and cold users' given ones."""
+        given = self.splits.get(GIVEN)
+        return self.train if given is None or given.nnz == 0 else (self.train + given).tocsr()
+
+    @property
+    def cold(self) -> bool:
+        """Whether the dataset was split by the cold-start protocol (any cold user or item)."""
+        return any(c is not None and c.any() for c in (self.cold_users, self.cold_items))
 
     @cached_property
     def ui_graph(self) -> dgl.DGLGraph:
@@ -153,15 +169,18 @@ def _fetch_groups(store: Store, name: str, **params: Any) -> _Groups:
 
 
 def _nodes(store: Store, name: str, dataset: str, embeddings: bool
-           ) -> tuple[list[str], list[Any]]:
-    """Ids (in id order) and, when ``embeddings``, the embedding lists (None if missing) of
-    the dataset's users or items; without ``embeddings`` the vectors never leave the server."""
+           ) -> tuple[list[str], list[Any], np.ndarray]:
+    """Ids (in id order), when ``embeddings`` the embedding lists (None if missing), and the
+    cold-start flags of the dataset's users or items; without ``embeddings`` the vectors never
+    leave the server."""
     ids: list[str] = []
     vectors: list[Any] = []
-    for node_id, vector in _stream(store, name, dataset=dataset, embeddings=embeddings):
+    cold: list[bool] = []
+    for node_id, vector, is_cold in _stream(store, name, dataset=dataset, embeddings=embeddings):
         ids.append(node_id)
         vectors.append(vector)
-    return ids, vectors
+        cold.append(is_cold)
+    return ids, vectors, np.asarray(cold, dtype=bool)
 
 
 def _features(ids: list[str], vectors: list[Any], kind: str, required: bool) -> torch.Tensor:
@@ -187,14 +206,14 @@ def _split_matrices(pairs: _Groups, users: pd.Index, items: pd.Index) -> dict[in
     u_arr = pairs.key_positions(users, "user")
     i_arr = _positions(items, pairs.ids, "item")
     s_arr = np.asarray([-1 if s is None else s for s in pairs.values], dtype=np.int64)
-    bad = (s_arr < 0) | (s_arr > TEST)
+    bad = (s_arr < 0) | (s_arr > GIVEN)
     if bad.any():
-        raise StageError(f"{int(bad.sum())} interactions have no valid split label (0/1/2); "
+        raise StageError(f"{int(bad.sum())} interactions have no valid split label (0/1/2/3); "
                          "re-run the ingest")
     shape = (len(users), len(items))
     return {s: sp.csr_matrix((np.ones(int((s_arr == s).sum()), dtype=np.float32),
                               (u_arr[s_arr == s], i_arr[s_arr == s])), shape=shape)
-            for s in (TRAIN, VALID, TEST)}
+            for s in (TRAIN, VALID, TEST, GIVEN)}
 
 
 def _fetch_item_edges(store: Store, dataset: str, build: str | None = None) -> tuple[_Groups, str]:
@@ -229,10 +248,10 @@ def load_train_data(store: Store, dataset: str, features: bool = True, item_grap
         items_f = pool.submit(_nodes, store, "train/items", dataset, features)
         users_f = pool.submit(_nodes, store, "train/users", dataset, features and user_features)
         pairs_f = pool.submit(_fetch_groups, store, "train/interactions", dataset=dataset,
-                              splits=[TRAIN, VALID, TEST] if test else [TRAIN, VALID])
+                              splits=[TRAIN, VALID, TEST, GIVEN] if test else [TRAIN, VALID, GIVEN])
         edges_f = pool.submit(_fetch_item_edges, store, dataset, build) if item_graph else None
-        item_ids, item_vectors = items_f.result()
-        user_ids, user_vectors = users_f.result()
+        item_ids, item_vectors, cold_items = items_f.result()
+        user_ids, user_vectors, cold_users = users_f.result()
         if not item_ids or not user_ids:
             raise StageError(f"dataset '{dataset}' has no users or items; ingest it first")
         items = pd.Index(item_ids)
@@ -240,7 +259,9 @@ def load_train_data(store: Store, dataset: str, features: bool = True, item_grap
         if splits[TRAIN].nnz == 0:
             raise StageError(f"dataset '{dataset}' has no training interactions")
         edges = edges_f.result() if edges_f is not None else None
-    data = TrainData(dataset, user_ids, item_ids, splits)
+    data = TrainData(dataset, user_ids, item_ids, splits,
+                     cold_users=cold_users if cold_users.any() else None,
+                     cold_items=cold_items if cold_items.any() else None)
     if features:
         data.item_feat = _features(item_ids, item_vectors, "item", required=True)
         if user_features:
@@ -252,4 +273,9 @@ def load_train_data(store: Store, dataset: str, features: bool = True, item_grap
                    **{f"{name}_interactions": int(splits[s].nnz)
                       for s, name in ((TRAIN, "train"), (VALID, "valid"), (TEST, "test"))},
                    "item_edges": int(data.ii_graph.num_edges()) if data.ii_graph is not None else 0}
+    if data.cold:
+        data.counts.update({"given_interactions": int(splits[GIVEN].nnz),
+                            **{f"cold_{kind}": int(flags.sum()) if flags is not None else 0
+                               for kind, flags in (("users", data.cold_users),
+                                                   ("items", data.cold_items))}})
     return data

@@ -94,11 +94,16 @@ def _train_main(store: Store, settings: Settings, device: torch.device, params: 
         data = load_data(store, dataset, ts, graph_build, test=not trial)
         job.lap("load")
         model = build_model(data, ts, device)
-        scope = writeback.start_run(store, run_id, dataset, ts.model, params, str(device),
-                                    data.graph_build)
-        if scope != "train":
+        labels = writeback.start_run(store, run_id, dataset, ts.model, params, str(device),
+                                     data.graph_build)
+        if labels.user_text_scope != "train":
             log.warning("run %s trains on LEAKY user texts (history scope '%s': validation and "
-                        "test items in them); its metrics are for comparison only", run_id, scope)
+                        "test items in them); its metrics are for comparison only", run_id,
+                        labels.user_text_scope)
+        if labels.cold:
+            log.warning("run %s trains on a COLD-START split (%s): held-out items and users have "
+                        "no training interaction; metrics are reported per group (warm, cold)",
+                        run_id, labels.cold)
         try:
             if init_run:
                 warm_start(model, run_dir(ts, dataset, init_run), data, ts.model)
@@ -107,7 +112,7 @@ def _train_main(store: Store, settings: Settings, device: torch.device, params: 
             job.lap("fit")
             summary = record(store, job, model, data, history, best_epoch, metrics, serve,
                              stage=not trial)
-            summary.user_text_scope = scope
+            summary.user_text_scope, summary.cold = labels.user_text_scope, labels.cold
         except RunStopped as exc:
             writeback.finish_run(store, run_id, "pruned", {
                 "error": f"pruned: {exc}"[:2000], "epochs": exc.epoch,

@@ -11,6 +11,10 @@ depends on how users are batched. Definitions, per user with held-out set T and 
 Averages are over users that have at least one held-out item. Per-user values are collected in
 user order and averaged once, so the numbers are identical for every evaluation batch size.
 
+Cold-start datasets (docs/train.md, Cold start) also mask each cold user's given interactions
+(never scored) and report every split per group of targets (:func:`cold_groups`): warm targets,
+cold items ranked among all items, cold items ranked among cold items only, cold users.
+
 Cost: users are scored in blocks on the representations' device; training items are masked by
 a scatter of the block's sparse training rows, the best ``max(ks)`` items come from
 ``torch.topk`` (no full sort), and hits are looked up in the sorted sparse keys of the held-out
@@ -18,6 +22,7 @@ pairs (no dense users x items truth matrix).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -93,37 +98,127 @@ def _hits(top: torch.Tensor, truth: sp.csr_matrix) -> torch.Tensor:
     return keys[pos] == query
 
 
-def evaluate(user_repr: torch.Tensor, item_repr: torch.Tensor, train: sp.csr_matrix,
-             heldout: sp.csr_matrix, ks: list[int], batch_size: int = 1024) -> dict[str, float]:
-    """Rank every item for every user with held-out items by ``user_repr @ item_repr.T``,
-    mask training items, and average the metrics. ``train`` and ``heldout`` are users x items
-    0/1 matrices. Returns ``{"recall@20": ..., ..., "users": n}``."""
-    ks = sorted(set(ks))
-    train, heldout = sp.csr_matrix(train), sp.csr_matrix(heldout)
-    users = np.flatnonzero(np.diff(heldout.indptr) > 0)
-    per_user = {f"{m}@{k}": np.zeros(len(users)) for m in METRICS for k in ks}
+#: Scores of a block of users (indices on the scoring device) for every item: ``b x N``.
+Scorer = Callable[[torch.Tensor], torch.Tensor]
+
+
+def dot_scorer(user_repr: torch.Tensor, item_repr: torch.Tensor) -> Scorer:
+    """``user_repr[users] @ item_repr.T``: how every model of the trainer scores."""
     item_t = item_repr.t()
-    device = user_repr.device
+    return lambda users: user_repr[users] @ item_t
+
+
+def per_user(score: Scorer, device: torch.device, known: sp.csr_matrix, heldout: sp.csr_matrix,
+             ks: list[int], batch_size: int = 1024, candidates: np.ndarray | None = None
+             ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Per-user metrics of every user with held-out items (returned first, in index order):
+    every item ranked by ``score``, the user's ``known`` items masked, and with
+    ``candidates`` (a bool per item) only those items ranked (the others masked too)."""
+    ks = sorted(set(ks))
+    known, heldout = sp.csr_matrix(known), sp.csr_matrix(heldout)
+    users = np.flatnonzero(np.diff(heldout.indptr) > 0)
+    values = {f"{m}@{k}": np.zeros(len(users)) for m in METRICS for k in ks}
+    excluded = (None if candidates is None
+                else torch.from_numpy(np.flatnonzero(~candidates)).to(device))
     with torch.no_grad():
         for start in range(0, len(users), batch_size):
             batch = users[start:start + batch_size]
-            scores = user_repr[torch.as_tensor(batch, device=device)] @ item_t
-            scores.index_put_(_pairs(train[batch], scores.device),
+            scores = score(torch.as_tensor(batch, device=device)).clone()
+            scores.index_put_(_pairs(known[batch], scores.device),
                               torch.tensor(-torch.inf, device=scores.device))
+            if excluded is not None:
+                scores[:, excluded] = -torch.inf
             truth = heldout[batch]
             hits = _hits(top_k(scores, max(ks)), truth).cpu().numpy()
-            for name, values in user_metrics(hits, np.diff(truth.indptr), ks).items():
-                per_user[name][start:start + len(batch)] = values
+            for name, v in user_metrics(hits, np.diff(truth.indptr), ks).items():
+                values[name][start:start + len(batch)] = v
+    return users, values
+
+
+def evaluate_scores(score: Scorer, device: torch.device, known: sp.csr_matrix,
+                    heldout: sp.csr_matrix, ks: list[int], batch_size: int = 1024,
+                    candidates: np.ndarray | None = None) -> dict[str, float]:
+    """The averages of :func:`per_user`: ``{"recall@20": ..., ..., "users": n}``."""
+    users, values = per_user(score, device, known, heldout, ks, batch_size, candidates)
     result: dict[str, float] = {name: float(v.mean()) if len(users) else 0.0
-                                for name, v in per_user.items()}
+                                for name, v in values.items()}
     result["users"] = len(users)
     return result
 
 
+def evaluate(user_repr: torch.Tensor, item_repr: torch.Tensor, train: sp.csr_matrix,
+             heldout: sp.csr_matrix, ks: list[int], batch_size: int = 1024,
+             candidates: np.ndarray | None = None) -> dict[str, float]:
+    """Rank every item for every user with held-out items by ``user_repr @ item_repr.T``,
+    mask training items (``train``: what to mask), and average the metrics. ``train`` and
+    ``heldout`` are users x items 0/1 matrices. Returns ``{"recall@20": ..., ..., "users": n}``."""
+    return evaluate_scores(dot_scorer(user_repr, item_repr), user_repr.device, train, heldout,
+                           ks, batch_size, candidates)
+
+
+def cold_groups(data: TrainData, split: int) -> dict[str, tuple[sp.csr_matrix, np.ndarray | None]]:
+    """The held-out targets of a split of a cold-start dataset by group, each with its
+    candidate items (None: all items):
+
+    - ``warm``: warm users' targets among warm items, ranked among all items;
+    - ``cold_items``: warm users' targets among cold items, ranked among all items;
+    - ``cold_among_cold``: the same targets ranked among the cold items only (the usual
+      cold-start protocol);
+    - ``cold_users``: every target of the cold users, ranked among all items.
+
+    Groups without any user are left out."""
+    heldout = data.splits[split]
+    n_users, n_items = heldout.shape
+    cu = data.cold_users if data.cold_users is not None else np.zeros(n_users, dtype=bool)
+    ci = data.cold_items if data.cold_items is not None else np.zeros(n_items, dtype=bool)
+
+    def part(rows: np.ndarray, cols: np.ndarray) -> sp.csr_matrix:
+        m = (sp.diags(rows.astype(np.float32)) @ heldout @ sp.diags(cols.astype(np.float32))).tocsr()
+        m.eliminate_zeros()
+        return m
+
+    groups: dict[str, tuple[sp.csr_matrix, np.ndarray | None]] = {"warm": (part(~cu, ~ci), None)}
+    if ci.any():
+        cold = part(~cu, ci)
+        groups["cold_items"] = (cold, None)
+        groups["cold_among_cold"] = (cold, ci)
+    if cu.any():
+        groups["cold_users"] = (part(cu, np.ones(n_items, dtype=bool)), None)
+    return {name: g for name, g in groups.items() if g[0].nnz}
+
+
+def split_metrics(score: Scorer, device: torch.device, data: TrainData, ks: list[int],
+                  batch_size: int, test: bool = True) -> dict[str, dict[str, float]]:
+    """Validation and test metrics (``valid``, ``test``: every target) and, on a cold-start
+    dataset, the same per group of :func:`cold_groups` (``valid_warm``, ``test_cold_items``,
+    ``test_cold_among_cold``, ``test_cold_users``, ...). Known items (training and given
+    interactions) are always masked. ``test=False``: validation only (a tuning trial, whose
+    data holds no test interactions)."""
+    from mllmrec.train.data import TEST, VALID
+
+    out: dict[str, dict[str, float]] = {}
+    for name, split in (("valid", VALID), ("test", TEST)) if test else (("valid", VALID),):
+        out[name] = evaluate_scores(score, device, data.known, data.splits[split], ks, batch_size)
+        if data.cold:
+            for group, (truth, candidates) in cold_groups(data, split).items():
+                out[f"{name}_{group}"] = evaluate_scores(score, device, data.known, truth, ks,
+                                                         batch_size, candidates)
+    return out
+
+
 def evaluate_model(model: Recommender, data: TrainData, split: int, ks: list[int],
                    batch_size: int) -> dict[str, float]:
-    """Full-ranking metrics of ``model`` on a split of ``data`` (training items masked)."""
+    """Full-ranking metrics of ``model`` on a split of ``data`` (known items masked)."""
     model.eval()
     with torch.no_grad():
         users, items = model.all_repr()
-        return evaluate(users, items, data.train, data.splits[split], ks, batch_size)
+        return evaluate(users, items, data.known, data.splits[split], ks, batch_size)
+
+
+def evaluate_splits(model: Recommender, data: TrainData, ks: list[int], batch_size: int,
+                    test: bool = True) -> dict[str, dict[str, float]]:
+    """:func:`split_metrics` of a model."""
+    model.eval()
+    with torch.no_grad():
+        users, items = model.all_repr()
+        return split_metrics(dot_scorer(users, items), users.device, data, ks, batch_size, test)

@@ -23,8 +23,8 @@ from mllmrec.config import TrainSettings
 from mllmrec.db import Store
 from mllmrec.train import writeback
 from mllmrec.train.checkpoint import write_run_meta
-from mllmrec.train.data import TEST, VALID, TrainData, load_train_data
-from mllmrec.train.metrics import STOP_METRIC, evaluate
+from mllmrec.train.data import TrainData, load_train_data
+from mllmrec.train.metrics import STOP_METRIC, dot_scorer, split_metrics
 from mllmrec.train.model import Recommender
 from mllmrec.train.plots import plot_curves
 
@@ -58,6 +58,7 @@ class RunSummary:
     graph_build: str | None
     history: list[EpochLog] = field(default_factory=list)
     user_text_scope: str = "train"  # 'all': trained on leaky user texts (comparison only)
+    cold: str | None = None  # the cold-start protocol of the split, e.g. "cold items 0.2, ..."
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,10 +143,10 @@ def _peak_memory_mb(device: torch.device) -> float:
 def evaluate_stored(store: Store, dataset: str, ks: list[int], batch_size: int = 1024
                     ) -> tuple[str, dict[str, dict[str, float]]]:
     """Metrics of the serving run computed from the vectors stored in Neo4j (what
-    recommendations use), per split. Returns the run id and ``{"valid": ..., "test": ...}``."""
+    recommendations use), per split (and cold-start group). Returns the run id and
+    ``{"valid": ..., "test": ...}`` (:func:`~mllmrec.train.metrics.split_metrics`)."""
     run = writeback.serving_run(store, dataset)["run"]
     data = load_train_data(store, dataset, features=False, item_graph=False)
     users, items = writeback.stored_vectors(store, dataset, run, data.user_ids, data.item_ids)
     u, i = torch.from_numpy(users), torch.from_numpy(items)
-    return run, {name: evaluate(u, i, data.train, data.splits[split], ks, batch_size)
-                 for name, split in (("valid", VALID), ("test", TEST))}
+    return run, split_metrics(dot_scorer(u, i), u.device, data, ks, batch_size)

@@ -12,10 +12,12 @@ from mllmrec.config import MODEL_NAMES, TrainSettings
 from mllmrec.db import Store
 from mllmrec.train.baselines import BPRMF, LightGCN
 from mllmrec.train.data import TrainData, load_train_data
+from mllmrec.train.hybrid import Hybrid
 from mllmrec.train.model import MLLMRec, ModelNeeds, Recommender
 from mllmrec.train.placement import check_device, place
 
-MODELS: dict[str, type[Recommender]] = {"bpr": BPRMF, "lightgcn": LightGCN, "mllmrec": MLLMRec}
+MODELS: dict[str, type[Recommender]] = {"bpr": BPRMF, "hybrid": Hybrid, "lightgcn": LightGCN,
+                                        "mllmrec": MLLMRec}
 if set(MODELS) != set(MODEL_NAMES):  # the names the settings accept are the classes here
     raise ImportError(f"train.registry.MODELS {sorted(MODELS)} != config.MODEL_NAMES {sorted(MODEL_NAMES)}")
 

@@ -24,9 +24,9 @@ from mllmrec.config import TrainSettings
 from mllmrec.errors import ConfigError
 from mllmrec.train.bpr import BPRSampler, bpr_loss
 from mllmrec.train.checkpoint import save_checkpoint
-from mllmrec.train.data import TEST, VALID, TrainData
+from mllmrec.train.data import VALID, TrainData
 from mllmrec.train.distributed import SINGLE, Ranks, agree, shard, sum_over_ranks, wrap
-from mllmrec.train.metrics import STOP_METRIC, evaluate_model
+from mllmrec.train.metrics import STOP_METRIC, evaluate_model, evaluate_splits
 from mllmrec.train.model import Recommender
 from mllmrec.train.neighbour_sampling import SampledTraining
 from mllmrec.train.record import EpochLog, TrainingJob
@@ -53,7 +53,7 @@ def step_module(model: Recommender, ts: TrainSettings, ranks: Ranks, device: tor
     if ts.minibatch:
         needs = model_needs(ts)
         if not needs.neighbour_sampling:
-            raise ConfigError(f"train.minibatch samples the user-item graph of LightGCN or the "
+            raise ConfigError(f"train.minibatch samples the user-item graph of LightGCN, the hybrid or the "
                               f"--ui-gcn variant; {needs.name} trains on plain batches: drop --minibatch")
         module = SampledTraining(model, ts.fanout)
     return wrap(module, ranks, device)
@@ -84,7 +84,7 @@ def fit(model: Recommender, data: TrainData, ts: TrainSettings, ks: list[int],
     """Train with early stopping; returns the history, the best state and its epoch. With
     several ranks, rank 0 evaluates and decides when to stop (the others train only: their
     history has no validation metrics)."""
-    sampler = BPRSampler(data.train, ts.seed)
+    sampler = BPRSampler(data.train, ts.seed, ts.negatives)
     device = next(model.parameters()).device
     module = step_module(model, ts, ranks, device)
     opt = torch.optim.Adam(module.parameters(), lr=ts.lr)
@@ -125,7 +125,4 @@ def fit_best(job: TrainingJob, model: Recommender, data: TrainData, ks: list[int
         model, data, job.settings, ks, on_epoch=on_epoch, progress=progress, ranks=ranks,
         on_improve=lambda m, e: save_checkpoint(m, job.folder, data, {**job.meta, "best_epoch": e.epoch}))
     model.load_state_dict(best_state)
-    splits = (("valid", VALID), ("test", TEST)) if test else (("valid", VALID),)
-    metrics = {name: evaluate_model(model, data, split, ks, job.settings.eval_batch_size)
-               for name, split in splits}
-    return history, best_epoch, metrics
+    return history, best_epoch, evaluate_splits(model, data, ks, job.settings.eval_batch_size, test=test)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,14 +44,33 @@ def ensure_indexes(store: Store, dim: int) -> None:
         store.run_text(text, dims=dim, key_dims=dim + 1)
 
 
+@dataclass(frozen=True)
+class RunLabels:
+    """How a run's numbers must be read, as its (:TrainingRun) node records them."""
+
+    user_text_scope: str = "train"  # 'all': user texts with held-out items (the leak)
+    cold_items: float | None = None  # cold-start protocol: fraction of items held out
+    cold_users: float | None = None  # ... and of users
+
+    @property
+    def cold(self) -> str | None:
+        """``"cold items 0.2, cold users 0"`` on a cold-start split, else None."""
+        if self.cold_items is None and self.cold_users is None:
+            return None
+        return f"cold items {self.cold_items or 0:g}, cold users {self.cold_users or 0:g}"
+
+
 def start_run(store: Store, run_id: str, dataset: str, model: str, params: dict[str, Any],
-              device: str, graph_build: str | None) -> str:
-    """Record the run as started; returns the scope of the user texts it trains on ('train',
-    or 'all' when they include held-out items: the published protocol's leak)."""
+              device: str, graph_build: str | None) -> RunLabels:
+    """Record the run as started; returns its labels: the scope of the user texts it trains
+    on ('train', or 'all' when they include held-out items: the published protocol's leak)
+    and the dataset's cold-start protocol."""
     rows = store.run("train/run_start", id=run_id, dataset=dataset, model=model,
                      params=json.dumps(params, sort_keys=True, default=str), device=device,
                      code_version=code_version(), graph_build=graph_build, **process_identity())
-    return str(rows[0]["user_text_scope"]) if rows else "train"
+    if not rows:
+        return RunLabels()
+    return RunLabels(str(rows[0]["user_text_scope"]), rows[0]["cold_items"], rows[0]["cold_users"])
 
 
 def finish_run(store: Store, run_id: str, status: str, props: dict[str, Any]) -> None:

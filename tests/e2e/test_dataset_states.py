@@ -10,7 +10,8 @@ pytestmark = pytest.mark.e2e
 
 
 def test_stats_and_status_show_a_dataset_without_interactions(store, neo4j_settings, dataset_name):
-    store.run("ingest/merge_dataset", dataset=dataset_name, domain="movies", source="x", format="csv")
+    store.run("ingest/merge_dataset", dataset=dataset_name, domain="movies", source="x", format="csv",
+              cold={})
     store.run_text("CREATE (:User {dataset: $d, id: 'u1'})", d=dataset_name)
     result = run_cli(["--dataset", dataset_name, "stats"], neo4j_settings)
     assert result.exit_code == 0, result.output + repr(result.exception)

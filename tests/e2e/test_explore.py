@@ -202,7 +202,7 @@ def test_running_builds_and_a_runs_own_build_are_not_shown(store, processed):
     history, top = _history(store, d, user, 1), _top_k(store, d, user, 1)
     other = f"test-running-{uuid.uuid4().hex[:8]}"
     store.run("graph/start_build", id=other, dataset=d, knn_k=1, knn_jac=1, pure=0.0,
-              approximate=False, params="{}")
+              approximate=False, params="{}", side=False, inputs=None)
     store.run_text("MATCH (a:Item {dataset: $d, id: $a}), (b:Item {dataset: $d, id: $b}) "
                    "CREATE (a)-[:SIMILAR {build: $build, cosine: 0.999}]->(b)",
                    d=d, a=history[0], b=top[0], build=other)

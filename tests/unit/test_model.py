@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import dgl
 import numpy as np
+import pytest
 import scipy.sparse as sp
 import torch
 
 from mllmrec.train.baselines import LightGCN
-from mllmrec.train.bpr import BPRSampler
+from mllmrec.train.bpr import BPRSampler, negative_pool
 from mllmrec.train.data import normalised_item_graph, user_item_graph
 from mllmrec.train.model import MLLMRec, frozen_item_input, propagate
 
@@ -125,3 +126,51 @@ def test_bpr_negatives_are_never_training_items():
     assert (counts[~allowed] == 0).all()
     expected = 30_000 / allowed.sum()
     assert np.abs(counts[allowed] / expected - 1).max() < 0.1
+
+
+def test_negative_pool_all_is_every_item_interacted_only_trained_items():
+    """The pool of train.negatives: 'all' = every item index; 'interacted' = the items with
+    at least one training interaction (columns with a nonzero), computed here by hand."""
+    dense = np.zeros((4, 7), dtype=bool)
+    dense[0, [1, 3]] = dense[1, 3] = dense[2, [3, 5]] = True  # items 0, 2, 4, 6 untrained
+    train = sp.csr_matrix(dense)
+    np.testing.assert_array_equal(negative_pool(train, "all"), np.arange(7))
+    np.testing.assert_array_equal(negative_pool(train, "interacted"), [1, 3, 5])
+    with pytest.raises(ValueError, match="unknown negative pool"):
+        negative_pool(train, "popular")
+
+
+def test_interacted_negatives_are_uniform_over_trained_items_only():
+    rng = np.random.default_rng(7)
+    dense = rng.random((40, 20)) < 0.3
+    dense[:, 15:] = False  # five items nobody trained on (cold items)
+    sampler = BPRSampler(sp.csr_matrix(dense), seed=1, pool="interacted")
+    trained = dense.any(axis=0)
+    for u, _, q in sampler.epoch(32):
+        assert trained[q.numpy()].all() and not dense[u.numpy(), q.numpy()].any()
+    user = int(np.argmin(dense[:, :15].sum(axis=1)))
+    draws = sampler.negatives(np.full(30_000, user))
+    allowed = trained & ~dense[user]
+    counts = np.bincount(draws, minlength=20)
+    assert (counts[~allowed] == 0).all()
+    assert np.abs(counts[allowed] / (30_000 / allowed.sum()) - 1).max() < 0.1
+    # a user who trained on every trained item has no negative in that pool
+    full = dense.copy()
+    full[0, :15] = True
+    with pytest.raises(ValueError, match="every item of the negative pool"):
+        BPRSampler(sp.csr_matrix(full), seed=1, pool="interacted")
+
+
+def test_all_pool_draws_as_before():
+    """pool 'all' draws the same negatives as the former sampler (rng.integers over every
+    item): seeded runs of earlier versions repeat."""
+    dense = np.random.default_rng(8).random((30, 12)) < 0.4
+    users = np.arange(30).repeat(10)
+    got = BPRSampler(sp.csr_matrix(dense), seed=3).negatives(users)
+    rng = np.random.default_rng(3)
+    neg = rng.integers(0, 12, size=len(users))
+    bad = dense[users, neg]
+    while bad.any():
+        neg[bad] = rng.integers(0, 12, size=int(bad.sum()))
+        bad[bad] = dense[users[bad], neg[bad]]
+    np.testing.assert_array_equal(got, neg)

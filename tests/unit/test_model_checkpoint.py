@@ -8,7 +8,8 @@ import torch
 from mllmrec.errors import StageError
 from mllmrec.train.baselines import BPRMF
 from mllmrec.train.checkpoint import save_checkpoint, warm_start
-from mllmrec.train.data import TrainData
+from mllmrec.train.data import TrainData, user_item_graph
+from mllmrec.train.hybrid import Hybrid
 from mllmrec.train.model import MLLMRec
 
 
@@ -50,3 +51,22 @@ def test_warm_start_copies_mlps_and_refuses_other_models(tmp_path):
         warm_start(BPRMF(3, 5, 4), tmp_path, data, "bpr")
     with pytest.raises(StageError, match="shape"):
         warm_start(MLLMRec(feat, torch.randn(3, 8), 3, dim=6), tmp_path, data, "mllmrec")
+
+
+def test_hybrid_warm_start_maps_its_id_rows_by_id_and_copies_the_towers(tmp_path):
+    old = _data(["u1", "u2"], ["a", "b", "c"])
+    ui_old = user_item_graph(sp.csr_matrix([[1, 0, 1], [0, 1, 0]], dtype="float32"))
+    torch.manual_seed(0)
+    before = Hybrid(torch.randn(3, 6), torch.randn(2, 6), ui_old, dim=4, n_ii_layers=0)
+    save_checkpoint(before, tmp_path, old, {"model": "hybrid"})
+    new = _data(["u2", "u7", "u1"], ["c", "a"])  # b gone, a new user u7
+    ui_new = user_item_graph(sp.csr_matrix([[1, 0], [0, 1], [1, 1]], dtype="float32"))
+    after = Hybrid(torch.randn(2, 6), torch.randn(3, 6), ui_new, dim=4, n_ii_layers=0)
+    fresh = after.user_id_emb.weight[1].detach().clone()
+    warm_start(after, tmp_path, new, "hybrid")
+    u_old, u_new = before.user_id_emb.weight.detach(), after.user_id_emb.weight.detach()
+    i_old, i_new = before.item_id_emb.weight.detach(), after.item_id_emb.weight.detach()
+    assert torch.equal(u_new[0], u_old[1]) and torch.equal(u_new[2], u_old[0])
+    assert torch.equal(u_new[1], fresh)
+    assert torch.equal(i_new[0], i_old[2]) and torch.equal(i_new[1], i_old[0])
+    assert torch.equal(after.item_mlp[0].weight, before.item_mlp[0].weight)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mllmrec.preprocess import kcore, split_incremental, split_per_user
+from mllmrec.preprocess import GIVEN, TEST, TRAIN, VALID, kcore, split_cold, split_incremental, split_per_user
 
 
 def _random_interactions(seed: int, n: int = 3000, users: int = 300, items: int = 150) -> pd.DataFrame:
@@ -107,3 +107,54 @@ def test_incremental_split_survives_pairs_stored_twice():
     labels = split_incremental(inter, existing, seed=1)
     assert len(labels) == 4
     assert labels.tolist()[:2] == [2, 0]
+
+
+def _with_ts(seed: int) -> pd.DataFrame:
+    df = _random_interactions(seed, n=4000, users=120, items=90)
+    rng = np.random.default_rng(seed + 10)
+    ts = pd.array(rng.integers(0, 50, len(df)), dtype="Int64")  # ties on purpose
+    ts[rng.random(len(df)) < 0.1] = pd.NA  # some missing
+    return df.assign(ts=ts)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_cold_split_holds_out_items_and_users_entirely(seed):
+    df = _with_ts(seed)
+    out = split_cold(df, seed, cold_items=0.2, cold_users=0.25, given=3)
+    labels = out.labels.to_numpy()
+    n_items, n_users = df["item_id"].nunique(), df["user_id"].nunique()
+    assert len(out.cold_items) == round(0.2 * n_items) and len(out.cold_users) == round(0.25 * n_users)
+    on_cold_item = df["item_id"].isin(out.cold_items).to_numpy()
+    of_cold_user = df["user_id"].isin(out.cold_users).to_numpy()
+    assert set(labels[on_cold_item]) <= {VALID, TEST}  # no training, never given
+    assert set(labels[of_cold_user]) <= {GIVEN, VALID, TEST}  # no training
+    assert (labels[labels == GIVEN] == GIVEN).all() and not (on_cold_item & (labels == GIVEN)).any()
+    # each cold user: the `given` oldest warm-item interactions (a plain loop as reference)
+    for user in out.cold_users:
+        rows = df[(df["user_id"] == user) & ~on_cold_item]
+        got = set(rows.index[labels[rows.index] == GIVEN])
+        assert len(got) == min(3, len(rows))
+        ts = rows["ts"].astype("float64").fillna(np.inf)
+        newest_given = max(ts[list(got)]) if got else -np.inf
+        assert all(ts[k] >= newest_given for k in rows.index if k not in got)
+    # the held-out rest of every user: floor(m/2) validation, the others test
+    rest = df.assign(label=labels)[(on_cold_item | of_cold_user) & (labels != GIVEN)]
+    for _, rows in rest.groupby("user_id"):
+        assert (rows["label"] == VALID).sum() == len(rows) // 2
+    # warm users on warm items: exactly the ordinary per-user split of those interactions
+    warm = ~on_cold_item & ~of_cold_user
+    np.testing.assert_array_equal(labels[warm], split_per_user(df[warm], seed).to_numpy())
+    # seeded: the same seed repeats, another seed picks other items
+    again = split_cold(df, seed, 0.2, 0.25, 3)
+    assert again.cold_items == out.cold_items and (again.labels == out.labels).all()
+    assert split_cold(df, seed + 100, 0.2, 0.25, 3).cold_items != out.cold_items
+
+
+def test_cold_split_with_only_items_or_users():
+    df = _with_ts(3)
+    items_only = split_cold(df, 5, cold_items=0.3, cold_users=0.0, given=5)
+    assert not items_only.cold_users and GIVEN not in set(items_only.labels)
+    users_only = split_cold(df, 5, cold_items=0.0, cold_users=0.1, given=5)
+    assert not users_only.cold_items
+    trained = set(df.loc[users_only.labels.to_numpy() == TRAIN, "user_id"])
+    assert not trained & users_only.cold_users

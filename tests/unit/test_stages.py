@@ -73,4 +73,5 @@ def test_params_are_the_declared_fields_by_dotted_name():
     assert set(BUILD_GRAPH.params(s)) == {f"graph.{n}" for n in BUILD_GRAPH.reads[0].names}
     assert BUILD_GRAPH.params(s)["graph.knn_k"] == 7
     assert TRAIN.params(s)["train.topks"] == [1, 5]
-    assert INGEST.values(s) == {"kcore": 0, "seed": 2025, "implicit_min_rating": None}
+    assert INGEST.values(s) == {"kcore": 0, "seed": 2025, "implicit_min_rating": None,
+                                "cold_items": 0.0, "cold_users": 0.0, "cold_given": 5}

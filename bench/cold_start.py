@@ -1,0 +1,197 @@
+"""Section ``cold-start``: items and users no training run has seen, recommended from their text.
+
+For each dataset of ``--cold-datasets``, each protocol (``cold-items``: ``ingest.cold_items =
+0.2``, a seeded fifth of the items held out entirely; ``cold-users``: ``ingest.cold_users =
+0.2``, a fifth of the users held out, their text from ``ingest.cold_given`` given interactions)
+and each seed of ``--seeds`` (the seed draws the held-out entities AND seeds training, so the
+spread covers both), the dataset is rebuilt by the real stages (ingest with the cold split,
+describe, profile, embed, build-graph) and measured in the trainer's harness:
+
+- MLLMRec and the hybrid, each with both negative pools (``train.negatives`` ``all`` and
+  ``interacted``; the pool shown as chosen is the one with the better mean validation
+  Recall@20, never test), LightGCN and BPR-MF (``all``), all to early stopping;
+- the reference methods without learning: text-kNN (max and mean cosine to the user's known
+  items), popularity (training counts) and random.
+
+Metrics per group of test targets (:func:`mllmrec.train.metrics.cold_groups`): warm targets,
+cold items ranked among all items, cold items ranked among the cold items only, cold users;
+Recall/NDCG@10/20, mean ± sample std over seeds. ID models know nothing of a cold item or user:
+its embedding is its random initialisation (moved only as a sampled negative under ``all``),
+so their cold numbers measure random scoring. A Wilcoxon signed-rank test pairs MLLMRec and the
+hybrid (chosen pools) with text-kNN (max) on each (seed, user)'s cold-target Recall@20.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from bench.common import enrichment_note
+from bench.context import Context
+from bench.stages import run_stages
+from mllmrec.config import Settings
+from mllmrec.db import Store
+from mllmrec.train.data import TEST, TrainData, load_train_data
+from mllmrec.train.metrics import Scorer, cold_groups, dot_scorer, per_user, split_metrics
+from mllmrec.train.reference import reference_scorer
+
+log = logging.getLogger(__name__)
+
+FRACTION = 0.2
+#: protocol -> the ingest setting it sets to FRACTION
+PROTOCOLS = {"cold-items": "ingest.cold_items", "cold-users": "ingest.cold_users"}
+#: the group of test targets each protocol is about, and the one the paired test uses
+COLD_GROUPS = {"cold-items": ("cold_items", "cold_among_cold"), "cold-users": ("cold_users",)}
+PAIRED_GROUP = {"cold-items": "cold_among_cold", "cold-users": "cold_users"}
+#: trained models and their negative pools (text models with both, chosen on validation)
+TRAINED = (("mllmrec", "MLLMRec", ("all", "interacted")), ("hybrid", "Hybrid", ("all", "interacted")),
+           ("lightgcn", "LightGCN", ("all",)), ("bpr", "BPR-MF", ("all",)))
+REFERENCES = {"text-knn-max": "text-kNN (max)", "text-knn-mean": "text-kNN (mean)",
+              "popularity": "popularity", "random": "random"}
+PAIRED_AGAINST = "text-kNN (max)"
+KS = [10, 20]
+
+
+def section(ctx: Context) -> None:
+    """Every dataset, protocol and seed (see the module docstring), saved after every run."""
+    o = ctx.options
+    log.info("== cold-start (datasets %s, seeds %s)", ",".join(o.cold_datasets),
+             ",".join(map(str, o.seeds)))
+    result: dict[str, Any] = {"fraction": FRACTION, "seeds": list(o.seeds),
+                              "cold_given": ctx.settings.ingest.cold_given,
+                              "max_epochs": ctx.settings.train.epochs,
+                              "patience": ctx.settings.train.patience,
+                              "note": enrichment_note(ctx.settings), "datasets": {}}
+    for source in o.cold_datasets:
+        for protocol in PROTOCOLS:
+            seeds: list[dict[str, Any]] = []
+            for seed in o.seeds:
+                settings = seed_settings(ctx.settings, source, protocol, seed)
+                log.info("cold-start: %s, %s, seed %d", source, protocol, seed)
+                run_stages(ctx.store, settings, source, train_model=False)
+                seeds.append({"seed": seed, "methods": {}})
+
+                def save(_: Any = None, seeds: list[dict[str, Any]] = seeds,
+                         source: str = source, protocol: str = protocol) -> None:
+                    result["datasets"].setdefault(source, {})[protocol] = summarise(protocol, seeds)
+                    ctx.save("cold-start", result)
+
+                measure_seed(ctx.store, settings, protocol, seeds[-1], on_method=save)
+                save()
+
+
+def seed_settings(settings: Settings, source: str, protocol: str, seed: int) -> Settings:
+    """The settings of one (dataset, protocol, seed): the cold split drawn and training seeded
+    with ``seed``, on a bench dataset of its own."""
+    return settings.with_overrides({"dataset": f"bench-cold-{source}", PROTOCOLS[protocol]: FRACTION,
+                                    "ingest.seed": seed, "train.seed": seed})
+
+
+def measure_seed(store: Store, settings: Settings, protocol: str, out: dict[str, Any],
+                 on_method: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """Train every model of :data:`TRAINED` and score every reference method on the prepared
+    cold-start dataset ``settings.dataset``; fills ``out["methods"]`` (label -> metrics per
+    split and group, and each test user's Recall@20 on the paired group) and returns it."""
+    from mllmrec.train import writeback
+    from mllmrec.train.job import train_model
+
+    data = load_train_data(store, settings.dataset, features=True, item_graph=False,
+                           user_features=False)
+    out["counts"] = dict(data.counts)
+    methods: dict[str, Any] = out.setdefault("methods", {})
+    for model, label, pools in TRAINED:
+        for pool in pools:
+            run = train_model(store, settings.with_overrides(
+                {"train.model": model, "train.negatives": pool}), progress=False)
+            assert run is not None  # one process: rank 0
+            users, items = writeback.stored_vectors(store, settings.dataset, run.run_id,
+                                                    data.user_ids, data.item_ids)
+            scorer = dot_scorer(torch.from_numpy(users), torch.from_numpy(items))
+            methods[f"{label} ({pool})"] = {
+                "method": label, "negatives": pool, "run_id": run.run_id, "epochs": run.epochs,
+                "best_epoch": run.best_epoch, "metrics": _plain(run.metrics),
+                "per_user": _paired_values(scorer, data, protocol, settings)}
+            if on_method:
+                on_method(None)
+    for name, label in REFERENCES.items():
+        scorer = reference_scorer(name, data, settings.train.seed)
+        methods[label] = {"method": label, "negatives": None,
+                          "metrics": _plain(split_metrics(scorer, torch.device("cpu"), data, KS,
+                                                          settings.train.eval_batch_size)),
+                          "per_user": _paired_values(scorer, data, protocol, settings)}
+    if on_method:
+        on_method(None)
+    return out
+
+
+def _plain(metrics: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    return {split: {k: float(v) for k, v in values.items()} for split, values in metrics.items()}
+
+
+def _paired_values(scorer: Scorer, data: TrainData, protocol: str, settings: Settings) -> list[float]:
+    """Each test user's Recall@20 on the protocol's paired group (users in index order)."""
+    truth, candidates = cold_groups(data, TEST)[PAIRED_GROUP[protocol]]
+    _, values = per_user(scorer, torch.device("cpu"), data.known, truth, [20],
+                         settings.train.eval_batch_size, candidates)
+    return [round(float(v), 6) for v in values["recall@20"]]
+
+
+def summarise(protocol: str, seeds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The protocol's table over the seeds measured so far: per method the mean and sample
+    std of every metric of every split and group, the chosen negative pool of the text models
+    (better mean validation Recall@20), and the paired tests against text-kNN (max)."""
+    labels = list(dict.fromkeys(k for s in seeds for k in s["methods"]))
+    rows = []
+    for label in labels:
+        runs = [s["methods"][label] for s in seeds if label in s["methods"]]
+        keys = {(split, m) for r in runs for split, v in r["metrics"].items() for m in v
+                if m != "users"}
+        mean: dict[str, dict[str, float]] = {}
+        std: dict[str, dict[str, float]] = {}
+        for split, m in sorted(keys):
+            values = np.array([r["metrics"][split][m] for r in runs if m in r["metrics"].get(split, {})])
+            mean.setdefault(split, {})[m] = float(values.mean())
+            std.setdefault(split, {})[m] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        rows.append({"label": label, "method": runs[0]["method"], "negatives": runs[0]["negatives"],
+                     "seeds": [s["seed"] for s in seeds if label in s["methods"]],
+                     "mean": mean, "std": std,
+                     "epochs": [r.get("epochs") for r in runs],
+                     "best_epoch": [r.get("best_epoch") for r in runs]})
+    for method in {r["method"] for r in rows if r["negatives"]}:
+        own = [r for r in rows if r["method"] == method]
+        best = max(own, key=lambda r: r["mean"].get("valid", {}).get("recall@20", -1.0))
+        for r in own:
+            r["chosen"] = r is best
+    tests = [paired(seeds, a["label"], PAIRED_AGAINST, PAIRED_GROUP[protocol])
+             for a in rows if a.get("chosen") and a["method"] in ("MLLMRec", "Hybrid")
+             and any(PAIRED_AGAINST in s["methods"] for s in seeds)]
+    return {"groups": list(COLD_GROUPS[protocol]), "paired_group": PAIRED_GROUP[protocol],
+            "methods": rows, "paired_tests": [t for t in tests if t],
+            "counts": [{"seed": s["seed"], **s.get("counts", {})} for s in seeds]}
+
+
+def paired(seeds: list[dict[str, Any]], a: str, b: str, group: str) -> dict[str, Any] | None:
+    """Wilcoxon signed-rank test (two-sided, zero differences dropped) of ``a`` against ``b``
+    over every (seed, test user) of ``group``: each user's Recall@20, both methods on the same
+    split."""
+    from scipy.stats import wilcoxon
+
+    x: list[float] = []
+    y: list[float] = []
+    for s in seeds:
+        if a in s["methods"] and b in s["methods"]:
+            x += s["methods"][a]["per_user"]
+            y += s["methods"][b]["per_user"]
+    if not x or len(x) != len(y):
+        return None
+    diff = np.asarray(x) - np.asarray(y)
+    nonzero = int(np.count_nonzero(diff))
+    res = wilcoxon(x, y, zero_method="wilcox", alternative="two-sided") if nonzero else None
+    return {"a": a, "b": b, "group": group, "pairs": len(x), "nonzero_pairs": nonzero,
+            "mean_difference": float(diff.mean()), "a_better": int((diff > 0).sum()),
+            "b_better": int((diff < 0).sum()),
+            "statistic": float(res.statistic) if res else None,
+            "p_value": float(res.pvalue) if res else 1.0}

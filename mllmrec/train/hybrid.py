@@ -1,0 +1,98 @@
+"""The hybrid of MLLMRec and LightGCN (``train.model = "hybrid"``): MLLMRec's two text towers
+plus free ID embeddings propagated LightGCN-style over the training user-item graph.
+
+.. math::
+    t_u = \\mathrm{MLP}_u(p_u), \\qquad t_i = \\mathrm{MLP}_i(e_i), \\qquad
+    e = \\sum_{l=0}^{L} A^l E
+
+    [z_U; z_I] = \\frac{1}{L' + 1} \\sum_{l=0}^{L'} \\hat{A}^l \\, [m_U \\odot X_U; m_I \\odot X_I]
+
+    h_u = t_u + z_u, \\qquad h_i = t_i + z_i, \\qquad s(u, i) = h_u^\\top h_i
+
+``t`` are MLLMRec's towers exactly (frozen text embeddings ``E`` and ``p_u``, item-item graph
+``A``, MLPs 384 -> 4d -> d), ``X_U``, ``X_I`` free d-dimensional ID embeddings
+(Xavier-uniform), ``\\hat{A}`` the symmetric normalised training user-item graph (users then
+items, as LightGCN's) and ``m`` is 1 for a user or item with at least one training interaction,
+0 otherwise. A node without training interactions has no edge in ``\\hat{A}`` and ``m = 0``, so
+its ID part ``z`` is exactly zero and it is scored by its text alone: a cold item of the
+cold-start protocol, or an entity new since training, falls back to MLLMRec. Warm entities get
+LightGCN's collaborative signal on top of their text.
+
+The propagation is the UI-GCN machinery (:meth:`propagate_ui`, shared by full-graph training
+and ``--minibatch`` neighbour sampling): the layer-0 row of a node is ``[t; m X]`` (2d wide)
+and only its ID half is propagated.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import dgl
+import torch
+from torch import nn
+
+from mllmrec.errors import StageError
+from mllmrec.train.model import MLLMRec, ModelNeeds, Spread
+
+if TYPE_CHECKING:
+    from mllmrec.config import TrainSettings
+    from mllmrec.train.data import TrainData
+
+
+class Hybrid(MLLMRec):
+    """MLLMRec's towers plus LightGCN ID embeddings (see the module docstring).
+
+    Args:
+        item_feat: item text embeddings ``E`` (N x F).
+        user_feat: user preference embeddings (M x F).
+        ui_graph: the normalised training user-item graph (users 0..M-1, then items).
+        dim: output dimension ``d``.
+        ii_graph: the normalised item-item message graph; None = no item-item propagation.
+        n_ii_layers: ``L``.
+        n_ui_layers: ``L'``, the layers of the ID propagation.
+    """
+
+    ui_graph: dgl.DGLGraph
+
+    @classmethod
+    def needs(cls, ts: TrainSettings) -> ModelNeeds:
+        return ModelNeeds("the hybrid of MLLMRec and LightGCN", item_features=True,
+                          user_features=True, item_graph=ts.n_ii_layers > 0, ui_graph=True)
+
+    @classmethod
+    def from_data(cls, data: TrainData, ts: TrainSettings) -> Hybrid:
+        if data.item_feat is None or data.user_feat is None:
+            raise StageError("the hybrid model needs the item and user text features: pull "
+                             "them with load_data")
+        return cls(data.item_feat, data.user_feat, data.ui_graph, dim=ts.dim,
+                   ii_graph=data.ii_graph, n_ii_layers=ts.n_ii_layers, n_ui_layers=ts.n_ui_layers)
+
+    def __init__(self, item_feat: torch.Tensor, user_feat: torch.Tensor, ui_graph: dgl.DGLGraph,
+                 dim: int = 64, ii_graph: dgl.DGLGraph | None = None, n_ii_layers: int = 1,
+                 n_ui_layers: int = 2) -> None:
+        n_users = user_feat.shape[0]
+        super().__init__(item_feat, user_feat, n_users, dim=dim, ii_graph=ii_graph,
+                         n_ii_layers=n_ii_layers, ui_graph=ui_graph, n_ui_layers=n_ui_layers)
+        self.dim = dim
+        self.user_id_emb = nn.Embedding(n_users, dim)
+        self.item_id_emb = nn.Embedding(self.n_items, dim)
+        nn.init.xavier_uniform_(self.user_id_emb.weight)
+        nn.init.xavier_uniform_(self.item_id_emb.weight)
+        trained = (ui_graph.in_degrees() > 0).float().unsqueeze(1)  # m: has a training edge
+        self.register_buffer("user_trained", trained[:n_users].contiguous(), persistent=False)
+        self.register_buffer("item_trained", trained[n_users:].contiguous(), persistent=False)
+
+    def user_repr(self, users: torch.Tensor) -> torch.Tensor:
+        """Layer-0 rows ``[t_u; m_u X_u]`` of the given users."""
+        return torch.cat([self.user_mlp(self._user_input()[users]),
+                          self.user_trained[users] * self.user_id_emb(users)], dim=1)
+
+    def item_repr(self, items: torch.Tensor) -> torch.Tensor:
+        """Layer-0 rows ``[t_i; m_i X_i]`` of the given items."""
+        return torch.cat([self.item_mlp(self.item_input[items]),
+                          self.item_trained[items] * self.item_id_emb(items)], dim=1)
+
+    def propagate_ui(self, x: torch.Tensor, spread: Spread) -> torch.Tensor:
+        """``t + spread(m X) / (L' + 1)``: the text half of the output rows plus the
+        LightGCN mean of the ID half."""
+        z = spread(x[:, self.dim:]) / (self.n_ui_layers + 1)
+        return x[: len(z), : self.dim] + z
