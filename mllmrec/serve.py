@@ -30,27 +30,45 @@ class Recommendation:
     score: float
     because: str
     via_item: str | None
+    inductive: bool = False  # the item's vector was computed from text by `refresh` ("new: from text")
+
+
+@dataclass
+class Served:
+    """Recommendations for one user, and whether the user's own vector came from text
+    (``refresh``: a user the serving run was not trained on)."""
+
+    items: list[Recommendation]
+    user_inductive: bool
 
 
 def recommend(store: Store, dataset: str, user_id: str, k: int = 10,
               exact: bool = False) -> list[Recommendation]:
     """The ``k`` best unseen items for ``user_id`` from the dataset's serving run."""
+    return recommend_for(store, dataset, user_id, k, exact).items
+
+
+def recommend_for(store: Store, dataset: str, user_id: str, k: int = 10,
+                  exact: bool = False) -> Served:
+    """:func:`recommend` with the user's "new: from text" mark."""
     if k < 1:
         raise MllmrecError("k must be at least 1")
     params = {"dataset": dataset, "user": user_id, "k": k, "margin": RESCORE_MARGIN}
-    found: list[dict[str, Any]] = []
+    row: dict[str, Any] = {}
     for widen in (() if exact else WIDEN):
-        found = _query(store, params, exact=False, widen=widen)
-        if len(found) >= k:
+        row = _query(store, params, exact=False, widen=widen)
+        if len(row["found"]) >= k:
             break
-    if len(found) < k:
-        found = _query(store, params, exact=True, widen=1)
-    return [Recommendation(f["id"], f["title"], float(f["score"]), because_text(f["why"] or {}),
-                           (f["why"] or {}).get("via_id")) for f in found]
+    if len(row.get("found", [])) < k:
+        row = _query(store, params, exact=True, widen=1)
+    return Served([Recommendation(f["id"], f["title"], float(f["score"]), because_text(f["why"] or {}),
+                                  (f["why"] or {}).get("via_id"), bool(f["inductive"]))
+                   for f in row["found"]], bool(row["user_inductive"]))
 
 
-def _query(store: Store, params: dict[str, Any], exact: bool, widen: int) -> list[dict[str, Any]]:
-    """One round trip of ``serve/recommend``; clear errors for what cannot be served."""
+def _query(store: Store, params: dict[str, Any], exact: bool, widen: int) -> dict[str, Any]:
+    """One round trip of ``serve/recommend`` (its row, ``found`` never None); clear errors for
+    what cannot be served."""
     dataset, user_id = params["dataset"], params["user"]
     rows = store.run("serve/recommend", exact=exact, widen=widen, **params)
     if not rows:
@@ -62,8 +80,9 @@ def _query(store: Store, params: dict[str, Any], exact: bool, widen: int) -> lis
         raise MllmrecError(f"no user '{user_id}' in dataset '{dataset}'")
     if not row["has_vector"]:
         raise StageError(f"user '{user_id}' has no vector in serving run {row['run']} "
-                         "(added after training?); retrain to include them")
-    return list(row["found"] or [])
+                         "(added after training?); run 'mllmrec refresh' to serve them from "
+                         "their preference text, or retrain")
+    return {**row, "found": list(row["found"] or [])}
 
 
 def because_text(link: dict[str, Any]) -> str:

@@ -7,7 +7,8 @@
 // true, every item of the dataset's serving run. The best $k + $margin candidates by that rank
 // are rescored by the exact dot product h_u . h_i, re-ordered (score desc, id asc) and cut to
 // $k. "Because": the user's item most strongly connected to the recommended item in the build
-// (SIMILAR counts 1, CO_OCCURS its Jaccard, either direction).
+// (SIMILAR counts 1, CO_OCCURS its Jaccard, either direction). `inductive` / `user_inductive`
+// mark vectors `refresh` computed from text for nodes the serving run was not trained on.
 MATCH (d:Dataset {name: $dataset})
 OPTIONAL MATCH (u:User {dataset: $dataset, id: $user})
 OPTIONAL MATCH (build:GraphBuild {dataset: $dataset, status: 'ok', active: true})
@@ -45,6 +46,8 @@ OPTIONAL CALL (d, u, build, has_vector) {
     LIMIT 1
     RETURN {via_id: h.id, via_title: h.title, jaccard: jaccard, cosine: cosine} AS why
   }
-  RETURN collect({id: i.id, title: i.title, score: score, why: why}) AS found
+  RETURN collect({id: i.id, title: i.title, score: score, why: why,
+                  inductive: coalesce(i.rec_inductive, false)}) AS found
 }
-RETURN d.serving_run AS run, u IS NOT NULL AS user_found, has_vector, found
+RETURN d.serving_run AS run, u IS NOT NULL AS user_found, has_vector, found,
+       coalesce(u.rec_inductive, false) AS user_inductive

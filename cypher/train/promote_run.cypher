@@ -1,6 +1,7 @@
 // Make a fully staged run the serving run, in ONE transaction: only if every user and item of
 // the run is staged, copy staged vectors to the serving properties (nodes not in the run lose
-// theirs), clear the staging, and move Dataset.serving_run. Returns no row when incomplete.
+// theirs; vectors `refresh` served inductively end with the run they were computed from), clear
+// the staging, and move Dataset.serving_run. Returns no row when incomplete.
 MATCH (d:Dataset {name: $dataset})
 MATCH (r:TrainingRun {id: $run, dataset: $dataset})
 CALL (d) {
@@ -18,7 +19,8 @@ CALL (d) {
   WITH i, coalesce(i.rec_stage_run = $run, false) AS mine
   SET i.rec_vector = CASE WHEN mine THEN i.rec_stage_vector END,
       i.rec_key = CASE WHEN mine THEN i.rec_stage_key END,
-      i.rec_run = CASE WHEN mine THEN $run END
+      i.rec_run = CASE WHEN mine THEN $run END,
+      i.rec_inductive = null, i.rec_inductive_at = null
   WITH i WHERE mine
   REMOVE i.rec_stage_vector, i.rec_stage_key, i.rec_stage_run
 }
@@ -26,7 +28,8 @@ CALL (d) {
   MATCH (u:User {dataset: d.name})
   WITH u, coalesce(u.rec_stage_run = $run, false) AS mine
   SET u.rec_vector = CASE WHEN mine THEN u.rec_stage_vector END,
-      u.rec_run = CASE WHEN mine THEN $run END
+      u.rec_run = CASE WHEN mine THEN $run END,
+      u.rec_inductive = null, u.rec_inductive_at = null
   WITH u WHERE mine
   REMOVE u.rec_stage_vector, u.rec_stage_run
 }

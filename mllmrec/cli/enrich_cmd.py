@@ -90,16 +90,31 @@ def describe_items_cmd(app: AppContext, image_cache: Path | None, max_pixels: in
                    "puts validation and test items into the user texts as the published "
                    "protocol did; for measuring that leak only, labelled on every user and "
                    "in the stage record [default: train].")
+@click.option("--user", "user", metavar="ID",
+              help="With --text: store TEXT as this user's preference text instead of profiling.")
+@click.option("--text", "text", metavar="TEXT",
+              help="With --user: the operator's preference text for that user (e.g. a new "
+                   "user without history); 'embed' then 'refresh' serve them from it.")
 @pass_app
 def profile_users_cmd(app: AppContext, history_max_items: int | None, history_scope: str | None,
-                      **opts: Any) -> None:
+                      user: str | None, text: str | None, **opts: Any) -> None:
     """An LLM writes each user's preference paragraph from their behavioural list, built from
     TRAINING interactions only (oldest first, most recent items that fit).
 
     Users whose list, model, prompt version and history scope are unchanged are skipped; a
-    user whose training history changed is profiled again.
+    user whose training history changed is profiled again. With --user ID --text TEXT the
+    operator gives one user's text instead; profiling leaves such texts alone.
     """
-    from mllmrec.enrich.profile import profile_users
+    from mllmrec.enrich.profile import profile_users, set_operator_preference
+
+    if (user is None) != (text is None):
+        raise click.UsageError("--user and --text go together")
+    if user is not None and text is not None:
+        with app.lock("profile-users"):
+            set_operator_preference(app.store, app.settings.dataset, user, text)
+        click.echo(f"user {user}: operator preference text stored; run 'mllmrec embed', then "
+                   "'mllmrec refresh' to serve them from it")
+        return
 
     _apply_generation(app, "enrich.llm_model", opts,
                       {"enrich.history_max_items": history_max_items,

@@ -151,18 +151,42 @@ def evaluate_cmd(app: AppContext, topks: tuple[int, ...], eval_batch_size: int |
 @pass_app
 def recommend_cmd(app: AppContext, user: str, k: int, exact: bool, as_json: bool) -> None:
     """Top-k items for a user from the serving run's vectors in Neo4j, excluding the items the
-    user already has, each with a reason from the item-item graph."""
+    user already has, each with a reason from the item-item graph. Items and users served from
+    their text by 'refresh' since the last training are marked "new: from text"."""
     from dataclasses import asdict
 
-    from mllmrec.serve import recommend
+    from mllmrec.serve import recommend_for
 
-    recs = recommend(app.store, app.settings.dataset, user, k, exact=exact)
+    served = recommend_for(app.store, app.settings.dataset, user, k, exact=exact)
+    recs = served.items
     if as_json:
         click.echo(json.dumps([asdict(r) for r in recs], indent=1))
         return
+    if served.user_inductive:
+        click.echo(f"user {user} (new: from text): served from their preference text since the "
+                   "last training")
     for n, r in enumerate(recs, 1):
-        click.echo(f"{n:>3}. {r.title or r.item_id}  [{r.item_id}]  score {r.score:.3f}")
+        new = "  (new: from text)" if r.inductive else ""
+        click.echo(f"{n:>3}. {r.title or r.item_id}  [{r.item_id}]  score {r.score:.3f}{new}")
         click.echo(f"     because: {r.because}")
+
+
+@cli.command("refresh")
+@pass_app
+def refresh_cmd(app: AppContext) -> None:
+    """Serve new items and users from their text vectors with the serving run's weights, no
+    training: items and users that have a text vector (embed) but no vector of the serving run
+    join the active item-item graph (the build's own knn_k and pure) and get the vectors the
+    trained model computes for them, marked as inductive. Existing items keep their trained
+    vectors; the next train or retrain folds everything in. BPR-MF and LightGCN runs cannot
+    embed from text: the new entities stay unserved.
+    """
+    from mllmrec.ops.refresh import refresh
+
+    with app.lock("refresh"):
+        report = refresh(app.store, app.settings)
+    for line in report.lines():
+        click.echo(line)
 
 
 @cli.command("runs")

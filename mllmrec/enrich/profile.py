@@ -11,6 +11,9 @@ With ``enrich.no_llm`` the user text is the behavioural list itself (title and c
 each training item, within the encoder's window): the "without reasoning" ablation.
 Resumable: a user whose behavioural list, model and prompt version are unchanged is skipped;
 a user whose training history (or the items' texts) changed is profiled again.
+
+A text the operator gave for one user (:func:`set_operator_preference`, e.g. a new user with
+no history) is the operator's word: this stage leaves it alone.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from mllmrec.enrich.common import dataset_domain, generate_and_write, stage_para
 from mllmrec.enrich.prompts import render
 from mllmrec.enrich.report import EMPTY_TEXT, EnrichSummary, ItemFailure
 from mllmrec.enrich.texts import behaviour_list, compact_entry, fuse_item_text, list_entry, text_hash
+from mllmrec.errors import MllmrecError
 from mllmrec.provenance import stage_run
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,8 @@ NO_LLM_PROMPT = "behaviour-list"
 # cold-start protocol, mllmrec.preprocess.GIVEN) each history scope reads. A cold user's text
 # is built from the given interactions, which no model trains on and no metric scores.
 SCOPE_SPLITS = {"train": [0, 3], "all": [0, 1, 2, 3]}
+#: ``preference_scope`` of a text the operator gave (:func:`set_operator_preference`).
+OPERATOR = "operator"
 
 
 @dataclass
@@ -94,8 +100,12 @@ def profile_users(store: Store, settings: Settings,
         histories = build_histories(store, settings)
         summary = EnrichSummary("profile", total=len(histories))
         todo, stale = [], []
+        operator = 0
         for h in histories:
-            if not h.text:
+            if h.stored_scope == OPERATOR:  # the operator's word: neither rewritten nor cleared
+                summary.skipped += 1
+                operator += 1
+            elif not h.text:
                 summary.fail(f"user {h.user}", ItemFailure(EMPTY_TEXT, "no training interactions"))
                 if h.stored_hash:
                     stale.append(h.user)
@@ -111,6 +121,8 @@ def profile_users(store: Store, settings: Settings,
             store.run("enrich/clear_user_preferences", dataset=dataset, ids=stale)
             summary.extra["cleared"] = len(stale)
         summary.extra["history_scope"] = es.history_scope
+        if operator:
+            summary.extra["operator_texts"] = operator
         if es.no_llm:
             rows = [_row(h, h.text) for h in todo]
             summary.written = summary.generated = write_rows(
@@ -134,3 +146,19 @@ def _generate(store: Store, settings: Settings, todo: list[History], domain: str
         request=lambda h: Request(render(PROMPT_TASK, es.prompt_version, domain=domain, history=h.text)),
         row=_row, label=lambda h: f"user {h.user}", summary=summary, desc="profile", unit="user",
         on_batch=on_batch)
+
+
+def set_operator_preference(store: Store, dataset: str, user: str, text: str) -> None:
+    """Store a preference text the operator gives for one user (``profile-users --user ID
+    --text ...``), e.g. a new user with no training interactions: ``embed`` encodes it and
+    ``refresh`` serves the user from it. It is kept apart from generated texts
+    (``preference_scope`` 'operator'): the profile stage neither rewrites nor clears it; a new
+    operator text replaces it."""
+    text = text.strip()
+    if not text:
+        raise MllmrecError("the preference text is empty")
+    if not store.run("enrich/set_operator_preference", dataset=dataset, id=user,
+                     preference=text, preference_hash=text_hash(text)):
+        raise MllmrecError(f"no user '{user}' in dataset '{dataset}': users come from ingested "
+                           "interactions (ingest them first)")
+    log.info("%s: operator preference text stored for user %s", dataset, user)

@@ -1,7 +1,11 @@
 """``mllmrec retrain``: the incremental cycle after new data was ingested.
 
-Under the dataset's lock (:mod:`mllmrec.ops.lock`), run describe, profile, embed, build-graph
-and train through the pipeline. The stages are incremental themselves (describe only items
+Under the dataset's lock (:mod:`mllmrec.ops.lock`), run describe, profile, embed, refresh,
+build-graph and train through the pipeline. ``refresh`` (:mod:`mllmrec.ops.refresh`, the code
+``mllmrec refresh`` runs) serves the new items and users from their text vectors with the
+serving run's weights as soon as they are encoded, so they are recommended while the graph is
+rebuilt and the model trained; with no serving run, or one that cannot embed them, it notes
+why and the cycle goes on. The stages are incremental themselves (describe only items
 without an up-to-date text, profile only users whose training-history hash changed, embed only
 texts whose hash changed); the pipeline skips any stage whose inputs did not change at all, so
 a cycle with no new data does nothing.
@@ -28,7 +32,7 @@ from mllmrec.db import Store
 from mllmrec.errors import StageError
 from mllmrec.ops.lock import DEFAULT_TTL, dataset_lock
 from mllmrec.ops.pipeline import RAN, PipelineReport, StepResult, run_pipeline
-from mllmrec.ops.stages import STAGES
+from mllmrec.ops.stages import RETRAIN_STAGES
 from mllmrec.ops.status import decode, valid_recall20
 from mllmrec.train.writeback import serving_run
 
@@ -85,9 +89,10 @@ def retrain(store: Store, settings: Settings, *, wait: float = 0.0, ttl: float =
         serving = serving_run(store, dataset, required=False)
         prev_id, prev_props = serving["run"], serving["props"]
         init, start_note = warm_start_run(settings, prev_id, prev_props)
-        report = run_pipeline(store, settings, stages=STAGES, force=force, on_step=on_step,
+        report = run_pipeline(store, settings, stages=RETRAIN_STAGES, force=force, on_step=on_step,
                               progress=progress,
-                              stage_kwargs={"train": {"serve": False, "init_run": init}})
+                              stage_kwargs={"refresh": {"required": False},
+                                            "train": {"serve": False, "init_run": init}})
         if lock.lost.is_set():
             raise StageError(f"the lock on '{dataset}' expired during the retrain and was "
                              "taken by another process; the new run was not served")

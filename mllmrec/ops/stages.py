@@ -36,6 +36,7 @@ from mllmrec.enrich.describe import describe_items
 from mllmrec.enrich.embed import embed_texts
 from mllmrec.enrich.profile import profile_users
 from mllmrec.graph.build import build_graph
+from mllmrec.ops.refresh import refresh
 from mllmrec.provenance import fingerprint
 from mllmrec.train.job import train_model
 
@@ -146,8 +147,16 @@ TRAIN = Stage("train", train_model, (
                                      t.lr, t.batch_size, t.epochs, t.patience, t.seed, t.topks,
                                      t.minibatch, t.fanout, t.use_user_pref, t.negatives)),))
 
-#: Stages after ingest, in the order the pipeline and retrain run them.
+#: Serves new items and users from text with the serving run's weights; everything it depends
+#: on (the run, the active build and its parameters) is read from Neo4j, no setting.
+REFRESH = Stage("refresh", refresh, ())
+
+#: Stages after ingest, in the order the pipeline runs them.
 STAGES: tuple[Stage, ...] = (DESCRIBE, PROFILE, EMBED, BUILD_GRAPH, TRAIN)
+
+#: retrain's stages: the pipeline's, with ``refresh`` as soon as the new texts are encoded, so
+#: new items and users are served while the graph is rebuilt and the model trained.
+RETRAIN_STAGES: tuple[Stage, ...] = (DESCRIBE, PROFILE, EMBED, REFRESH, BUILD_GRAPH, TRAIN)
 
 #: The ingest settings in ingest's fingerprint (:func:`mllmrec.ops.pipeline.source_fingerprint`).
 INGEST = Fields(IngestSettings, lambda i: (i.kcore, i.seed, i.implicit_min_rating, i.cold_items,

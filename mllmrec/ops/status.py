@@ -28,6 +28,7 @@ class DatasetStatus:
     interrupted: list[dict[str, Any]] = field(default_factory=list)
     study: dict[str, Any] | None = None  # the last (:TuningStudy), with its linked runs
     cold: dict[str, Any] | None = None  # the cold-start protocol of the split, if any
+    inductive: dict[str, int] = field(default_factory=dict)  # served from text since training
 
 
 def decode(value: Any) -> Any:
@@ -77,7 +78,8 @@ def dataset_status(store: Store, dataset: str) -> DatasetStatus:
                          len(runs), lock_info(store, dataset), extra,
                          store.run("ops/interrupted_runs", dataset=dataset),
                          {**study[0]["props"], "linked_runs": study[0]["linked_runs"]} if study else None,
-                         stored_cold_protocol(store, dataset))
+                         stored_cold_protocol(store, dataset),
+                         inductive_counts(store, dataset))
 
 
 def study_line(study: dict[str, Any]) -> str:
@@ -91,6 +93,17 @@ def study_line(study: dict[str, Any]) -> str:
     if study.get("winner_test_recall_20") is not None:
         out += f"; winner test R@20 {study['winner_test_recall_20']:.4f}"
     return out
+
+
+def inductive_counts(store: Store, dataset: str) -> dict[str, int]:
+    """Items and users served from text by ``refresh`` since the serving run was trained, and
+    the existing items whose semantic row gained a new item in those refreshes (they keep
+    their trained vectors until the next training)."""
+    rows = store.run("ops/inductive_counts", dataset=dataset)
+    if not rows:
+        return {}
+    touched = sum(int((decode(c) or {}).get("touched_items", 0)) for c in rows[0]["refreshes"])
+    return {"items": rows[0]["items"], "users": rows[0]["users"], "touched_items": touched}
 
 
 def datasets(store: Store) -> list[str]:
@@ -150,6 +163,12 @@ def render(status: DatasetStatus, console: Console) -> None:
         for key in sorted(metrics):
             table.add_row(key, f"{metrics[key]:.4f}")
         console.print(table)
+        ind = status.inductive
+        if ind.get("items") or ind.get("users"):
+            console.print(f"served from text since the last training (refresh): {ind['items']:,} "
+                          f"new items, {ind['users']:,} new users; {ind['touched_items']:,} existing "
+                          "items gained a new neighbour and keep their trained vectors",
+                          highlight=False)
     else:
         console.print(f"serving run: none yet ({status.runs} training runs)")
 

@@ -46,6 +46,30 @@ def write_run_meta(folder: Path, meta: dict[str, Any]) -> None:
     (folder / "run.json").write_text(json.dumps(meta, indent=1, default=str))
 
 
+def read_run_meta(folder: Path) -> dict[str, Any]:
+    """A run folder's ``run.json``; a clear error when the folder or file is gone."""
+    path = folder / "run.json"
+    if not path.is_file():
+        raise StageError(f"run folder {folder} has no run.json (moved or deleted?)")
+    meta: dict[str, Any] = json.loads(path.read_text())
+    return meta
+
+
+def run_settings(meta: dict[str, Any]) -> TrainSettings:
+    """The training settings a run was made with (its ``run.json``), not today's."""
+    stored = meta.get("settings") or {}
+    return TrainSettings.model_validate(
+        {k: v for k, v in stored.items() if k in TrainSettings.model_fields})
+
+
+def load_weights(folder: Path) -> dict[str, torch.Tensor]:
+    """A run's weights, read with safetensors (never a pickle)."""
+    path = folder / "model.safetensors"
+    if not path.is_file():
+        raise StageError(f"run folder {folder} has no model.safetensors (moved or deleted?)")
+    return load_file(str(path))
+
+
 def warm_start(model: Recommender, folder: Path, data: TrainData, model_name: str) -> int:
     """Initialise from a previous run's checkpoint. Same-shaped weights are copied; user/item
     ID embeddings are copied row by row for the ids both runs know. Returns the number of
@@ -82,7 +106,7 @@ def warm_start(model: Recommender, folder: Path, data: TrainData, model_name: st
     return loaded
 
 
-def load_weights(model: Recommender, folder: Path, data: TrainData) -> None:
+def restore_checkpoint(model: Recommender, folder: Path, data: TrainData) -> None:
     """Load a run's checkpoint into a model built from the same data: the run's user and item
     id orders must equal ``data``'s (a changed dataset is an error, never a silent partial
     load; :func:`warm_start` is the tolerant way to reuse weights)."""
@@ -90,5 +114,5 @@ def load_weights(model: Recommender, folder: Path, data: TrainData) -> None:
     if ids["users"] != data.user_ids or ids["items"] != data.item_ids:
         raise StageError(f"the dataset's users or items changed since the run in {folder} was "
                          "trained; its weights no longer line up (train it again)")
-    model.load_state_dict({k: v.to(next(model.parameters()).device)
-                           for k, v in load_file(str(folder / "model.safetensors")).items()})
+    device = next(model.parameters()).device
+    model.load_state_dict({k: v.to(device) for k, v in load_weights(folder).items()})

@@ -84,19 +84,27 @@ class TrainData:
         return user_item_graph(self.train)
 
 
-def normalised_item_graph(src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
-                          n_items: int) -> dgl.DGLGraph:
-    """A = D^-1/2 G D^-1/2 with d the row sums of G (docs/method.md section 5), as a DGL graph for
-    message passing: (A x)_i = sum_j A_ij x_j, so the stored edge i -> j (row i) becomes the
-    message edge j -> i with weight A_ij in ``edata['w']``. Duplicate (i, j) rows are summed
-    (an edge in both G_s and G_c weighs 1 + Jaccard)."""
+def normalised_adjacency(src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
+                         n_items: int) -> sp.csr_matrix:
+    """A = D^-1/2 G D^-1/2 with d the row sums of G (docs/method.md section 5), sparse float64:
+    the stored edge i -> j is G_ij. Duplicate (i, j) rows are summed (an edge in both G_s and
+    G_c weighs 1 + Jaccard). Training (:func:`normalised_item_graph`) and the inductive
+    vectors of ``refresh`` (:mod:`mllmrec.train.inductive`) both build A here."""
     g = sp.csr_matrix((weight.astype(np.float64), (src, dst)), shape=(n_items, n_items))
     g.sum_duplicates()
     g.eliminate_zeros()
     d = np.asarray(g.sum(axis=1)).ravel()
     inv_sqrt = np.zeros_like(d)
     inv_sqrt[d > 0] = d[d > 0] ** -0.5
-    a = (sp.diags(inv_sqrt) @ g @ sp.diags(inv_sqrt)).tocoo()
+    return (sp.diags(inv_sqrt) @ g @ sp.diags(inv_sqrt)).tocsr()
+
+
+def normalised_item_graph(src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
+                          n_items: int) -> dgl.DGLGraph:
+    """:func:`normalised_adjacency` as a DGL graph for message passing: (A x)_i = sum_j A_ij
+    x_j, so the stored edge i -> j (row i) becomes the message edge j -> i with weight A_ij
+    in ``edata['w']``."""
+    a = normalised_adjacency(src, dst, weight, n_items).tocoo()
     mp = dgl.graph((torch.from_numpy(a.col.astype(np.int64)), torch.from_numpy(a.row.astype(np.int64))),
                    num_nodes=n_items)
     mp.edata["w"] = torch.from_numpy(a.data.astype(np.float32))
@@ -225,6 +233,22 @@ def _fetch_item_edges(store: Store, dataset: str, build: str | None = None) -> t
             raise StageError(f"dataset '{dataset}' has no item-item graph; run 'mllmrec build-graph' first")
         build = str(builds[0]["id"])
     return _fetch_groups(store, "train/item_edges", dataset=dataset, build=build), build
+
+
+def item_adjacency(store: Store, dataset: str, item_ids: list[str]) -> tuple[sp.csr_matrix, str]:
+    """A of the dataset's active build (:func:`normalised_adjacency`) over ``item_ids`` (every
+    item of the dataset, in position order), and the build's id; the same pull as training's."""
+    edges, build = _fetch_item_edges(store, dataset)
+    if not edges.ids:
+        raise StageError(f"graph build {build} of '{dataset}' has no SIMILAR/CO_OCCURS edges")
+    items = pd.Index(item_ids)
+    return normalised_adjacency(edges.key_positions(items, "item"), _positions(items, edges.ids, "item"),
+                                np.asarray(edges.values, dtype=np.float64), len(items)), build
+
+
+def item_ids(store: Store, dataset: str) -> list[str]:
+    """Every item id of the dataset in position order (the order training uses)."""
+    return _nodes(store, "train/items", dataset, False)[0]
 
 
 def _item_graph(edges: _Groups, build: str, dataset: str, items: pd.Index) -> dgl.DGLGraph:

@@ -56,7 +56,16 @@ class Hybrid(MLLMRec):
     @classmethod
     def needs(cls, ts: TrainSettings) -> ModelNeeds:
         return ModelNeeds("the hybrid of MLLMRec and LightGCN", item_features=True,
-                          user_features=True, item_graph=ts.n_ii_layers > 0, ui_graph=True)
+                          user_features=True, item_graph=ts.n_ii_layers > 0, ui_graph=True,
+                          text_items=True, text_users=True)
+
+    @classmethod
+    def from_weights(cls, state: dict[str, torch.Tensor], ts: TrainSettings) -> MLLMRec:
+        """The text towers of a hybrid checkpoint, as an MLLMRec (``refresh``): an entity
+        new since training has no training edge, so ``m = 0``, its ID part ``z`` is exactly
+        zero and its vector is its text tower's output."""
+        towers = {k: v for k, v in state.items() if k.startswith(("item_mlp.", "user_mlp."))}
+        return MLLMRec.from_weights(towers, ts)
 
     @classmethod
     def from_data(cls, data: TrainData, ts: TrainSettings) -> Hybrid:

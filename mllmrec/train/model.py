@@ -92,6 +92,11 @@ class ModelNeeds:
     user_features: bool = False  # the users' preference-text embeddings
     item_graph: bool = False  # the normalised item-item graph of the active build
     ui_graph: bool = False  # propagates learnable embeddings over the user-item graph
+    # Embeds an item / a user that no run has seen from its text vector with a trained run's
+    # weights, no training (``mllmrec refresh``): :meth:`Recommender.text_item_repr` and
+    # :meth:`Recommender.text_user_repr`. ID models (BPR-MF, LightGCN) cannot.
+    text_items: bool = False
+    text_users: bool = False
 
     @property
     def graph_on_device(self) -> bool:
@@ -145,6 +150,31 @@ class Recommender(nn.Module):
         layer-0 rows ``x`` of its input nodes (the output nodes come first)."""
         raise NotImplementedError(f"{type(self).__name__} does not propagate over the user-item graph")
 
+    @classmethod
+    def from_weights(cls, state: dict[str, torch.Tensor], ts: TrainSettings) -> Recommender:
+        """The model of a stored checkpoint (``state``, trained with ``ts``) on the CPU, with
+        no data: what ``refresh`` applies to new items and users. Only models whose
+        :meth:`needs` say ``text_items`` or ``text_users`` can be rebuilt so."""
+        raise NotImplementedError(f"{cls.__name__} cannot embed new items or users from text")
+
+    @property
+    def text_dim(self) -> int:
+        """The dimension of the text vectors :meth:`text_item_repr` and :meth:`text_user_repr`
+        take (the encoder's), for models that embed from text."""
+        raise NotImplementedError(f"{type(self).__name__} takes no text vectors")
+
+    def text_item_repr(self, item_input: torch.Tensor) -> torch.Tensor:
+        """Final representations of items no run has seen, from their rows of the propagated
+        text input ``sum_l A^l E`` over the graph that includes them: what the trained model
+        computes for an item without training interactions (no user-item edges)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot embed items from text")
+
+    def text_user_repr(self, user_feat: torch.Tensor) -> torch.Tensor:
+        """Final representations of users no run has seen, from their preference-text
+        embeddings: what the trained model computes for a user without training
+        interactions (no user-item edges)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot embed users from text")
+
     def all_repr(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Final representations of every user and every item (what evaluation ranks with)."""
         raise NotImplementedError
@@ -175,7 +205,8 @@ class MLLMRec(Recommender):
     def needs(cls, ts: TrainSettings) -> ModelNeeds:
         return ModelNeeds("the UI-GCN variant of MLLMRec" if ts.ui_gcn else "MLLMRec",
                           item_features=True, user_features=ts.use_user_pref,
-                          item_graph=ts.n_ii_layers > 0, ui_graph=ts.ui_gcn)
+                          item_graph=ts.n_ii_layers > 0, ui_graph=ts.ui_gcn,
+                          text_items=True, text_users=ts.use_user_pref)
 
     @classmethod
     def from_data(cls, data: TrainData, ts: TrainSettings) -> MLLMRec:
@@ -204,6 +235,26 @@ class MLLMRec(Recommender):
         self.item_mlp = mlp(item_feat.shape[1], dim)
         self.ui_graph = ui_graph
         self.n_ui_layers = n_ui_layers
+        self.ui_gcn = ui_graph is not None  # the UI-GCN variant (also when rebuilt without graph)
+
+    @classmethod
+    def from_weights(cls, state: dict[str, torch.Tensor], ts: TrainSettings) -> MLLMRec:
+        """The two MLPs (and, without user preferences, the user ID embeddings) of a
+        checkpoint; no item input, no graphs: only :meth:`text_item_repr` and
+        :meth:`text_user_repr` are meant to be called. A checkpoint of other shapes than
+        ``ts`` says (another dimension) fails to load."""
+        feat = torch.zeros(0, state["item_mlp.0.weight"].shape[1])
+        user_feat = feat if ts.use_user_pref else None
+        n_users = 0 if ts.use_user_pref else state["user_emb.weight"].shape[0]
+        model = cls(feat, user_feat, n_users, dim=ts.dim, n_ii_layers=0, n_ui_layers=ts.n_ui_layers)
+        model.load_state_dict(state)
+        model.ui_gcn = ts.ui_gcn
+        return model.eval()
+
+    @property
+    def text_dim(self) -> int:
+        """The dimension of the text embeddings the MLPs take (the encoder's)."""
+        return int(self.item_mlp[0].weight.shape[1])
 
     @property
     def device(self) -> torch.device:
@@ -228,6 +279,21 @@ class MLLMRec(Recommender):
         """``h + sum_{l=0..L'} A^l normalize(h)`` (the UI-GCN variant)."""
         z = spread(F.normalize(x))
         return x[: len(z)] + z
+
+    def _without_ui_edges(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`propagate_ui` for nodes without user-item edges: only the l = 0 term of
+        the spread is non-zero (the normalised graph's rows of such nodes are empty), so the
+        UI-GCN variant gives ``h + normalize(h)``; without UI-GCN, ``h``."""
+        return x + F.normalize(x) if self.ui_gcn else x
+
+    def text_item_repr(self, item_input: torch.Tensor) -> torch.Tensor:
+        return self._without_ui_edges(self.item_mlp(item_input))
+
+    def text_user_repr(self, user_feat: torch.Tensor) -> torch.Tensor:
+        if self.user_emb is not None:
+            raise NotImplementedError("MLLMRec without user preferences has free user ID "
+                                      "embeddings: new users cannot be embedded from text")
+        return self._without_ui_edges(self.user_mlp(user_feat))
 
     def all_repr(self) -> tuple[torch.Tensor, torch.Tensor]:
         dev, n_users = self.device, self.n_users

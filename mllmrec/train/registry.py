@@ -6,11 +6,14 @@ the trainer, the pull and the device check ask the configured model's needs from
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from mllmrec.config import MODEL_NAMES, TrainSettings
 from mllmrec.db import Store
 from mllmrec.train.baselines import BPRMF, LightGCN
+from mllmrec.train.checkpoint import load_weights, read_run_meta, run_settings
 from mllmrec.train.data import TrainData, load_train_data
 from mllmrec.train.hybrid import Hybrid
 from mllmrec.train.model import MLLMRec, ModelNeeds, Recommender
@@ -42,3 +45,15 @@ def build_model(data: TrainData, ts: TrainSettings, device: torch.device) -> Rec
     cannot run there is refused first."""
     check_device(model_needs(ts), device)
     return place(MODELS[ts.model].from_data(data, ts), device)
+
+
+def text_model(folder: Path) -> tuple[TrainSettings, ModelNeeds, Recommender | None]:
+    """The model of a run folder rebuilt for embedding new items and users from their texts
+    (``mllmrec refresh``), with the settings it was trained with and its needs; None (weights
+    not even read) when the model cannot (``needs.text_items`` and ``needs.text_users`` both
+    false: BPR-MF, LightGCN)."""
+    ts = run_settings(read_run_meta(folder))
+    needs = model_needs(ts)
+    if not (needs.text_items or needs.text_users):
+        return ts, needs, None
+    return ts, needs, MODELS[ts.model].from_weights(load_weights(folder), ts)

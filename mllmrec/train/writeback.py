@@ -30,11 +30,16 @@ from mllmrec.provenance import code_version, process_identity
 log = logging.getLogger(__name__)
 
 
-def mips_keys(item_vectors: np.ndarray) -> np.ndarray:
+def mips_keys(item_vectors: np.ndarray, norm_sq: float | None = None) -> np.ndarray:
     """Append sqrt(M^2 - |h_i|^2) (M = the largest norm) to every item vector, so that the
-    Euclidean distance to a query [h_u, 0] orders items by the dot product h_u . h_i."""
+    Euclidean distance to a query [h_u, 0] orders items by the dot product h_u . h_i.
+
+    ``norm_sq``: M^2 of a run whose keys are already stored, for items added to it later
+    (``refresh``): keys of one run must share M. A vector longer than that M gets 0: the index
+    then ranks it slightly below its score, and ``recommend``'s exact rescoring of the
+    over-fetched candidates puts it in place."""
     sq = (item_vectors.astype(np.float64) ** 2).sum(axis=1)
-    extra = np.sqrt(np.maximum(sq.max() - sq, 0.0))
+    extra = np.sqrt(np.maximum((sq.max() if norm_sq is None else norm_sq) - sq, 0.0))
     return np.hstack([item_vectors, extra[:, None]]).astype(np.float32)
 
 
@@ -101,6 +106,24 @@ def stage_vectors(store: Store, dataset: str, run_id: str, user_ids: list[str], 
     store.write_batches("train/stage_users",
                         ({"id": u, "vector": v.tolist()} for u, v in zip(user_ids, users)),
                         batch_size, desc="stage user vectors", total=len(user_ids),
+                        dataset=dataset, run=run_id)
+
+
+def serve_inductive(store: Store, dataset: str, run_id: str, user_ids: list[str], users: np.ndarray,
+                    item_ids: list[str], items: np.ndarray, key_norm_sq: float,
+                    batch_size: int = 5000) -> None:
+    """Serve vectors computed from text for nodes ``run_id`` has not seen (``refresh``), as the
+    run's own, tagged ``rec_inductive``: one transaction per batch, nothing written unless
+    ``run_id`` still serves ``dataset``. ``key_norm_sq`` is the run's M^2 (:func:`mips_keys`)."""
+    keys = mips_keys(items, key_norm_sq) if len(items) else items
+    store.write_batches("refresh/serve_items",
+                        ({"id": i, "vector": v.tolist(), "key": k.tolist()}
+                         for i, v, k in zip(item_ids, items, keys)),
+                        batch_size, desc="serve new item vectors", total=len(item_ids),
+                        dataset=dataset, run=run_id)
+    store.write_batches("refresh/serve_users",
+                        ({"id": u, "vector": v.tolist()} for u, v in zip(user_ids, users)),
+                        batch_size, desc="serve new user vectors", total=len(user_ids),
                         dataset=dataset, run=run_id)
 
 

@@ -18,7 +18,7 @@ from mllmrec.config import Settings
 from mllmrec.db import Store
 from mllmrec.errors import StageError
 from mllmrec.ops.status import valid_recall20
-from mllmrec.train.checkpoint import load_weights, run_dir
+from mllmrec.train.checkpoint import restore_checkpoint, run_dir
 from mllmrec.train.data import TEST, VALID, TrainData
 from mllmrec.train.metrics import STOP_METRIC, evaluate_model
 from mllmrec.train.model import Recommender
@@ -41,7 +41,7 @@ def load_trial_model(store: Store, settings: Settings, trial: FrozenTrial
     data = load_data(store, s.dataset, s.train, trial.user_attrs.get("graph_build"))
     device, _ = resolve_device(s.train.device, model_needs(s.train))
     model = build_model(data, s.train, device)
-    load_weights(model, run_dir(s.train, s.dataset, run_id), data)
+    restore_checkpoint(model, run_dir(s.train, s.dataset, run_id), data)
     model.eval()
     return s, data, model
 

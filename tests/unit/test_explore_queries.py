@@ -25,7 +25,8 @@ from mllmrec.ops.explore import (
 # lookup of a build by its parameters (tuning trials train on side builds).
 WRITERS = {"graph/start_build", "graph/finish_build", "graph/fail_build", "graph/keep_build",
            "graph/activate_build", "graph/find_build", "schema/init"}
-GRAPH_VIEWS = {"user_neighbourhood", "item_neighbourhood", "recommendation_path", "dataset_overview"}
+GRAPH_VIEWS = {"user_neighbourhood", "item_neighbourhood", "recommendation_path", "dataset_overview",
+               "new_item"}
 
 
 def _all_queries() -> dict[str, str]:
