@@ -97,16 +97,8 @@ def run_properties(metrics: dict[str, dict[str, float]], extra: dict[str, Any]) 
 def stage_vectors(store: Store, dataset: str, run_id: str, user_ids: list[str], users: np.ndarray,
                   item_ids: list[str], items: np.ndarray, batch_size: int = 5000) -> None:
     """Write the run's vectors to the staging properties in batches."""
-    keys = mips_keys(items)
-    store.write_batches("train/stage_items",
-                        ({"id": i, "vector": v.tolist(), "key": k.tolist()}
-                         for i, v, k in zip(item_ids, items, keys)),
-                        batch_size, desc="stage item vectors", total=len(item_ids),
-                        dataset=dataset, run=run_id)
-    store.write_batches("train/stage_users",
-                        ({"id": u, "vector": v.tolist()} for u, v in zip(user_ids, users)),
-                        batch_size, desc="stage user vectors", total=len(user_ids),
-                        dataset=dataset, run=run_id)
+    _write_vectors(store, ("train/stage_items", "train/stage_users"), "stage", dataset, run_id,
+                   user_ids, users, item_ids, items, mips_keys(items), batch_size)
 
 
 def serve_inductive(store: Store, dataset: str, run_id: str, user_ids: list[str], users: np.ndarray,
@@ -116,14 +108,23 @@ def serve_inductive(store: Store, dataset: str, run_id: str, user_ids: list[str]
     run's own, tagged ``rec_inductive``: one transaction per batch, nothing written unless
     ``run_id`` still serves ``dataset``. ``key_norm_sq`` is the run's M^2 (:func:`mips_keys`)."""
     keys = mips_keys(items, key_norm_sq) if len(items) else items
-    store.write_batches("refresh/serve_items",
+    _write_vectors(store, ("refresh/serve_items", "refresh/serve_users"), "serve new", dataset,
+                   run_id, user_ids, users, item_ids, items, keys, batch_size)
+
+
+def _write_vectors(store: Store, queries: tuple[str, str], what: str, dataset: str, run_id: str,
+                   user_ids: list[str], users: np.ndarray, item_ids: list[str], items: np.ndarray,
+                   keys: np.ndarray, batch_size: int) -> None:
+    """Item vectors with their search keys, then user vectors, through the two named queries
+    (item query, user query) in UNWIND batches."""
+    store.write_batches(queries[0],
                         ({"id": i, "vector": v.tolist(), "key": k.tolist()}
                          for i, v, k in zip(item_ids, items, keys)),
-                        batch_size, desc="serve new item vectors", total=len(item_ids),
+                        batch_size, desc=f"{what} item vectors", total=len(item_ids),
                         dataset=dataset, run=run_id)
-    store.write_batches("refresh/serve_users",
+    store.write_batches(queries[1],
                         ({"id": u, "vector": v.tolist()} for u, v in zip(user_ids, users)),
-                        batch_size, desc="serve new user vectors", total=len(user_ids),
+                        batch_size, desc=f"{what} user vectors", total=len(user_ids),
                         dataset=dataset, run=run_id)
 
 
