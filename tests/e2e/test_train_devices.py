@@ -12,6 +12,7 @@ import torch
 
 from mllmrec.ops.doctor import report, run_doctor
 from mllmrec.train.job import train_model
+from mllmrec.train.registry import MODELS
 from tests.conftest import REPO, run_cli
 from tests.e2e.train_fixtures import trainable  # noqa: F401
 
@@ -32,11 +33,11 @@ def test_doctor_runs_the_cpu_half_says_why_and_writes_nothing(store, trainable):
     checks = run_doctor(store, trainable, epochs=1)
     ran = {c.model: c for c in checks if c.ran}
     skipped = {c.model: c for c in checks if not c.ran}
-    assert set(ran) == set(skipped) == {"bpr", "lightgcn", "mllmrec"}
+    assert set(ran) == set(skipped) == set(MODELS)
     assert all(c.device == "cpu" and 0 < c.valid["recall@20"] < 1 for c in ran.values())
     assert all(c.device == "cuda" and "no CUDA GPU" in c.why for c in skipped.values())
     lines = report(checks)
-    assert sum("CPU only" in line for line in lines) == 3
+    assert sum("CPU only" in line for line in lines) == len(MODELS)
     assert _runs(store, trainable.dataset) == before
 
 
