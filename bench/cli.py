@@ -88,6 +88,7 @@ def measure(options: Options, command: str) -> Path:
         ablation,
         cold_start,
         components,
+        embed_scale,
         paper_scale,
         protocol,
         quality,
@@ -100,7 +101,8 @@ def measure(options: Options, command: str) -> Path:
     sections: dict[str, Callable[[Context], None]] = {
         "protocol": protocol.section, "quality": quality.section, "ablation": ablation.section,
         "scaling": scaling_curve.section, "paper-scale": paper_scale.section,
-        "components": components.section, "train-speed": train_speed.section,
+        "embed-scale": embed_scale.section, "components": components.section,
+        "train-speed": train_speed.section,
         "train-parallel": train_parallel.section, "cold-start": cold_start.section}
     started = time.perf_counter()
     doc: dict[str, Any] = {"id": timestamp(), "created": created(), "command": command,

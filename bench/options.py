@@ -26,6 +26,8 @@ SECTIONS: dict[str, str] = {
                "size; log-log slopes",
     "paper-scale": "an Amazon-Sports-sized catalogue (--profile) through every stage, each "
                    "beside a reference measured in the same run",
+    "embed-scale": "the real Amazon Sports texts through the pipeline (--no-llm) to a converged "
+                   "model; embed in fp32 and int8 beside the encoder alone; LLM-length texts",
     "components": "ingest, enrichment and graph-build micro-benchmarks against same-run "
                   "references",
     "train-speed": "the trainer's hot loops against minimal PyTorch references (no Neo4j)",

@@ -84,6 +84,22 @@ def train_rows(result: TrainResult, source: str, train_interactions: int) -> lis
     ]
 
 
+def embed_rows(extra: dict[str, Any], source: str) -> list[dict[str, Any]]:
+    """The embed stage's items and users on their own (texts/s, tokens/s), from its summary:
+    user texts are much longer than item texts, so one rate over both hides where time goes."""
+    rows = []
+    for kind in ("item", "user"):
+        texts, seconds = extra.get(f"{kind}s_encoded"), extra.get(f"{kind}s_seconds")
+        if not texts or not seconds:
+            continue
+        tokens = extra.get(f"{kind}s_tokens")
+        rows.append({"stage": f"{SUB} embed: {kind}s", "kind": kind, "dataset": source, "seconds": seconds,
+                     "count": texts, "unit": "texts", "throughput": texts / seconds,
+                     "tokens": tokens, "tokens_per_s": tokens / seconds if tokens else None,
+                     "peak_rss_mb": None})
+    return rows
+
+
 def run_stages(store: Store, settings: Settings, source: str,
                train_model: bool = True) -> tuple[list[dict[str, Any]], TrainResult | None]:
     """Run every stage on ``source`` as dataset ``settings.dataset`` (replaced if present),
@@ -112,6 +128,7 @@ def run_stages(store: Store, settings: Settings, source: str,
     with measure() as m:
         embedded = embed_texts(store, settings)
     rows.append(_row("embed", source, m, embedded.generated, "texts"))
+    rows += embed_rows(embedded.extra, source)
     with measure() as m:
         built = build_graph(store, settings)
     edges = int(built.counts["co_occurs_edges"] + built.counts["similar_edges"])

@@ -221,9 +221,15 @@ def embed_texts(store: Store, settings: Settings) -> EnrichSummary:
             totals = EncodeTotals()
             for kind in ("item", "user"):
                 rows = store.run(f"enrich/{kind}s_to_embed", dataset=dataset, encoder_key=encoder.key)
+                started, tokens = time.perf_counter(), totals.tokens
                 _embed_rows(store, dataset, kind, rows, encoder, totals)
                 summary.generated += len(rows)
+                # per kind, for the benchmarks and the log: user texts run far longer than
+                # item texts, so one rate over both says little
                 summary.extra[f"{kind}s_encoded"] = len(rows)
+                summary.extra[f"{kind}s_seconds"] = round(time.perf_counter() - started, 3)
+                summary.extra[f"{kind}s_tokens"] = (totals.tokens - tokens
+                                                    if encoder.max_tokens is not None else None)
         finally:
             encoder.close()
         summary.written = summary.generated
