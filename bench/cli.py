@@ -96,6 +96,7 @@ def measure(options: Options, command: str) -> Path:
         stages,
         train_parallel,
         train_speed,
+        tune_study,
     )
 
     sections: dict[str, Callable[[Context], None]] = {
@@ -103,7 +104,8 @@ def measure(options: Options, command: str) -> Path:
         "scaling": scaling_curve.section, "paper-scale": paper_scale.section,
         "embed-scale": embed_scale.section, "components": components.section,
         "train-speed": train_speed.section,
-        "train-parallel": train_parallel.section, "cold-start": cold_start.section}
+        "train-parallel": train_parallel.section, "cold-start": cold_start.section,
+        "tune": tune_study.section}
     started = time.perf_counter()
     doc: dict[str, Any] = {"id": timestamp(), "created": created(), "command": command,
                            "environment": environment()}

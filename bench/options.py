@@ -28,6 +28,8 @@ SECTIONS: dict[str, str] = {
                    "beside a reference measured in the same run",
     "embed-scale": "the real Amazon Sports texts through the pipeline (--no-llm) to a converged "
                    "model; embed in fp32 and int8 beside the encoder alone; LLM-length texts",
+    "tune": "mllmrec tune's default study on --dataset, then its winner, default MLLMRec and "
+            "LightGCN to early stopping with every seed; paired tests",
     "components": "ingest, enrichment and graph-build micro-benchmarks against same-run "
                   "references",
     "train-speed": "the trainer's hot loops against minimal PyTorch references (no Neo4j)",
@@ -36,7 +38,7 @@ SECTIONS: dict[str, str] = {
                   "text-kNN, popularity on warm and cold targets, every seed; paired test",
 }
 #: Sections that need the benchmark dataset (and the stage table's MLLMRec run).
-ON_DATASET = ("stages", "protocol", "quality", "ablation")
+ON_DATASET = ("stages", "protocol", "quality", "ablation", "tune")
 #: Sections that run without a Neo4j server.
 WITHOUT_NEO4J = ("train-speed", "train-parallel")
 REPORT = "report"

@@ -191,11 +191,11 @@ def _missing(section: dict[str, Any]) -> list[str]:
         if gone else []
 
 
-def _paired_text(t: dict[str, Any] | None) -> str:
+def _paired_text(t: dict[str, Any] | None,
+                 why: str = " (the baseline with the best mean validation Recall@20)") -> str:
     if not t:
         return ""
-    return (f"Paired test, {t['metric']}, {t['a']} vs {t['b']} (the baseline with the best "
-            f"mean validation Recall@20): {t['test']} over {t['users']:,} test users "
+    return (f"Paired test, {t['metric']}, {t['a']} vs {t['b']}{why}: {t['test']} over {t['users']:,} test users "
             f"({t['nonzero_pairs']:,} with a difference): mean difference "
             f"{t['mean_difference']:+.4f}, {t['a']} better for {t['a_better_users']:,} users, "
             f"{t['b']} for {t['b_better_users']:,}; W = {fmt(t['statistic'])}, "
@@ -374,6 +374,33 @@ def _embed_scale_md(s: dict[str, Any], out_dir: Path) -> list[str]:
     return lines
 
 
+def _tune_md(t: dict[str, Any], out_dir: Path) -> list[str]:
+    b, c, budget = t["best"], t["counts"], t["budget"]
+    params = ", ".join(f"{k}={fmt(v, 5) if isinstance(v, float) else v}" for k, v in b["params"].items())
+    trials = [[r["trial"], r["state"], fmt(r.get("valid_recall@20"), 4), r.get("epochs"),
+               fmt(r.get("seconds"), 0),
+               ", ".join(f"{k}={fmt(v, 5) if isinstance(v, float) else v}" for k, v in r["params"].items())]
+              for r in t["trials"]]
+    header = ["configuration", "valid recall@20", "valid ndcg@20",
+              *[f"test {m}" for m in METRIC_COLUMNS], "best epoch (per seed)"]
+    rows = [[m["label"] + _capped(m, t.get("max_epochs")), pm(m, "valid", "recall@20"),
+             pm(m, "valid", "ndcg@20"), *(pm(m, "test", k) for k in METRIC_COLUMNS),
+             _per_seed(m.get("best_epoch"))] for m in t["models"]]
+    lines = [f"`python -m bench tune --dataset {t['dataset']}`: `mllmrec tune`'s default study "
+             f"({budget['n_trials']} trials, {budget['sampler']} sampler, {budget['pruner']} pruner, "
+             f"at most {budget['epochs']} epochs and patience {budget['patience']} per trial), chosen "
+             f"on validation Recall@20 only: {c.get('complete', 0)} trials complete, "
+             f"{c.get('pruned', 0)} pruned, {c.get('failed', 0)} failed, in **{t['seconds'] / 60:.1f} "
+             f"minutes**. Best: trial {b['trial']} ({params}), valid Recall@20 "
+             f"{b['valid_recall@20']:.4f}.", "",
+             table(["trial", "state", "valid recall@20", "epochs", "seconds", "parameters"], trials), "",
+             f"Then trained to early stopping (patience {t.get('patience')}, at most "
+             f"{t.get('max_epochs')} epochs) with seeds {', '.join(map(str, t['seeds']))}; mean ± "
+             "sample std.", "", table(header, rows), ""]
+    lines += [_paired_text(p, "") for p in t.get("paired_tests") or [] if p]
+    return lines + [""]
+
+
 def _mean_std(row: dict[str, Any], key: str, metric: str) -> str:
     """``mean ± std`` of a cold-start row's metric over its seeds."""
     value = row["mean"].get(key, {}).get(metric)
@@ -436,6 +463,7 @@ TITLES = {"stages": "Pipeline stages", "components": "Stage micro-benchmarks",
           "protocol": "Protocol: the published evaluation beside ours",
           "quality": "Recommendation quality", "scaling": "Scaling", "ablation": "Ablation",
           "paper-scale": "Paper scale", "embed-scale": "Embedding at paper scale, real texts",
+          "tune": "Tuning: mllmrec tune's study and its winner",
           "train-speed": "Training loops against PyTorch",
           "train-parallel": "LightGCN epoch: sampled blocks and two processes",
           "cold-start": "Cold start"}
@@ -454,7 +482,8 @@ def _rows_md(data: dict[str, Any], out_dir: Path) -> list[str]:
 RENDER: dict[str, Callable[[Any, Path], list[str]]] = {
     "stages": _stages_md, "components": _components_md, "protocol": _protocol_md,
     "quality": _quality_md, "scaling": _scaling_md, "ablation": _ablation_md,
-    "paper-scale": _paper_scale_md, "embed-scale": _embed_scale_md, "train-speed": _rows_md, "train-parallel": _rows_md,
+    "paper-scale": _paper_scale_md, "embed-scale": _embed_scale_md, "tune": _tune_md,
+    "train-speed": _rows_md, "train-parallel": _rows_md,
     "cold-start": _cold_start_md}
 
 

@@ -51,7 +51,7 @@ def section(ctx: Context) -> None:
     """Run the stages on ``--dataset`` (the first training seed trains MLLMRec unless only
     the protocol's leaky scope needs the data) and keep the MLLMRec run in ``ctx.first``."""
     o = ctx.options
-    train_model = bool({"stages", "quality", "ablation"} & set(o.sections)) or \
+    train_model = bool({"stages", "quality", "ablation", "tune"} & set(o.sections)) or \
         "train" in o.protocol_scopes
     log.info("== stages on %s", o.dataset)
     rows, ctx.first = run_stages(ctx.store, ctx.settings, o.dataset, train_model=train_model)

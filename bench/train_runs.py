@@ -77,13 +77,15 @@ class Aggregate(TypedDict):
     runs: list[dict[str, Any]]
 
 
-def train(store: Store, settings: Settings, label: str | None = None) -> TrainResult:
+def train(store: Store, settings: Settings, label: str | None = None,
+          graph_build: str | None = None) -> TrainResult:
     """Train with ``settings`` (``settings.train.model`` picks the model) through
-    :func:`mllmrec.train.job.train_model` and return the report's view of the run."""
+    :func:`mllmrec.train.job.train_model`, on ``graph_build``'s item-item graph when given
+    (a tuning study's side build) else the active one; return the report's view of the run."""
     from mllmrec.train.job import train_model
 
     with measure() as m:
-        result = train_model(store, settings, progress=sys.stderr.isatty())
+        result = train_model(store, settings, progress=sys.stderr.isatty(), graph_build=graph_build)
     if result is None:  # only a non-main rank of a distributed run gets None
         raise RuntimeError("the trainer returned no run summary")
     name = MODEL_NAMES.get(settings.train.model, settings.train.model)
@@ -158,14 +160,16 @@ def per_user_scores(data: Any, users: np.ndarray, items: np.ndarray) -> dict[str
 
 def repeat(store: Store, settings: Settings, seeds: Sequence[int], label: str | None = None,
            first: TrainResult | None = None,
-           on_run: Callable[[Aggregate], None] | None = None) -> Aggregate:
+           on_run: Callable[[Aggregate], None] | None = None,
+           graph_build: str | None = None) -> Aggregate:
     """Train ``settings`` once per seed (``first``: an existing run with ``seeds[0]``, reused)
     and aggregate: mean and std (ddof=1) of every valid/test metric, per-user test metrics
     averaged over seeds, epochs per seed, the first seed's curve. ``on_run`` sees the
     aggregate of the seeds finished so far after each run (its ``seeds`` say which)."""
     runs: list[TrainResult] = [first] if first is not None else []
     for seed in seeds[len(runs):]:
-        runs.append(train(store, settings.with_overrides({"train.seed": seed}), label=label))
+        runs.append(train(store, settings.with_overrides({"train.seed": seed}), label=label,
+                          graph_build=graph_build))
         if on_run and len(runs) < len(seeds):
             on_run(aggregate(runs))
     return aggregate(runs)
