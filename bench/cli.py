@@ -89,6 +89,7 @@ def measure(options: Options, command: str) -> Path:
         cold_start,
         components,
         embed_scale,
+        encoder_precision,
         paper_scale,
         protocol,
         quality,
@@ -105,7 +106,7 @@ def measure(options: Options, command: str) -> Path:
         "embed-scale": embed_scale.section, "components": components.section,
         "train-speed": train_speed.section,
         "train-parallel": train_parallel.section, "cold-start": cold_start.section,
-        "tune": tune_study.section}
+        "tune": tune_study.section, "encoder-precision": encoder_precision.section}
     started = time.perf_counter()
     doc: dict[str, Any] = {"id": timestamp(), "created": created(), "command": command,
                            "environment": environment()}

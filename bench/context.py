@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.options import Options, key
 from bench.results import write_json
-from bench.train_runs import Aggregate, TrainResult
+from bench.train_runs import Aggregate, TrainResult, repeat
 from mllmrec.config import Settings
 from mllmrec.db import Store
 
@@ -43,3 +43,11 @@ class Context:
         def save_partial(partial: dict[str, Any]) -> None:
             self.save(section, {**extra, **partial})
         return save_partial
+
+    def default_mllmrec(self) -> Aggregate:
+        """The default MLLMRec on the bench dataset with every seed, trained once per run by
+        the first section that asks (reusing the stages section's first seed)."""
+        if self.mllmrec is None:
+            self.mllmrec = repeat(self.store, self.settings.with_overrides({"train.model": "mllmrec"}),
+                                  self.options.seeds, first=self.first)
+        return self.mllmrec

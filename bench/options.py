@@ -30,6 +30,8 @@ SECTIONS: dict[str, str] = {
                    "model; embed in fp32 and int8 beside the encoder alone; LLM-length texts",
     "tune": "mllmrec tune's default study on --dataset, then its winner, default MLLMRec and "
             "LightGCN to early stopping with every seed; paired tests",
+    "encoder-precision": "default MLLMRec with every seed on --dataset prepared with the fp32 "
+                         "and with the int8 encoder; paired test",
     "components": "ingest, enrichment and graph-build micro-benchmarks against same-run "
                   "references",
     "train-speed": "the trainer's hot loops against minimal PyTorch references (no Neo4j)",
@@ -38,7 +40,7 @@ SECTIONS: dict[str, str] = {
                   "text-kNN, popularity on warm and cold targets, every seed; paired test",
 }
 #: Sections that need the benchmark dataset (and the stage table's MLLMRec run).
-ON_DATASET = ("stages", "protocol", "quality", "ablation", "tune")
+ON_DATASET = ("stages", "protocol", "quality", "ablation", "tune", "encoder-precision")
 #: Sections that run without a Neo4j server.
 WITHOUT_NEO4J = ("train-speed", "train-parallel")
 REPORT = "report"

@@ -401,6 +401,19 @@ def _tune_md(t: dict[str, Any], out_dir: Path) -> list[str]:
     return lines + [""]
 
 
+def _encoder_precision_md(e: dict[str, Any], out_dir: Path) -> list[str]:
+    header = ["encoder", "valid recall@20", "valid ndcg@20", *[f"test {m}" for m in METRIC_COLUMNS],
+              "best epoch (per seed)"]
+    rows = [[m["label"] + _capped(m, e.get("max_epochs")), pm(m, "valid", "recall@20"),
+             pm(m, "valid", "ndcg@20"), *(pm(m, "test", k) for k in METRIC_COLUMNS),
+             _per_seed(m.get("best_epoch"))] for m in e["models"]]
+    return [f"`python -m bench encoder-precision --dataset {e['dataset']}`: every stage on int8 "
+            "vectors (item and user embeddings, hence the semantic graph) beside fp32, default "
+            f"MLLMRec to early stopping (patience {e.get('patience')}) with seeds "
+            f"{', '.join(map(str, e['seeds']))}; mean ± sample std.", "", table(header, rows), "",
+            _paired_text(e.get("paired_test"), ""), ""]
+
+
 def _mean_std(row: dict[str, Any], key: str, metric: str) -> str:
     """``mean ± std`` of a cold-start row's metric over its seeds."""
     value = row["mean"].get(key, {}).get(metric)
@@ -464,6 +477,7 @@ TITLES = {"stages": "Pipeline stages", "components": "Stage micro-benchmarks",
           "quality": "Recommendation quality", "scaling": "Scaling", "ablation": "Ablation",
           "paper-scale": "Paper scale", "embed-scale": "Embedding at paper scale, real texts",
           "tune": "Tuning: mllmrec tune's study and its winner",
+          "encoder-precision": "int8 encoder: effect on quality",
           "train-speed": "Training loops against PyTorch",
           "train-parallel": "LightGCN epoch: sampled blocks and two processes",
           "cold-start": "Cold start"}
@@ -483,6 +497,7 @@ RENDER: dict[str, Callable[[Any, Path], list[str]]] = {
     "stages": _stages_md, "components": _components_md, "protocol": _protocol_md,
     "quality": _quality_md, "scaling": _scaling_md, "ablation": _ablation_md,
     "paper-scale": _paper_scale_md, "embed-scale": _embed_scale_md, "tune": _tune_md,
+    "encoder-precision": _encoder_precision_md,
     "train-speed": _rows_md, "train-parallel": _rows_md,
     "cold-start": _cold_start_md}
 

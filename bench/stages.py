@@ -11,6 +11,7 @@ from typing import Any
 from bench.common import DATA, Measurement, measure
 from bench.context import Context
 from bench.loading import ingest
+from bench.options import ON_DATASET
 from bench.train_runs import TrainResult, train
 from loaders.canonical import Catalogue
 from mllmrec.config import Settings
@@ -51,7 +52,8 @@ def section(ctx: Context) -> None:
     """Run the stages on ``--dataset`` (the first training seed trains MLLMRec unless only
     the protocol's leaky scope needs the data) and keep the MLLMRec run in ``ctx.first``."""
     o = ctx.options
-    train_model = bool({"stages", "quality", "ablation", "tune"} & set(o.sections)) or \
+    # every section on the dataset reuses the first MLLMRec run, but the protocol's leaky scope
+    train_model = bool((set(ON_DATASET) - {"protocol"}) & set(o.sections)) or \
         "train" in o.protocol_scopes
     log.info("== stages on %s", o.dataset)
     rows, ctx.first = run_stages(ctx.store, ctx.settings, o.dataset, train_model=train_model)

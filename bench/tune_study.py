@@ -5,7 +5,8 @@ The product's own study (:func:`mllmrec.tune.study.run_study`: the default searc
 sampler, pruner and trial budget of ``tune.*``, chosen on validation Recall@20 only) runs on
 the dataset the ``stages`` section prepared. Then the winner's configuration is trained to
 convergence (the bench's epoch cap and patience, not the trials' short ones) with every seed,
-beside the default MLLMRec and LightGCN with the same seeds, and paired tests compare the
+beside the default MLLMRec (shared with the other sections of the run) and LightGCN with the
+same seeds, and paired tests compare the
 winner with each. Test metrics appear only here, after the study chose on validation.
 """
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 from bench.context import Context
 from bench.train_runs import Aggregate, paired_test, repeat
-from mllmrec.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +54,7 @@ def section(ctx: Context) -> None:
     models.append(repeat(ctx.store, winner, o.seeds, label="tuned (study winner)",
                          graph_build=str(build) if build else None))
     save()
-    models.append(default_mllmrec(ctx, settings))
+    models.append(ctx.default_mllmrec())
     save()
     models.append(repeat(ctx.store, settings.with_overrides({"train.model": "lightgcn"}), o.seeds))
     save()
-
-
-def default_mllmrec(ctx: Context, settings: Settings) -> Aggregate:
-    """The default MLLMRec with every seed: the quality section's when it ran in this run,
-    else trained here (reusing the stages section's first seed)."""
-    if ctx.mllmrec is not None:
-        return ctx.mllmrec
-    ctx.mllmrec = repeat(ctx.store, settings.with_overrides({"train.model": "mllmrec"}),
-                         ctx.options.seeds, first=ctx.first)
-    return ctx.mllmrec
