@@ -70,3 +70,47 @@ def test_each_section_names_the_run_date_and_commit_it_comes_from(tmp_path):
     # --from: only the files given; a section none of them has is absent
     text = write_report(results, [results / "20260102T000000Z.json"]).read_text()
     assert "## Scaling" in text and "## Recommendation quality" not in text
+
+
+def _aggregate(label: str, recall: float) -> dict:
+    m = {**METRICS, "recall@20": recall}
+    return {"model": "MLLMRec", "label": label, "seeds": [1, 2], "valid": m, "valid_std": METRICS,
+            "test": m, "test_std": METRICS, "best_epoch": [4, 5], "epochs": [9, 10]}
+
+
+PAIRED = {"test": "Wilcoxon", "metric": "per-user test recall@20", "a": "a", "b": "b", "users": 9,
+          "nonzero_pairs": 5, "mean_difference": 0.01, "a_better_users": 3, "b_better_users": 2,
+          "statistic": 4.0, "p_value": 0.5}
+
+
+def test_tune_precision_and_embed_scale_sections_render_their_figures(tmp_path):
+    results = tmp_path / "results"
+    tune = {"dataset": "ml-100k", "seeds": [1, 2], "study": "s", "seconds": 1830.0,
+            "counts": {"complete": 10, "pruned": 6, "failed": 0},
+            "budget": {"n_trials": 16, "sampler": "tpe", "pruner": "median", "epochs": 30, "patience": 5},
+            "best": {"trial": 7, "params": {"model": "lightgcn", "lr": 0.00321}, "valid_recall@20": 0.3311},
+            "trials": [{"trial": 7, "state": "complete", "valid_recall@20": 0.3311, "epochs": 30,
+                        "seconds": 61.0, "params": {"model": "lightgcn", "lr": 0.00321}}],
+            "max_epochs": 1000, "patience": 20, "paired_tests": [PAIRED],
+            "models": [_aggregate("tuned (study winner)", 0.3612), _aggregate("MLLMRec", 0.3013)]}
+    precision = {"dataset": "ml-100k", "seeds": [1, 2], "max_epochs": 1000, "patience": 20,
+                 "models": [_aggregate("MLLMRec, fp32 encoder", 0.3013),
+                            _aggregate("MLLMRec, int8 encoder", 0.2999)], "paired_test": PAIRED}
+    embed = {"counts": {"item": 18357, "user": 35598}, "graph": {"knn_jac": 10}, "sample_fraction": 0.1,
+             "load_average_start": [0.1, 0.2, 0.3], "load_average_end": [1.0, 1.0, 1.0],
+             "pipeline_seconds": 2345.6, "epochs": 77,
+             "stages": [{"stage": "embed", "seconds": 800.0, "count": 53955, "unit": "texts",
+                         "throughput": 67.4}],
+             "rows": [{"stage": "embed, int8, whole catalogue", "seconds": 555.0, "reference_seconds": None,
+                       "reference": "", "ratio": None, "target": "<= 600 s", "ok": True, "note": ""}]}
+    write_json(_run("20260103T000000Z", "cccc3333", tune=tune, encoder_precision=precision,
+                    embed_scale=embed), results)
+    text = write_report(results).read_text()
+    tune_md = text.split("## Tuning")[1].split("\n## ")[0]
+    assert "30.5 minutes" in tune_md and "lr=0.00321" in tune_md and "0.3612 ± 0.2345" in tune_md
+    assert "10 trials complete, 6 pruned" in tune_md and "p = 0.5" in tune_md
+    precision_md = text.split("## int8 encoder")[1].split("\n## ")[0]
+    assert "MLLMRec, int8 encoder" in precision_md and "0.2999" in precision_md
+    embed_md = text.split("## Embedding at paper scale")[1].split("\n## ")[0]
+    assert "2346 s" in embed_md and "77 epochs" in embed_md and "35,598" in embed_md
+    assert "| embed, int8, whole catalogue | 555.00 |" in embed_md
