@@ -54,7 +54,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                "arrivals": 1_000},
     # A quick end-to-end check of the bench itself (~1,200 items: approximate mode forced).
     "small": {"interactions": 20_000, "graph.knn_jac": 10, "graph.pure": 0.4,
-              "graph.approximate_above": 1_000, "arrivals": 200},
+              "graph.approximate_above": 1_000, "arrivals": 100},
 }
 
 

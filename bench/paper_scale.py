@@ -303,6 +303,7 @@ def refresh_rows(store: Store, settings: Settings, syn: Synthetic, n_new: int, s
     added = sum(len(cat.interactions) for cat in (arrivals.history, arrivals.no_history))
     with measure() as m_vec:
         store_arrival_embeddings(store, dataset, syn, arrivals)
+    load = load_average()
     with measure() as m:
         rep = refresh(store, settings)
     served = queries.run(store, "inductive_served", dataset=dataset)[0]
@@ -332,7 +333,8 @@ def refresh_rows(store: Store, settings: Settings, syn: Synthetic, n_new: int, s
                  f"text ({rep.items:,} / {rep.users:,} reported), {unserved} left unserved; "
                  f"{parts}; {e.new_item_edges:,} SIMILAR rows of new items, {len(e.touched):,} "
                  f"existing items gained a new neighbour ({e.edges_to_new:,} edges, "
-                 f"{e.displaced:,} displaced; they keep their trained vectors)"),
+                 f"{e.displaced:,} displaced; they keep their trained vectors); load average "
+                 f"{load} before"),
         row("recommend p50, refreshed users", rec["p50"],
             note=f"over {rec['n']} new users; max {rec['max'] * 1000:.0f} ms"),
         row("recommend p95, refreshed users", rec["p95"], max_seconds=0.050,
