@@ -53,12 +53,14 @@ QUICK_SIZES = (10_000, 30_000, 100_000)
 SEEDS = 5  # training seeds of the converged tables: the spread over seeds is about +-0.007
 
 #: Paper-scale profiles: interactions (users and items follow Amazon Sports' ratios; "sports"
-#: reproduces its counts exactly) and the graph settings of the paper's defaults.
+#: reproduces its counts exactly), the graph settings of the paper's defaults, and how many
+#: new items and new users ``refresh`` serves after training (issue 19: 1,000 + 1,000).
 PROFILES: dict[str, dict[str, Any]] = {
-    "sports": {"interactions": 296_337, "graph.knn_jac": 10, "graph.pure": 0.4},
+    "sports": {"interactions": 296_337, "graph.knn_jac": 10, "graph.pure": 0.4,
+               "arrivals": 1_000},
     # A quick end-to-end check of the bench itself (~1,200 items: approximate mode forced).
     "small": {"interactions": 20_000, "graph.knn_jac": 10, "graph.pure": 0.4,
-              "graph.approximate_above": 1_000},
+              "graph.approximate_above": 1_000, "arrivals": 100},
 }
 
 

@@ -13,6 +13,13 @@ write-back), the training-loop references of ``bench/train_speed.py``, the explo
 of ``bench/explore.py``, and the serving latency of ``serve.recommend`` and of the Browser query
 ``explore/user_recommendations`` (p50/p95 over 200 users on a warm connection).
 
+Last, inductive serving (issue 19, Speed): the profile's new items and new users
+(:func:`bench.synthetic.make_arrivals`, same topic structure) go in through the real
+incremental ingest, get synthetic text vectors (again no encoder), and the real ``refresh``
+(the function ``mllmrec refresh`` calls) serves them with the training run's weights; then
+``serve.recommend`` latency for the refreshed users. The bench checks that refresh served
+exactly the new items and users, and that they are marked "new: from text".
+
 Every row carries its target from the issue's "Done means" and whether this run met it.
 """
 from __future__ import annotations
@@ -29,9 +36,14 @@ from bench import queries
 from bench.common import load_average, measure
 from bench.context import Context
 from bench.explore import measure_explore
-from bench.loading import ingest, store_synthetic_embeddings
+from bench.loading import (
+    ingest,
+    ingest_arrivals,
+    store_arrival_embeddings,
+    store_synthetic_embeddings,
+)
 from bench.options import PROFILES
-from bench.synthetic import Synthetic, make_synthetic
+from bench.synthetic import Synthetic, make_arrivals, make_synthetic
 from bench.train_runs import run_timings, train
 from bench.train_speed import measure_training_speed
 from loaders.canonical import Catalogue
@@ -140,6 +152,7 @@ def run_scale(store: Store, base: Settings, profile: str = "sports", seed: int =
         del data
         rows += explore_rows(store, settings.dataset)
         rows += latency_rows(store, settings.dataset, seed)
+        rows += refresh_rows(store, settings, syn, spec["arrivals"], seed, counts)
     finally:
         drop_dataset(store, settings.dataset)
     out["load_average_end"] = load_average()
@@ -247,13 +260,9 @@ def latency_rows(store: Store, dataset: str, seed: int,
                  n_users: int = LATENCY_USERS) -> list[dict[str, Any]]:
     """p50 / p95 of ``serve.recommend`` (top-10 with its "because") and of the Browser query
     ``explore/user_recommendations`` over the same sampled users, warm connection."""
-    from mllmrec.serve import recommend
-
     users = [r["id"] for r in queries.run(store, "served_users", dataset=dataset)]
     chosen = random.Random(seed).sample(users, min(n_users, len(users)))
-    for u in chosen[:5]:  # warm the query plans and the page cache
-        recommend(store, dataset, u, 10)
-    rec = percentiles(_timed(lambda u: recommend(store, dataset, u, 10), chosen))
+    rec = recommend_latency(store, dataset, chosen)
     browser = percentiles(_timed(
         lambda u: store.run("explore/user_recommendations", dataset=dataset, user=u, k=10),
         chosen, budget_s=BROWSER_BUDGET_S))
@@ -264,6 +273,72 @@ def latency_rows(store: Store, dataset: str, seed: int,
         row("Browser explore/user_recommendations p50", browser["p50"],
             note=f"over {browser['n']} users; max {browser['max'] * 1000:.0f} ms"),
         row("Browser explore/user_recommendations p95", browser["p95"]),
+    ]
+
+
+def recommend_latency(store: Store, dataset: str, users: list[str]) -> dict[str, float]:
+    """p50 / p95 / max of ``serve.recommend`` (top-10 with its "because") over ``users``, on a
+    warm connection (the first five asked once before timing)."""
+    from mllmrec.serve import recommend
+
+    for u in users[:5]:  # warm the query plans and the page cache
+        recommend(store, dataset, u, 10)
+    return percentiles(_timed(lambda u: recommend(store, dataset, u, 10), users))
+
+
+def refresh_rows(store: Store, settings: Settings, syn: Synthetic, n_new: int, seed: int,
+                 counts: dict[str, Any], n_users: int = LATENCY_USERS) -> list[dict[str, Any]]:
+    """``n_new`` new items and ``n_new`` new users after training (issue 19, Speed): the
+    incremental ingest, their vectors, the timed ``refresh`` (target <= 30 s, no encoder),
+    and ``serve.recommend`` for refreshed users (target p95 <= 50 ms). The refresh row's
+    check: the vectors it served are exactly the new items and users (read back), none left
+    unserved. ``counts`` gains the arrivals' numbers."""
+    from mllmrec.ops.refresh import refresh
+    from mllmrec.serve import recommend_for
+
+    dataset = settings.dataset
+    arrivals = make_arrivals(syn, n_new, n_new, seed)
+    with measure() as m_in:
+        reports = ingest_arrivals(store, settings, arrivals)
+    added = sum(len(cat.interactions) for cat in (arrivals.history, arrivals.no_history))
+    with measure() as m_vec:
+        store_arrival_embeddings(store, dataset, syn, arrivals)
+    load = load_average()
+    with measure() as m:
+        rep = refresh(store, settings)
+    served = queries.run(store, "inductive_served", dataset=dataset)[0]
+    exact = (set(served["items"]) == set(arrivals.item_ids)
+             and set(served["users"]) == set(arrivals.user_ids))
+    unserved = served["items_unserved"] + served["users_unserved"]
+    e = rep.edges
+    counts.update(new_items=n_new, new_users=n_new, new_interactions=added,
+                  refreshed_items=len(served["items"]), refreshed_users=len(served["users"]),
+                  touched_items=len(e.touched))
+    parts = ", ".join(f"{k} {v:.1f} s" for k, v in rep.seconds.items() if k != "total")
+
+    users = random.Random(seed).sample(arrivals.user_ids, min(n_users, n_new))
+    rec = recommend_latency(store, dataset, users)
+    marked = all(recommend_for(store, dataset, u, 10).user_inductive for u in users[:5])
+    return [
+        row(f"new data: ingest {n_new:,} items + {n_new:,} users (incremental, 2 ingests)",
+            m_in.seconds, note=f"{added:,} interactions; {len(arrivals.no_history_users):,} "
+                               f"users without history (one test interaction); dataset now "
+                               f"{reports[-1].items:,} items, {reports[-1].users:,} users"),
+        row("new data: synthetic text vectors, NO encoder", m_vec.seconds,
+            note="embed stage's queries; stands in for describe/profile + embed"),
+        row(f"refresh: {n_new:,} new items + {n_new:,} new users (excl. encoder)", m.seconds,
+            max_seconds=30, conditions=[
+                (f"serves exactly the {n_new:,} + {n_new:,} new", exact and not unserved)],
+            note=f"served {len(served['items']):,} items, {len(served['users']):,} users from "
+                 f"text ({rep.items:,} / {rep.users:,} reported), {unserved} left unserved; "
+                 f"{parts}; {e.new_item_edges:,} SIMILAR rows of new items, {len(e.touched):,} "
+                 f"existing items gained a new neighbour ({e.edges_to_new:,} edges, "
+                 f"{e.displaced:,} displaced; they keep their trained vectors); load average "
+                 f"{load} before"),
+        row("recommend p50, refreshed users", rec["p50"],
+            note=f"over {rec['n']} new users; max {rec['max'] * 1000:.0f} ms"),
+        row("recommend p95, refreshed users", rec["p95"], max_seconds=0.050,
+            conditions=[("users marked new: from text", marked)]),
     ]
 
 

@@ -347,7 +347,7 @@ def _paper_scale_md(s: dict[str, Any], out_dir: Path) -> list[str]:
             f"{s['seed']}); embeddings are synthetic random unit vectors, no encoder ran. "
             "Every reference is measured in the same run. Load average (1, 5, 15 min) "
             f"{s['load_average_start']} at the start, {s['load_average_end']} at the end "
-            "(above ~1 the 2 cores were shared with other work).",
+            "(above ~1 the 2 cores were shared with other work)." + _arrivals_md(c),
             "", table(["stage", "seconds", "reference seconds", "ratio", "target", "met",
                        "reference / note"], table_rows(s["rows"])), ""]
 
@@ -412,6 +412,18 @@ def _encoder_precision_md(e: dict[str, Any], out_dir: Path) -> list[str]:
             f"MLLMRec to early stopping (patience {e.get('patience')}) with seeds "
             f"{', '.join(map(str, e['seeds']))}; mean ± sample std.", "", table(header, rows), "",
             _paired_text(e.get("paired_test"), ""), ""]
+
+
+def _arrivals_md(c: dict[str, Any]) -> str:
+    """The sentence on the refresh rows, when the run measured them."""
+    if "new_items" not in c:
+        return ""
+    return (f" After training, {c['new_items']:,} new items and {c['new_users']:,} new users "
+            f"({c['new_interactions']:,} interactions) arrive through the incremental ingest "
+            "with synthetic text vectors, and `refresh` serves them from text with the serving "
+            f"run's weights (issue 19): {c['refreshed_items']:,} items and "
+            f"{c['refreshed_users']:,} users served, {c['touched_items']:,} existing items "
+            "gained a new neighbour.")
 
 
 def _mean_std(row: dict[str, Any], key: str, metric: str) -> str:

@@ -36,10 +36,15 @@ SPORTS_ITEMS_PER_INTERACTION = 18_357 / 296_337
 @dataclass
 class Synthetic:
     """A catalogue (no split labels: ingestion splits it as for real data) and the unit
-    embedding of every item, row ``k`` for ``catalogue.items.item_id[k]``."""
+    embedding of every item, row ``k`` for ``catalogue.items.item_id[k]``; the topic
+    structure the embeddings were drawn from (item ``k``'s topic, each topic's centroid and
+    spread) lets :func:`make_arrivals` draw new items and users from the same one."""
 
     catalogue: Catalogue
     item_embeddings: np.ndarray
+    item_topics: np.ndarray
+    centroids: np.ndarray
+    spread: np.ndarray
 
     @property
     def item_ids(self) -> list[str]:
@@ -136,12 +141,19 @@ def make_synthetic(n_interactions: int, seed: int = 2025, n_users: int | None = 
 
     centroids = _unit(rng.standard_normal((n_topics, dim)))
     spread = rng.uniform(0.35, 1.0, n_topics)
-    noise = rng.standard_normal((n_items, dim)) / np.sqrt(dim)
-    emb = _unit(centroids[topic_of_item] + spread[topic_of_item, None] * noise)
+    emb = _topic_vectors(rng, centroids, spread, topic_of_item)
     cat = Catalogue(users=users_frame, items=items, interactions=inter, domain="sports products",
                     source=f"synthetic(n={n_interactions}, seed={seed})",
                     meta={"format": "synthetic"})
-    return Synthetic(catalogue=cat, item_embeddings=emb[used])
+    return Synthetic(catalogue=cat, item_embeddings=emb[used], item_topics=topic_of_item[used],
+                     centroids=centroids, spread=spread)
+
+
+def _topic_vectors(rng: np.random.Generator, centroids: np.ndarray, spread: np.ndarray,
+                   topics: np.ndarray) -> np.ndarray:
+    """Unit vectors around the centroids of ``topics``, each topic with its own spread."""
+    noise = rng.standard_normal((len(topics), centroids.shape[1])) / np.sqrt(centroids.shape[1])
+    return _unit(centroids[topics] + spread[topics, None] * noise)
 
 
 def user_embeddings(interactions: pd.DataFrame, item_ids: list[str],
@@ -155,3 +167,99 @@ def user_embeddings(interactions: pd.DataFrame, item_ids: list[str],
     m = sp.csr_matrix((np.ones(len(train), np.float32), (user_pos, item_pos)),
                       shape=(len(users), len(item_ids)))
     return users.tolist(), _unit(np.asarray(m @ item_embeddings))
+
+
+@dataclass
+class Arrivals:
+    """New items and users for a catalogue that has been trained, as an operator would get
+    them in (``mllmrec ingest`` of an incremental catalogue): ``history`` holds the users with
+    a few interactions (no split labels: ingestion labels them as for any new user; every
+    new item is in it), ``no_history`` the users whose only interaction is a held-out one
+    (labelled test, as the e2e refresh test does), served from an operator's preference text.
+    Both carry the metadata of every item, old and new, so an ingest keeps the old items'.
+    ``item_embeddings`` row ``k`` is the vector of ``item_ids[k]``; ``text_vectors`` row
+    ``k`` stands in for the encoded operator text of ``no_history_users[k]``."""
+
+    history: Catalogue
+    no_history: Catalogue
+    item_ids: list[str]
+    item_embeddings: np.ndarray
+    no_history_users: list[str]
+    text_vectors: np.ndarray
+
+    @property
+    def user_ids(self) -> list[str]:
+        return (self.history.users["user_id"].tolist()
+                + self.no_history.users["user_id"].tolist())
+
+
+def make_arrivals(syn: Synthetic, n_items: int, n_users: int, seed: int = 2025,
+                  no_history: float = 0.2, per_user: tuple[int, int] = (3, 8),
+                  in_topic: float = 0.5) -> Arrivals:
+    """``n_items`` new items (``n0``..) and ``n_users`` new users (``nu0``..) drawn from the
+    topic structure of ``syn``: a new user has a favourite topic; a share ``no_history`` of
+    them has one test interaction with an old item of that topic and a text vector near its
+    centroid; the others have ``per_user`` (low, high) interactions: the new items they
+    introduce (item ``k`` goes to history user ``k mod n``, in that user's topic), the rest
+    old items by popularity, from the favourite topic with probability ``in_topic``. Seeded;
+    ``syn`` is not changed."""
+    rng = np.random.default_rng([seed, 19])
+    n_topics = len(syn.centroids)
+    n_text = round(no_history * n_users)
+    n_hist = n_users - n_text
+    if n_items and not n_hist:
+        raise ValueError("new items need users with a history to be ingested with")
+    fav = rng.integers(0, n_topics, n_users)
+    owner = np.arange(n_items) % max(n_hist, 1)
+    new_topics = fav[owner]
+    new_emb = _topic_vectors(rng, syn.centroids, syn.spread, new_topics)
+    new_items = [f"n{k}" for k in range(n_items)]
+    users = [f"nu{k}" for k in range(n_users)]
+
+    old = np.array(syn.item_ids, dtype=object)
+    pop = syn.catalogue.interactions["item_id"].value_counts().reindex(old).to_numpy(float)
+    everything = np.arange(len(old))
+    by_topic = [np.flatnonzero(syn.item_topics == t) for t in range(n_topics)]
+    by_topic = [pool if len(pool) else everything for pool in by_topic]  # a topic without items
+
+    def draw(pool: np.ndarray, m: int) -> list[str]:
+        """``m`` distinct old items of ``pool`` (fewer if it is smaller), by popularity."""
+        m = min(m, len(pool))
+        if m == 0:
+            return []
+        picked = rng.choice(pool, m, replace=False, p=pop[pool] / pop[pool].sum())
+        return old[picked].tolist()
+
+    pairs: list[tuple[str, str]] = []
+    for u in range(n_hist):
+        mine = [new_items[k] for k in np.flatnonzero(owner == u)]
+        rest = max(0, int(rng.integers(per_user[0], per_user[1] + 1)) - len(mine))
+        own = int(rng.binomial(rest, in_topic))
+        drawn = draw(by_topic[fav[u]], own) + draw(everything, rest - own)
+        pairs += [(users[u], i) for i in dict.fromkeys(mine + drawn)]
+    lone = [(users[u], draw(by_topic[fav[u]], 1)[0]) for u in range(n_hist, n_users)]
+
+    items = make_items(pd.concat([syn.catalogue.items, pd.DataFrame({
+        "item_id": new_items,
+        "title": [f"New synthetic product {k}" for k in range(n_items)],
+        "brand": [f"Brand {k % 97}" for k in range(n_items)],
+        "category": [f"Sports & Outdoors > Topic {t}" for t in new_topics],
+        "description": None, "image": None})], ignore_index=True))
+
+    def catalogue(rows: list[tuple[str, str]], split: int | None, part: str) -> Catalogue:
+        frame = pd.DataFrame(rows, columns=["user_id", "item_id"])
+        frame["rating"] = rng.integers(1, 6, len(frame)).astype("float64")
+        frame["ts"] = 1_400_000_000 + rng.integers(0, 10 ** 6, len(frame))
+        if split is not None:
+            frame["split"] = split
+        return Catalogue(users=pd.DataFrame({"user_id": pd.unique(frame["user_id"])}),
+                         items=items, interactions=make_interactions(frame),
+                         domain=syn.catalogue.domain,
+                         source=f"synthetic arrivals {part}(items={n_items}, users={n_users}, "
+                                f"seed={seed})", meta={"format": "synthetic"})
+
+    return Arrivals(history=catalogue(pairs, None, "with history "),
+                    no_history=catalogue(lone, 2, "without history "),
+                    item_ids=new_items, item_embeddings=new_emb,
+                    no_history_users=users[n_hist:],
+                    text_vectors=_topic_vectors(rng, syn.centroids, syn.spread, fav[n_hist:]))

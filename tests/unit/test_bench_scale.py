@@ -54,3 +54,11 @@ def test_table_cells_and_report_section():
     text = render([part], out_dir=Path("unused"))  # no plot in this section
     assert "## Paper scale" in text and "35,598 users" in text
     assert "| recommend p95 | 0.0612 | - | - | <= 0.05 s | **NO** | - |" in text
+    assert "new items" not in text  # a run without the refresh rows says nothing of them
+
+    run["paper_scale"]["counts"].update(new_items=1_000, new_users=1_000, new_interactions=4_385,
+                                        refreshed_items=1_000, refreshed_users=999,
+                                        touched_items=3_210)
+    text = render([part], out_dir=Path("unused"))
+    assert ("1,000 new items and 1,000 new users (4,385 interactions)" in text
+            and "1,000 items and 999 users served, 3,210 existing items" in text)

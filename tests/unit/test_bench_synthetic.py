@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.synthetic import make_synthetic, user_embeddings
+from bench.synthetic import make_arrivals, make_synthetic, user_embeddings
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +63,31 @@ def test_user_embeddings_use_training_items_only():
     expected = np.zeros(384)
     expected[[0, 1]] = 1 / np.sqrt(2)  # mean of a and b, normalised; c (test) is left out
     np.testing.assert_allclose(vec[0], expected, atol=1e-6)
+
+
+def test_arrivals_drawn_from_the_same_topics(syn):
+    before = syn.catalogue.interactions.copy()
+    a = make_arrivals(syn, 120, 100, seed=3)
+    pd.testing.assert_frame_equal(syn.catalogue.interactions, before)  # syn left alone
+    hist, lone = a.history.interactions, a.no_history.interactions
+    assert a.item_ids == [f"n{k}" for k in range(120)]
+    assert a.user_ids == [f"nu{k}" for k in range(100)] and len(a.no_history_users) == 20
+    # every new item comes in with a history user; nothing else is new
+    assert set(a.item_ids) <= set(hist["item_id"])
+    assert set(hist["item_id"]) - set(a.item_ids) <= set(syn.item_ids)
+    per_user = hist.groupby("user_id").size()
+    assert len(per_user) == 80 and per_user.min() >= 3 and per_user.max() <= 8
+    assert not hist.duplicated(["user_id", "item_id"]).any() and hist["split"].isna().all()
+    # users without history: one held-out interaction with an old item
+    assert lone.groupby("user_id").size().eq(1).all() and (lone["split"] == 2).all()
+    assert set(lone["item_id"]) <= set(syn.item_ids)
+    # unit vectors around the centroid of the topic named in the item's category
+    topic = a.history.items.set_index("item_id").loc[a.item_ids, "category"].str.split().str[-1]
+    cos = a.item_embeddings @ syn.centroids.T
+    own = cos[np.arange(120), topic.astype(int).to_numpy()]
+    np.testing.assert_allclose(np.linalg.norm(a.item_embeddings, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(a.text_vectors, axis=1), 1.0, atol=1e-5)
+    assert (own == cos.max(axis=1)).all() and own.mean() > 0.5
+    again = make_arrivals(syn, 120, 100, seed=3)
+    pd.testing.assert_frame_equal(again.history.interactions, hist)
+    np.testing.assert_array_equal(again.item_embeddings, a.item_embeddings)
