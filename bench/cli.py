@@ -95,13 +95,15 @@ def measure(options: Options, command: str) -> Path:
         stages,
         train_parallel,
         train_speed,
+        tune_overhead,
     )
 
     sections: dict[str, Callable[[Context], None]] = {
         "protocol": protocol.section, "quality": quality.section, "ablation": ablation.section,
         "scaling": scaling_curve.section, "paper-scale": paper_scale.section,
         "components": components.section, "train-speed": train_speed.section,
-        "train-parallel": train_parallel.section, "cold-start": cold_start.section}
+        "train-parallel": train_parallel.section, "cold-start": cold_start.section,
+        "tune-overhead": tune_overhead.section}
     started = time.perf_counter()
     doc: dict[str, Any] = {"id": timestamp(), "created": created(), "command": command,
                            "environment": environment()}

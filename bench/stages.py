@@ -49,10 +49,11 @@ def load_dataset(name: str) -> Catalogue:
 
 def section(ctx: Context) -> None:
     """Run the stages on ``--dataset`` (the first training seed trains MLLMRec unless only
-    the protocol's leaky scope needs the data) and keep the MLLMRec run in ``ctx.first``."""
+    the protocol's leaky scope or ``tune-overhead`` needs the data) and keep the MLLMRec run
+    in ``ctx.first``."""
     o = ctx.options
     train_model = bool({"stages", "quality", "ablation"} & set(o.sections)) or \
-        "train" in o.protocol_scopes
+        ("protocol" in o.sections and "train" in o.protocol_scopes)
     log.info("== stages on %s", o.dataset)
     rows, ctx.first = run_stages(ctx.store, ctx.settings, o.dataset, train_model=train_model)
     if "stages" in o.sections:

@@ -8,56 +8,21 @@ from __future__ import annotations
 
 import json
 import sys
-import uuid
-from collections.abc import Iterator
 
 import optuna
 import pytest
 from optuna.trial import TrialState
 
-from bench.loading import ingest, store_synthetic_embeddings
-from bench.synthetic import make_synthetic
 from mllmrec.config import Settings
-from mllmrec.dataset import drop_dataset
 from mllmrec.db import Store
 from mllmrec.errors import ConfigError
 from mllmrec.tune.space import overrides
 from mllmrec.tune.study import load_study, open_study, run_study, study_dir
 from mllmrec.tune.winner import best_overrides, decide, serve_winner
 from tests.conftest import run_cli
+from tests.e2e.tune_fixtures import BAD, GOOD, tiny  # noqa: F401
 
 pytestmark = pytest.mark.e2e
-
-GOOD, BAD = 0.02, 1e-7  # Adam learning rates: learns in 2 epochs / never moves
-
-
-def _dataset(store: Store, neo4j, tmp_path, name: str | None = None) -> Settings:
-    """A fresh tiny synthetic dataset (120 users, 90 items, ~2,400 interactions, topics in
-    the embeddings and in the users' choices) and settings for fast, deterministic trials."""
-    name = name or f"t-tune-{uuid.uuid4().hex[:8]}"
-    s = Settings(dataset=name, neo4j=neo4j)
-    s.train.runs_dir = tmp_path / "runs"
-    syn = make_synthetic(2_400, seed=5, n_users=120, n_items=90, min_per_user=12, in_topic=0.9)
-    prepared, _ = ingest(store, s, syn.catalogue)
-    store_synthetic_embeddings(store, name, syn, prepared)
-    return s.with_overrides({
-        "train.device": "cpu", "train.threads": 1, "train.deterministic": True,
-        "train.batch_size": 256, "train.dim": 16,
-        "graph.knn_jac": 5, "graph.pure": 0.3,
-        "tune.epochs": 4, "tune.patience": 2, "tune.pruner": "median", "tune.startup_trials": 2,
-        "tune.warmup_epochs": 1, "tune.n_trials": 6, "tune.seed": 3,
-        "tune.space": {"model": {"choices": ["mllmrec", "bpr"]},
-                       "lr": {"choices": [GOOD, 0.01, BAD]},
-                       "knn_k": {"choices": [3, 6]}}})
-
-
-@pytest.fixture
-def tiny(store: Store, neo4j_settings, tmp_path) -> Iterator[Settings]:
-    s = _dataset(store, neo4j_settings, tmp_path)
-    try:
-        yield s
-    finally:
-        drop_dataset(store, s.dataset)
 
 
 def _builds(store: Store, dataset: str) -> list[dict]:
@@ -69,7 +34,8 @@ class Interrupt(KeyboardInterrupt):
     """Ctrl-C after the third finished trial."""
 
 
-def test_study_interrupted_resumed_pruned_one_node_winner_only_on_test(store, tiny, neo4j_settings):
+def test_study_interrupted_resumed_pruned_one_node_winner_only_on_test(
+        store, tiny, neo4j_settings):  # noqa: F811
     from mllmrec.graph.build import build_graph
 
     s = tiny
@@ -169,7 +135,7 @@ def test_serving_decision_reads_validation_and_min_gain():
     assert "train.min_gain 0.01" in decide(0.305, 0.30, 0.01)[1]
 
 
-def test_objective_never_reads_a_test_interaction(store, tiny):
+def test_objective_never_reads_a_test_interaction(store, tiny):  # noqa: F811
     """Same seed, same study settings: deleting every test interaction between two studies
     leaves every trial's parameters, state and value exactly as they were."""
     s = tiny.with_overrides({"tune.n_trials": 3, "tune.sampler": "random", "tune.pruner": "none"})
