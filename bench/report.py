@@ -439,7 +439,7 @@ def _tune_overhead_md(o: dict[str, Any], out_dir: Path) -> list[str]:
             f"{o.get('load_average_start')} at the start, {o.get('load_average_end')} at the end "
             "(above ~1 the 2 cores were shared with other work). The issue's target is trial / "
             "train; a trial skips the test split and the staging of vectors, so trial / trainer "
-            "(the same trainer work) is the study's own bookkeeping.", "",
+            "(the same trainer work) measures the study's own bookkeeping alone.", "",
             table(["run", "what", "median s", "per repeat s", "epochs"], rows), "",
             table(["ratio", "value", "target", "met"], ratios), ""]
 

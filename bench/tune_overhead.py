@@ -142,7 +142,7 @@ def measure_overhead(store: Store, settings: Settings, epochs: int = EPOCHS,
                    if kind == "trial" else _timed_train(store, s, trial=kind == "trainer"))
             _check(row, epochs, out["runs"])
             out["runs"].append({"repeat": r, "kind": kind, **row})
-        out.update(_summary(out["runs"]), load_average_end=load_average())
+        out.update(summarise(out["runs"]), load_average_end=load_average())
         if on_repeat:
             on_repeat(out)
     return out
@@ -157,7 +157,7 @@ def _check(row: dict[str, Any], epochs: int, before: list[dict[str, Any]]) -> No
         raise RuntimeError(f"the runs trained on different graph builds: {sorted(map(str, builds))}")
 
 
-def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians per kind (of the kinds measured so far), the ratios and whether they meet
     :data:`TARGET`."""
     med = {f"{k}_seconds": statistics.median(r["seconds"] for r in runs if r["kind"] == k)
