@@ -97,6 +97,7 @@ def measure(options: Options, command: str) -> Path:
         stages,
         train_parallel,
         train_speed,
+        tune_overhead,
         tune_study,
     )
 
@@ -106,7 +107,8 @@ def measure(options: Options, command: str) -> Path:
         "embed-scale": embed_scale.section, "components": components.section,
         "train-speed": train_speed.section,
         "train-parallel": train_parallel.section, "cold-start": cold_start.section,
-        "tune": tune_study.section, "encoder-precision": encoder_precision.section}
+        "tune": tune_study.section, "encoder-precision": encoder_precision.section,
+        "tune-overhead": tune_overhead.section}
     started = time.perf_counter()
     doc: dict[str, Any] = {"id": timestamp(), "created": created(), "command": command,
                            "environment": environment()}

@@ -38,9 +38,12 @@ SECTIONS: dict[str, str] = {
     "train-parallel": "LightGCN epoch: full graph vs sampled blocks, 1 vs 2 processes (no Neo4j)",
     "cold-start": "20% of items / of users held out entirely: MLLMRec, hybrid, LightGCN, BPR-MF, "
                   "text-kNN, popularity on warm and cold targets, every seed; paired test",
+    "tune-overhead": "one trial of 'mllmrec tune' against the same 'train' run on --dataset "
+                     "(same model, graph, seed and epochs): wall time, ratio (target <= 1.05)",
 }
-#: Sections that need the benchmark dataset (and the stage table's MLLMRec run).
-ON_DATASET = ("stages", "protocol", "quality", "ablation", "tune", "encoder-precision")
+#: Sections that need the benchmark dataset (all but ``tune-overhead`` the stage table's
+#: MLLMRec run too).
+ON_DATASET = ("stages", "protocol", "quality", "ablation", "tune", "encoder-precision", "tune-overhead")
 #: Sections that run without a Neo4j server.
 WITHOUT_NEO4J = ("train-speed", "train-parallel")
 REPORT = "report"

@@ -11,7 +11,7 @@ from typing import Any
 from bench.common import DATA, Measurement, measure
 from bench.context import Context
 from bench.loading import ingest
-from bench.options import ON_DATASET
+from bench.options import Options
 from bench.train_runs import TrainResult, train
 from loaders.canonical import Catalogue
 from mllmrec.config import Settings
@@ -50,15 +50,21 @@ def load_dataset(name: str) -> Catalogue:
 
 def section(ctx: Context) -> None:
     """Run the stages on ``--dataset`` (the first training seed trains MLLMRec unless only
-    the protocol's leaky scope needs the data) and keep the MLLMRec run in ``ctx.first``."""
+    the protocol's leaky scope or ``tune-overhead`` needs the data) and keep the MLLMRec run
+    in ``ctx.first``."""
     o = ctx.options
-    # every section on the dataset reuses the first MLLMRec run, but the protocol's leaky scope
-    train_model = bool((set(ON_DATASET) - {"protocol"}) & set(o.sections)) or \
-        "train" in o.protocol_scopes
     log.info("== stages on %s", o.dataset)
-    rows, ctx.first = run_stages(ctx.store, ctx.settings, o.dataset, train_model=train_model)
+    rows, ctx.first = run_stages(ctx.store, ctx.settings, o.dataset, train_model=trains_first(o))
     if "stages" in o.sections:
         ctx.save("stages", rows)
+
+
+def trains_first(o: Options) -> bool:
+    """Whether a section asked for uses the stage table's MLLMRec run: ``stages``,
+    ``quality``, ``ablation``, ``tune``, ``encoder-precision`` (the first seed of the default
+    MLLMRec), or ``protocol`` with its honest (training-only) scope."""
+    return bool({"stages", "quality", "ablation", "tune", "encoder-precision"} & set(o.sections)) or \
+        ("protocol" in o.sections and "train" in o.protocol_scopes)
 
 
 def _row(stage: str, dataset: str, m: Measurement, count: int | None, unit: str) -> dict[str, Any]:

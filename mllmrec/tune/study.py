@@ -60,12 +60,14 @@ def study_dir(settings: Settings) -> Path:
     return Path(settings.train.runs_dir) / settings.dataset / "studies" / study_name(settings)
 
 
-def storage_url(settings: Settings) -> str:
-    """``tune.storage``, or the SQLite file in :func:`study_dir`."""
+def storage_url(settings: Settings, create: bool = True) -> str:
+    """``tune.storage``, or the SQLite file in :func:`study_dir` (its folder made unless
+    ``create`` is false)."""
     if settings.tune.storage:
         return settings.tune.storage
     folder = study_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(folder / 'optuna.db').resolve()}"
 
 
@@ -174,14 +176,17 @@ def open_study(settings: Settings, url: str | None = None) -> optuna.Study:
 
 def load_study(settings: Settings) -> optuna.Study:
     """An existing study of the dataset (for ``--report``, ``--serve`` and
-    ``retrain --from-study``); a missing one is a ConfigError."""
-    url = storage_url(settings)
+    ``retrain --from-study``); a missing one is a ConfigError, and looking leaves no folder
+    or empty storage file behind."""
+    url = storage_url(settings, create=False)
     name = study_name(settings)
+    missing = ConfigError(f"no study named '{name}' in {shown_url(url)}; run 'mllmrec tune' first")
+    if not settings.tune.storage and not (study_dir(settings) / "optuna.db").is_file():
+        raise missing
     try:
         study = optuna.load_study(study_name=name, storage=open_storage(url))
     except KeyError:
-        raise ConfigError(f"no study named '{name}' in {shown_url(url)}; run 'mllmrec tune' "
-                          "first") from None
+        raise missing from None
     if study.user_attrs.get("dataset") != settings.dataset:
         raise ConfigError(f"study '{name}' in {shown_url(url)} tunes dataset "
                           f"'{study.user_attrs.get('dataset')}', not '{settings.dataset}'")

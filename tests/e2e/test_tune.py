@@ -3,61 +3,29 @@ builder, trainer and Neo4j: a 6-trial study that is interrupted and resumed with
 finished trials, prunes a trial with a hopeless learning rate (recorded as 'pruned'), keeps
 trial graph builds beside the active one, stores exactly one TuningStudy and computes test
 metrics for the winner only; the objective's values do not move when every test interaction
-is deleted; ``--serve`` decides on validation; bad input ends in one line."""
+is deleted; ``--serve`` decides on validation; ``retrain --from-study`` trains with the best
+trial's parameters; bad input ends in one line."""
 from __future__ import annotations
 
 import json
 import sys
-import uuid
-from collections.abc import Iterator
 
 import optuna
 import pytest
 from optuna.trial import TrialState
 
-from bench.loading import ingest, store_synthetic_embeddings
-from bench.synthetic import make_synthetic
 from mllmrec.config import Settings
-from mllmrec.dataset import drop_dataset
 from mllmrec.db import Store
 from mllmrec.errors import ConfigError
 from mllmrec.tune.space import overrides
 from mllmrec.tune.study import load_study, open_study, run_study, study_dir
 from mllmrec.tune.winner import best_overrides, decide, serve_winner
 from tests.conftest import run_cli
+from tests.e2e.tune_fixtures import BAD, GOOD, tiny  # noqa: F401
+from tests.fixtures_models import ingest as ingest_catalogue
+from tests.fixtures_models import movie_catalogue, small_catalogue  # noqa: F401
 
 pytestmark = pytest.mark.e2e
-
-GOOD, BAD = 0.02, 1e-7  # Adam learning rates: learns in 2 epochs / never moves
-
-
-def _dataset(store: Store, neo4j, tmp_path, name: str | None = None) -> Settings:
-    """A fresh tiny synthetic dataset (120 users, 90 items, ~2,400 interactions, topics in
-    the embeddings and in the users' choices) and settings for fast, deterministic trials."""
-    name = name or f"t-tune-{uuid.uuid4().hex[:8]}"
-    s = Settings(dataset=name, neo4j=neo4j)
-    s.train.runs_dir = tmp_path / "runs"
-    syn = make_synthetic(2_400, seed=5, n_users=120, n_items=90, min_per_user=12, in_topic=0.9)
-    prepared, _ = ingest(store, s, syn.catalogue)
-    store_synthetic_embeddings(store, name, syn, prepared)
-    return s.with_overrides({
-        "train.device": "cpu", "train.threads": 1, "train.deterministic": True,
-        "train.batch_size": 256, "train.dim": 16,
-        "graph.knn_jac": 5, "graph.pure": 0.3,
-        "tune.epochs": 4, "tune.patience": 2, "tune.pruner": "median", "tune.startup_trials": 2,
-        "tune.warmup_epochs": 1, "tune.n_trials": 6, "tune.seed": 3,
-        "tune.space": {"model": {"choices": ["mllmrec", "bpr"]},
-                       "lr": {"choices": [GOOD, 0.01, BAD]},
-                       "knn_k": {"choices": [3, 6]}}})
-
-
-@pytest.fixture
-def tiny(store: Store, neo4j_settings, tmp_path) -> Iterator[Settings]:
-    s = _dataset(store, neo4j_settings, tmp_path)
-    try:
-        yield s
-    finally:
-        drop_dataset(store, s.dataset)
 
 
 def _builds(store: Store, dataset: str) -> list[dict]:
@@ -69,7 +37,8 @@ class Interrupt(KeyboardInterrupt):
     """Ctrl-C after the third finished trial."""
 
 
-def test_study_interrupted_resumed_pruned_one_node_winner_only_on_test(store, tiny, neo4j_settings):
+def test_study_interrupted_resumed_pruned_one_node_winner_only_on_test(
+        store, tiny, neo4j_settings):  # noqa: F811
     from mllmrec.graph.build import build_graph
 
     s = tiny
@@ -169,7 +138,7 @@ def test_serving_decision_reads_validation_and_min_gain():
     assert "train.min_gain 0.01" in decide(0.305, 0.30, 0.01)[1]
 
 
-def test_objective_never_reads_a_test_interaction(store, tiny):
+def test_objective_never_reads_a_test_interaction(store, tiny):  # noqa: F811
     """Same seed, same study settings: deleting every test interaction between two studies
     leaves every trial's parameters, state and value exactly as they were."""
     s = tiny.with_overrides({"tune.n_trials": 3, "tune.sampler": "random", "tune.pruner": "none"})
@@ -195,6 +164,7 @@ def _main(args: list[str], neo4j, monkeypatch, capsys) -> str:
     if neo4j.password:
         monkeypatch.setenv("NEO4J_PASSWORD", neo4j.password)
     monkeypatch.setattr(sys, "argv", ["mllmrec", *args])
+    capsys.readouterr()  # what the test printed before: not the command's
     with pytest.raises(SystemExit) as exit_:
         main()
     assert exit_.value.code == 1
@@ -202,6 +172,55 @@ def _main(args: list[str], neo4j, monkeypatch, capsys) -> str:
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
     return lines[0]
+
+
+def test_retrain_from_study_trains_with_the_best_trials_parameters(
+        store, settings, movie_catalogue, neo4j_settings, monkeypatch, capsys):  # noqa: F811
+    """A study on a subset of the synthetic MovieLens through the real stages, then
+    ``mllmrec retrain --from-study``: the run it trains and serves has the best trial's
+    learning rate and variant (read from Optuna's storage by Optuna itself) and the graph it
+    trained on has the best trial's knn_k; none of them is a default, so a retrain that
+    ignored the study would fail. A study that does not exist ends in one line."""
+    from mllmrec.enrich.describe import describe_items
+    from mllmrec.enrich.embed import embed_texts
+    from mllmrec.enrich.profile import profile_users
+    from mllmrec.graph.build import build_graph
+
+    ingest_catalogue(store, settings.dataset, small_catalogue(movie_catalogue, 40, 24))
+    s = settings.with_overrides({"enrich.no_llm": True, "enrich.device": "cpu",
+                                 "train.device": "cpu", "train.threads": 1})
+    for stage in (describe_items, profile_users, embed_texts, build_graph):
+        stage(store, s)
+    space = {"ui_gcn": [False, True], "lr": [0.02, 0.005], "knn_k": [3, 5]}
+    assert s.train.lr not in space["lr"] and s.graph.knn_k not in space["knn_k"]
+    run_study(store, s.with_overrides({
+        "tune.study_name": "picked", "tune.n_trials": 3, "tune.sampler": "random",
+        "tune.pruner": "none", "tune.epochs": 2, "tune.patience": 2, "tune.seed": 1,
+        "tune.space": {k: {"choices": v} for k, v in space.items()}}), progress=False)
+    db = s.train.runs_dir / s.dataset / "studies" / "picked" / "optuna.db"
+    stored = optuna.load_study(study_name="picked", storage=f"sqlite:///{db}")
+    best = stored.best_trial
+    assert set(best.params) == set(space)
+    trial_runs = {t.user_attrs["run_id"] for t in stored.trials}
+
+    args = ["-d", s.dataset, "retrain", "--no-llm", "--epochs", "2", "--set",
+            f"train.runs_dir={s.train.runs_dir}", "--set", "train.threads=1", "--set",
+            "train.device=cpu"]
+    out = run_cli([*args, "--from-study", "picked"], neo4j_settings, env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output + repr(out.exception)
+    assert "parameters of study 'picked': " in out.output
+    serving = store.run("train/serving_run", dataset=s.dataset)[0]
+    assert serving["run"] not in trial_runs
+    params = json.loads(serving["props"]["params"])
+    assert "trial" not in params and params["epochs"] == 2
+    assert (params["lr"], params["ui_gcn"]) == (best.params["lr"], best.params["ui_gcn"])
+    active = store.run("graph/active_build", dataset=s.dataset)[0]
+    assert (active["knn_k"], serving["graph_build"]) == (best.params["knn_k"], active["id"])
+
+    line = _main([*args, "--from-study", "nosuch"], neo4j_settings, monkeypatch, capsys)
+    assert "no study named 'nosuch'" in line and "run 'mllmrec tune' first" in line
+    assert not (s.train.runs_dir / s.dataset / "studies" / "nosuch").exists()
+    assert store.run("train/serving_run", dataset=s.dataset)[0]["run"] == serving["run"]
 
 
 @pytest.mark.parametrize("sets, phrase", [

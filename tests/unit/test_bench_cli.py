@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.options import PROFILES, SECTIONS, SEEDS, parse
+from bench.options import ON_DATASET, PROFILES, SECTIONS, SEEDS, parse
 from bench.queries import FOLDER, query
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -37,6 +37,16 @@ def test_options_defaults_and_quick():
     assert r.report_only and r.sources == (Path("a.json"), Path("b.json"))
     assert not parse(["train-speed"]).needs_neo4j and parse(["scaling"]).needs_neo4j
     assert set(PROFILES) == {"sports", "small"}
+
+
+def test_tune_overhead_needs_the_dataset_but_not_its_first_training_run():
+    from bench.stages import trains_first
+
+    o = parse(["tune-overhead", "--quick"])
+    assert o.sections == ("tune-overhead",) and o.needs_neo4j and "tune-overhead" in ON_DATASET
+    assert not trains_first(o)  # the stages run (ingest .. build-graph), MLLMRec is not trained
+    assert trains_first(parse(["protocol"])) and trains_first(parse(["tune-overhead", "quality"]))
+    assert not trains_first(parse(["protocol", "--protocol-scopes", "all"]))
 
 
 @pytest.mark.parametrize("argv", [["report", "quality"], ["quality", "--from", "x.json"],

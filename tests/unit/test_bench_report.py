@@ -114,3 +114,40 @@ def test_tune_precision_and_embed_scale_sections_render_their_figures(tmp_path):
     embed_md = text.split("## Embedding at paper scale")[1].split("\n## ")[0]
     assert "2346 s" in embed_md and "77 epochs" in embed_md and "35,598" in embed_md
     assert "| embed, int8, whole catalogue | 555.00 |" in embed_md
+
+
+
+def _overhead(n_runs: int) -> dict:
+    """A tune-overhead section as bench.tune_overhead.measure_overhead saves it after its
+    first ``n_runs`` runs (three per repeat)."""
+    from bench.tune_overhead import KINDS, summarise
+
+    runs = []
+    for r in range(3):
+        for k, kind in enumerate(KINDS):
+            row = {"repeat": r, "kind": kind, "seconds": 10.0 + k + r, "epochs": 20,
+                   "run": f"run-{r}-{kind}", "graph_build": "b1", "load_average": 1.5}
+            if kind == "trial":
+                row.update(trial=r, reported_epochs=20, study_call_seconds=14.0 + r,
+                           once_seconds=2.0)
+            runs.append(row)
+    runs = runs[:n_runs]
+    return {"source": "ml-100k", "epochs": 20, "repeats": 3, "model": "mllmrec", "seed": 2025,
+            "threads": 1, "study": "tune-overhead-abc", "target": 1.05,
+            "load_average_start": [1.0, 1.1, 1.2], "load_average_end": [1.3, 1.4, 1.5],
+            "runs": runs, **summarise(runs)}
+
+
+def test_tune_overhead_section_shows_medians_ratios_and_verdicts(tmp_path):
+    results = tmp_path / "results"
+    write_json(_run("20260103T000000Z", "cccc3333", tune_overhead=_overhead(9)), results)
+    md = write_report(results).read_text().split("## Tuning: a trial against the same train run")[1]
+    # per repeat r: train 10+r, trainer 11+r, trial 12+r seconds; medians 11, 12, 13
+    assert "| 11.0 | 10.00, 11.00, 12.00 | 20/20/20 |" in md
+    assert "| trial / train | 1.182 | <= 1.05 | **NO** |" in md
+    assert "| trial / trainer | 1.083 | <= 1.05 | **NO** |" in md
+    assert "3 of 3 repeats" in md and "[1.0, 1.1, 1.2] at the start" in md
+    # a run stopped before its first trial: no ratio, no verdict
+    write_json(_run("20260104T000000Z", "dddd4444", tune_overhead=_overhead(2)), results)
+    md = write_report(results).read_text().split("## Tuning")[1]
+    assert "| trial / train | - | <= 1.05 | - |" in md and "1 of 3 repeats" in md
