@@ -2,6 +2,9 @@
 ``bench/embed_paths.py``: ``/v1/embeddings`` answers with a real sentence encoder (vectors
 NOT normalised, entries in reverse order, so the client must sort by ``index`` and normalise),
 ``/v1/chat/completions`` with a fixed reply. Every answer waits ``latency`` seconds first.
+Vectors go as base64 float32 when the request asks ``encoding_format: base64`` (as
+text-embeddings-inference and vLLM do); ``base64 = "ignore"`` answers floats regardless (as
+some servers do), ``base64 = "refuse"`` answers HTTP 400 to it (as older vLLM did).
 
 Failure modes: a request whose input holds a text in ``fail_texts`` answers HTTP 500; one
 holding a text in ``stall_texts`` sleeps ``stall_seconds`` before answering (past the client's
@@ -11,6 +14,7 @@ Import the fixture with ``from tests.endpoint_stub import endpoint_stub``.
 """
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -41,8 +45,9 @@ class EndpointStub:
         self.stall_texts: set[str] = set()
         self.stall_seconds = 5.0
         self.dimensions: int | None = None
+        self.base64 = "answer"  # or "ignore", "refuse"
         self.requests: list[str] = []  # path of each request, in arrival order
-        self.cache: dict[str, list[float]] = {}
+        self.cache: dict[str, np.ndarray] = {}
         self.lock = threading.Lock()
         self.httpd = _Server(("127.0.0.1", 0), self._handler())
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
@@ -53,16 +58,17 @@ class EndpointStub:
         """Healthy again, with this latency; the request log emptied."""
         self.latency = latency
         self.fail_texts, self.stall_texts, self.dimensions = set(), set(), None
+        self.base64 = "answer"
         self.requests.clear()
 
-    def vectors(self, texts: list[str]) -> list[list[float]]:
-        """The encoder's raw (unnormalised) vectors, computed once per text."""
+    def vectors(self, texts: list[str]) -> list[np.ndarray]:
+        """The encoder's raw (unnormalised) float32 vectors, computed once per text."""
         with self.lock:
             new = [t for t in dict.fromkeys(texts) if t not in self.cache]
             if new:
                 raw = self.encoder.encode(new, batch_size=64, normalize_embeddings=False,
                                           convert_to_numpy=True)
-                self.cache.update(zip(new, np.asarray(raw, dtype=np.float64).tolist()))
+                self.cache.update(zip(new, np.asarray(raw, dtype="<f4")))
             return [self.cache[t] for t in texts]
 
     def _answer(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -76,9 +82,14 @@ class EndpointStub:
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
         if self.fail_texts.intersection(texts):
             return 500, {"error": {"message": "the model crashed"}}
+        packed = body.get("encoding_format") == "base64" and self.base64 != "ignore"
+        if packed and self.base64 == "refuse":
+            return 400, {"error": {"message": "base64 encoding is not supported"}}
         if self.stall_texts.intersection(texts):
             time.sleep(self.stall_seconds)
-        data = [{"object": "embedding", "index": i, "embedding": v[:self.dimensions]}
+        data = [{"object": "embedding", "index": i, "embedding": (
+                    base64.b64encode(v[:self.dimensions].tobytes()).decode() if packed
+                    else v[:self.dimensions].tolist())}
                 for i, v in enumerate(self.vectors(texts))]
         return 200, {"object": "list", "model": body["model"], "data": data[::-1],
                      "usage": {"prompt_tokens": 0, "total_tokens": 0}}
