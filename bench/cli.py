@@ -88,6 +88,7 @@ def measure(options: Options, command: str) -> Path:
         ablation,
         cold_start,
         components,
+        embed_paths,
         paper_scale,
         protocol,
         quality,
@@ -101,7 +102,8 @@ def measure(options: Options, command: str) -> Path:
         "protocol": protocol.section, "quality": quality.section, "ablation": ablation.section,
         "scaling": scaling_curve.section, "paper-scale": paper_scale.section,
         "components": components.section, "train-speed": train_speed.section,
-        "train-parallel": train_parallel.section, "cold-start": cold_start.section}
+        "train-parallel": train_parallel.section, "cold-start": cold_start.section,
+        "embed-paths": embed_paths.section}
     started = time.perf_counter()
     doc: dict[str, Any] = {"id": timestamp(), "created": created(), "command": command,
                            "environment": environment()}

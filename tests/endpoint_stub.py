@@ -1,5 +1,5 @@
 """A small OpenAI-compatible server on 127.0.0.1 for the endpoint tests and
-``bench/embed_paths.py``: ``/v1/embeddings`` answers with a real sentence encoder (vectors
+``python -m bench embed-paths``: ``/v1/embeddings`` answers with a real sentence encoder (vectors
 NOT normalised, entries in reverse order, so the client must sort by ``index`` and normalise),
 ``/v1/chat/completions`` with a fixed reply. Every answer waits ``latency`` seconds first.
 Vectors go as base64 float32 when the request asks ``encoding_format: base64`` (as

@@ -1,7 +1,8 @@
 """The OpenAI-compatible clients against a local stub server with a real MiniLM behind it:
 the embeddings client reproduces the local encoder's vectors, requests run concurrently (a
-generous sanity bound here; ``bench/embed_paths.py`` checks the 0.9 x C / latency target),
-and a failing or stalled batch fails alone, after the retry budget, with what finished kept."""
+generous sanity bound here; ``python -m bench embed-paths`` checks the 0.9 x C / latency
+target), and a failing or stalled batch fails alone, after the retry budget, with what
+finished kept."""
 from __future__ import annotations
 
 import time
