@@ -7,7 +7,7 @@ import graph is acyclic):
 - sections, one module each with ``section(ctx)``: ``stages``, ``protocol`` (over ``grid``),
   ``quality``, ``ablation``, ``scaling_curve``, ``paper_scale``, ``components`` (over
   ``ingest``, ``enrich``, ``graph``), ``train_speed``, ``train_parallel``, ``cold_start``
-  (over ``stages``' pipeline run), ``tune_overhead``;
+  (over ``stages``' pipeline run), ``tune_overhead``, ``embed_paths``;
 - ``report`` (with ``plots``) reads run files through ``results`` and may use a section's
   pure helpers; no section imports it;
 - shared below them: ``context`` (what a section gets), ``train_runs`` (training runs and

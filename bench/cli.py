@@ -88,6 +88,7 @@ def measure(options: Options, command: str) -> Path:
         ablation,
         cold_start,
         components,
+        embed_paths,
         embed_scale,
         encoder_precision,
         paper_scale,
@@ -108,7 +109,7 @@ def measure(options: Options, command: str) -> Path:
         "train-speed": train_speed.section,
         "train-parallel": train_parallel.section, "cold-start": cold_start.section,
         "tune": tune_study.section, "encoder-precision": encoder_precision.section,
-        "tune-overhead": tune_overhead.section}
+        "tune-overhead": tune_overhead.section, "embed-paths": embed_paths.section}
     started = time.perf_counter()
     doc: dict[str, Any] = {"id": timestamp(), "created": created(), "command": command,
                            "environment": environment()}

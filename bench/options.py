@@ -40,12 +40,15 @@ SECTIONS: dict[str, str] = {
                   "text-kNN, popularity on warm and cold targets, every seed; paired test",
     "tune-overhead": "one trial of 'mllmrec tune' against the same 'train' run on --dataset "
                      "(same model, graph, seed and epochs): wall time, ratio (target <= 1.05)",
+    "embed-paths": "the three ways to embed: local fp32 vs int8 texts/s and parity, and the "
+                   "endpoint clients' requests/s against a stub server with fixed latency "
+                   "(no Neo4j)",
 }
 #: Sections that need the benchmark dataset (all but ``tune-overhead`` the stage table's
 #: MLLMRec run too).
 ON_DATASET = ("stages", "protocol", "quality", "ablation", "tune", "encoder-precision", "tune-overhead")
 #: Sections that run without a Neo4j server.
-WITHOUT_NEO4J = ("train-speed", "train-parallel")
+WITHOUT_NEO4J = ("train-speed", "train-parallel", "embed-paths")
 REPORT = "report"
 
 SCOPES = ("train", "all")
@@ -53,6 +56,7 @@ SCOPES = ("train", "all")
 COLD_DATASETS = ("ml-100k", "amazon-sports")
 FULL_SIZES = (10_000, 100_000, 300_000, 1_000_000)
 QUICK_SIZES = (10_000, 30_000, 100_000)
+ENDPOINT_CONCURRENCY = (1, 4, 8)
 SEEDS = 5  # training seeds of the converged tables: the spread over seeds is about +-0.007
 
 #: Paper-scale profiles: interactions (users and items follow Amazon Sports' ratios; "sports"
@@ -98,6 +102,10 @@ class Options:
     sizes: tuple[int, ...] = FULL_SIZES
     profile: str = "sports"
     neo4j_heap: str = "2g"
+    embed_texts: int = 2_000
+    embed_repeats: int = 3
+    endpoint_latency: float = 0.2
+    endpoint_concurrency: tuple[int, ...] = ENDPOINT_CONCURRENCY
     config: str | None = None
     results_dir: Path = RESULTS
     sources: tuple[Path, ...] = ()  # ``report --from``: the JSON files to build the report of
@@ -117,7 +125,10 @@ class Options:
                 "patience": self.patience, "grid": vars(self.grid),
                 "protocol_scopes": list(self.protocol_scopes),
                 "cold_datasets": list(self.cold_datasets), "sizes": list(self.sizes),
-                "profile": self.profile, "neo4j_heap": self.neo4j_heap}
+                "profile": self.profile, "neo4j_heap": self.neo4j_heap,
+                "embed_texts": self.embed_texts, "embed_repeats": self.embed_repeats,
+                "endpoint_latency": self.endpoint_latency,
+                "endpoint_concurrency": list(self.endpoint_concurrency)}
 
 
 def _listing() -> str:
@@ -171,6 +182,16 @@ def parser() -> argparse.ArgumentParser:
                         "interactions; small: a quick check)")
     p.add_argument("--neo4j-heap", default="2g",
                    help="heap of the temporary Neo4j (the 1M-interaction scaling run needs 4g)")
+    p.add_argument("--embed-texts", type=int, default=None,
+                   help="embed-paths: ML-100K item texts the local encoder encodes per round "
+                        "(default 2000, 256 with --quick)")
+    p.add_argument("--embed-repeats", type=int, default=None,
+                   help="embed-paths: interleaved rounds of each measurement, median reported "
+                        "(default 3, 1 with --quick)")
+    p.add_argument("--endpoint-latency", type=float, default=0.2,
+                   help="embed-paths: seconds the stub server waits before each answer")
+    p.add_argument("--endpoint-concurrency", default=_csv(ENDPOINT_CONCURRENCY),
+                   help="embed-paths: client concurrencies C, comma-separated")
     p.add_argument("--config", default=None, help="YAML configuration file (as for mllmrec)")
     p.add_argument("--results-dir", type=Path, default=RESULTS)
     p.add_argument("--from", dest="sources", type=Path, nargs="+", default=[], metavar="FILE",
@@ -196,6 +217,9 @@ def parse(argv: Sequence[str] | None = None) -> Options:
     cold = tuple(_split(a.cold_datasets, str))
     if not cold or not set(cold) <= set(COLD_DATASETS):
         p.error(f"--cold-datasets: choose from {', '.join(COLD_DATASETS)}")
+    concurrency = tuple(_split(a.endpoint_concurrency, int))
+    if not concurrency or min(concurrency) < 1 or a.endpoint_latency <= 0:
+        p.error("--endpoint-concurrency: positive integers; --endpoint-latency: above 0")
     n_seeds = a.seeds or (1 if a.quick else SEEDS)
     return Options(
         sections=sections, dataset=a.dataset, quick=a.quick, seed=a.seed,
@@ -206,7 +230,11 @@ def parse(argv: Sequence[str] | None = None) -> Options:
                       tuple(_split(a.grid_pure, float))),
         protocol_scopes=scopes, cold_datasets=cold,
         sizes=tuple(_split(a.sizes, int)) if a.sizes else QUICK_SIZES if a.quick else FULL_SIZES,
-        profile=a.profile, neo4j_heap=a.neo4j_heap, config=a.config,
+        profile=a.profile, neo4j_heap=a.neo4j_heap,
+        embed_texts=a.embed_texts or (256 if a.quick else 2_000),
+        embed_repeats=a.embed_repeats or (1 if a.quick else 3),
+        endpoint_latency=a.endpoint_latency,
+        endpoint_concurrency=concurrency, config=a.config,
         results_dir=a.results_dir, sources=tuple(a.sources))
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.ablation import better_on_validation
+from bench.embed_paths import endpoint_rows, local_rows
 from bench.options import SECTIONS, key
 from bench.paper_scale import table_rows
 from bench.plots import plot_curves, plot_scaling, plot_stage_times, slope_text
@@ -518,6 +519,29 @@ def _tune_overhead_md(o: dict[str, Any], out_dir: Path) -> list[str]:
             table(["ratio", "value", "target", "met"], ratios), ""]
 
 
+def _embed_paths_md(e: dict[str, Any], out_dir: Path) -> list[str]:
+    lines = [f"`python -m bench embed-paths`, no database. Load average (1, 5, 15 min) "
+             f"{e['load_average_start']} at the start, {e.get('load_average_end', '-')} at the "
+             "end (above ~1 the 2 cores were shared with other work).", ""]
+    if e.get("local"):
+        loc = e["local"]
+        lines += [f"Local encoder (all-MiniLM-L6-v2, CPU): {loc['texts']:,} ML-100K item texts "
+                  f"(no-LLM form), batch {loc.get('batch_size', '-')}, fp32 and int8 "
+                  f"alternating, median of {loc.get('repeats', '-')} round(s); parity is the "
+                  "cosine between the int8 and fp32 vectors of the same texts.", "",
+                  table(["measure", "value", "target", "met"], local_rows(loc)), ""]
+    if e.get("endpoint"):
+        ep = e["endpoint"]
+        lines += [f"Endpoint clients against the stub server of the tests "
+                  f"(`tests/endpoint_stub.py`, its own process), {ep['latency']:g} s per answer; "
+                  f"each client sends C x {ep['waves']} requests (embed: 2 texts each, chat: "
+                  f"one prompt), after one untimed round; median of {ep['repeats']} round(s). "
+                  "Target: requests/s >= 0.9 x C / latency.", "",
+                  table(["client", "C", "requests", "C / latency", "req/s", "ratio",
+                         "ratio per round", "target", "met"], endpoint_rows(ep)), ""]
+    return lines
+
+
 # --------------------------------------------------------------------------- the report
 
 
@@ -529,7 +553,8 @@ TITLES = {"stages": "Pipeline stages", "components": "Stage micro-benchmarks",
           "encoder-precision": "int8 encoder: effect on quality",
           "train-speed": "Training loops against PyTorch",
           "train-parallel": "LightGCN epoch: sampled blocks and two processes",
-          "cold-start": "Cold start", "tune-overhead": "Tuning: a trial against the same train run"}
+          "cold-start": "Cold start", "tune-overhead": "Tuning: a trial against the same train run",
+          "embed-paths": "Three ways to embed: local fp32, int8, endpoint"}
 
 
 def _rows_md(data: dict[str, Any], out_dir: Path) -> list[str]:
@@ -548,7 +573,8 @@ RENDER: dict[str, Callable[[Any, Path], list[str]]] = {
     "paper-scale": _paper_scale_md, "embed-scale": _embed_scale_md, "tune": _tune_md,
     "encoder-precision": _encoder_precision_md,
     "train-speed": _rows_md, "train-parallel": _rows_md,
-    "cold-start": _cold_start_md, "tune-overhead": _tune_overhead_md}
+    "cold-start": _cold_start_md, "tune-overhead": _tune_overhead_md,
+    "embed-paths": _embed_paths_md}
 
 
 def _source(run: Run) -> str:

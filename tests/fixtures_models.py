@@ -6,7 +6,10 @@ Import the fixtures into a test module with ``from tests.fixtures_models import 
 """
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -14,6 +17,7 @@ import pytest
 from loaders.canonical import Catalogue
 from mllmrec.config import IngestSettings, Settings
 from mllmrec.db import Store
+from tests.endpoint_stub import ChatFailed, EndpointStub, chat_input
 from tests.synthetic import SyntheticMovieLens
 
 
@@ -73,88 +77,31 @@ def tiny_settings(settings: Settings, model: Path, **enrich: object) -> Settings
         **{f"enrich.{k}": v for k, v in enrich.items()}})
 
 
-class ChatServer:
-    """A small OpenAI-compatible ``/v1/chat/completions`` server on 127.0.0.1 that answers
-    with real generation from a local transformers model (images decoded from data URLs).
-    ``fail_next`` makes the next N requests answer 503, as an overloaded server would."""
+def tiny_vlm_chat(model: Path) -> Callable[[dict[str, Any]], str]:
+    """A chat function for :class:`tests.endpoint_stub.EndpointStub` that answers with real
+    generation from a local transformers model (images decoded from data URLs), one request
+    at a time, ``max_tokens`` as asked."""
+    from mllmrec.enrich.backends import Request, TransformersBackend
 
-    def __init__(self, model: Path) -> None:
-        import threading
-        from http.server import ThreadingHTTPServer
+    backend = TransformersBackend(str(model), device="cpu")
+    lock = threading.Lock()
 
-        from mllmrec.enrich.backends import TransformersBackend
+    def reply(body: dict[str, Any]) -> str:
+        prompt, image = chat_input(body)
+        with lock:
+            backend.max_new_tokens = int(body.get("max_tokens") or 16)
+            out = backend.generate([Request(prompt, image)])[0]
+        if out.failure is not None:
+            raise ChatFailed(str(out.failure))
+        return out.text
 
-        self.backend = TransformersBackend(str(model), device="cpu")
-        self.lock = threading.Lock()
-        self.fail_next = 0
-        self.requests: list[dict] = []
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def _answer(self, body: dict) -> tuple[int, dict]:
-        import base64
-        import io
-
-        from PIL import Image
-
-        from mllmrec.enrich.backends import Request
-
-        content = body["messages"][-1]["content"]
-        prompt, image = content, None
-        if not isinstance(content, str):
-            prompt = " ".join(p["text"] for p in content if p["type"] == "text")
-            for part in content:
-                if part["type"] == "image_url":
-                    data = part["image_url"]["url"].split(",", 1)[1]
-                    image = Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
-        with self.lock:
-            self.requests.append({"model": body["model"], "image": image is not None})
-            if self.fail_next > 0:
-                self.fail_next -= 1
-                return 503, {"error": {"message": "overloaded"}}
-            self.backend.max_new_tokens = int(body.get("max_tokens") or 16)
-            reply = self.backend.generate([Request(prompt, image)])[0]
-        if reply.failure is not None:
-            return 500, {"error": {"message": str(reply.failure)}}
-        return 200, {"object": "chat.completion", "model": body["model"], "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": reply.text},
-             "finish_reason": "length"}]}
-
-    def _handler(self):
-        import json
-        from http.server import BaseHTTPRequestHandler
-
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
-                if self.path != "/v1/chat/completions":
-                    status, payload = 404, {"error": {"message": f"no route {self.path}"}}
-                else:
-                    body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                    status, payload = server._answer(body)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        return Handler
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    return reply
 
 
 @pytest.fixture(scope="session")
-def chat_server(tiny_vlm: Path):
-    server = ChatServer(tiny_vlm)
+def chat_server(tiny_vlm: Path) -> Iterator[EndpointStub]:
+    """The stub server answering chat requests with the tiny Qwen2-VL (no embeddings)."""
+    server = EndpointStub(chat=tiny_vlm_chat(tiny_vlm))
     try:
         yield server
     finally:

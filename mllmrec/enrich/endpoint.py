@@ -8,6 +8,7 @@ the encoder can run on a GPU server while ``embed`` only writes vectors.
 """
 from __future__ import annotations
 
+import base64
 import random
 import threading
 import time
@@ -21,8 +22,13 @@ from mllmrec.provenance import fingerprint
 
 
 class EndpointError(Exception):
-    """A request that failed for good: a client error, an unexpected answer, or a server
-    that stayed unreachable, slow or failing for the whole retry budget."""
+    """A request that failed for good: a client error (``status`` holds its HTTP status), an
+    unexpected answer, or a server that stayed unreachable, slow or failing for the whole
+    retry budget."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,8 @@ class Endpoint:
                 problem = f"{url} answered HTTP {resp.status_code}: {resp.text[:200]}"
                 continue
             if resp.status_code != 200:  # a client error: retrying will not help
-                raise EndpointError(f"{url} answered HTTP {resp.status_code}: {resp.text[:300]}")
+                raise EndpointError(f"{url} answered HTTP {resp.status_code}: {resp.text[:300]}",
+                                    resp.status_code)
             try:
                 return resp.json()
             except ValueError:
@@ -72,11 +79,20 @@ class Endpoint:
 
     def _session(self) -> Any:
         """This thread's HTTP session: connections are kept alive between requests (a
-        session is not shared between threads)."""
+        session is not shared between threads). What requests would read from the
+        environment on every call (proxies, CA bundle, .netrc) is read once here: scanning
+        the environment cost about as much client time per request as the JSON parse."""
         import requests
+        from requests.utils import get_netrc_auth
 
         if not hasattr(self._local, "session"):
-            self._local.session = requests.Session()
+            session = requests.Session()
+            found = session.merge_environment_settings(self.base_url, {}, None, None, None)
+            session.proxies, session.verify = found["proxies"], found["verify"]
+            if not self.api_key:
+                session.auth = get_netrc_auth(self.base_url)
+            session.trust_env = False
+            self._local.session = session
         return self._local.session
 
 
@@ -103,6 +119,14 @@ class EndpointEncoder:
     ``index``, all of the expected dimension, finite, non-zero) and L2-normalised, as the
     local encoder's are. The dimension is learned from a one-text probe when first asked.
     Chunks are whole multiples of ``concurrency x batch_size`` texts so the pool stays full.
+
+    Vectors travel as base64 little-endian float32 (``encoding_format``), as OpenAI's own
+    client asks: JSON lists of floats cost the client about 15x more to parse (measured: 93
+    ms against 6 ms for an answer of 128 384-d vectors), and the parse holds the interpreter
+    lock, so at concurrency C the answers of a wave were parsed one after another while the
+    pool waited. A server that ignores
+    the option answers floats, which are read as well; one that refuses it with a client
+    error is asked without it from then on (settled by the probe).
     """
 
     def __init__(self, endpoint: Endpoint, model: str, concurrency: int = 4,
@@ -115,21 +139,32 @@ class EndpointEncoder:
         self.key = fingerprint("encoder", "openai", model)[:12]
         self.max_tokens: int | None = None  # the server's window is not known here
         self._dimensions: int | None = None
+        self.encoding_format: str | None = "base64"
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="embed-endpoint")
 
     @property
     def dimensions(self) -> int:
         """Vector dimension (one probe request the first time; raises EndpointError)."""
         if self._dimensions is None:
-            self._dimensions = int(self._request(["dimension probe"]).shape[1])
+            try:
+                probe = self._request(["dimension probe"])
+            except EndpointError as exc:
+                if exc.status is None or not 400 <= exc.status < 500:
+                    raise
+                self.encoding_format = None  # refused base64: the plain request from now on
+                probe = self._request(["dimension probe"])
+            self._dimensions = int(probe.shape[1])
         return self._dimensions
 
     def _request(self, texts: list[str]) -> np.ndarray:
-        answer = self.endpoint.post("embeddings", {"model": self.model, "input": texts})
+        payload: dict[str, Any] = {"model": self.model, "input": texts}
+        if self.encoding_format is not None:
+            payload["encoding_format"] = self.encoding_format
+        answer = self.endpoint.post("embeddings", payload)
         where = self.endpoint.url("embeddings")
         try:
             data = sorted(answer["data"], key=lambda d: int(d["index"]))
-            vectors = np.array([d["embedding"] for d in data], dtype=np.float64)
+            vectors = np.array([_vector(d["embedding"]) for d in data], dtype=np.float64)
         except (TypeError, KeyError, ValueError) as exc:
             raise EndpointError(f"{where} sent an unexpected answer ({type(exc).__name__}: "
                                 f"{exc}): {str(answer)[:200]}") from None
@@ -174,3 +209,10 @@ class EndpointEncoder:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+
+
+def _vector(embedding: Any) -> np.ndarray:
+    """One answer's vector: a base64 string of little-endian float32, or a list of floats."""
+    if isinstance(embedding, str):
+        return np.frombuffer(base64.b64decode(embedding, validate=True), dtype="<f4")
+    return np.asarray(embedding, dtype=np.float64)

@@ -66,7 +66,7 @@ def test_endpoint_embeds_like_the_local_encoder_and_switching_reembeds(
     _assert_reference_vectors(list(stored.values()))
     assert len({r["h"].split(":")[0] for r in stored.values()}) == 1
     # 1 probe + ceil(20 / 4) + ceil(12 / 4) requests
-    assert stub.requests.count("/v1/embeddings") == 1 + 5 + 3
+    assert stub.count("/v1/embeddings") == 1 + 5 + 3
     assert embed_texts(store, _endpoint(enriched, stub)).generated == 0
     local = embed_texts(store, enriched)  # another backend: every text again
     assert (local.extra["items_encoded"], local.extra["users_encoded"]) == (N_ITEMS, N_USERS)

@@ -37,10 +37,10 @@ def test_describe_and_profile_through_an_openai_endpoint(store, settings, small,
     chat_server.fail_next = 2  # the first two answers are 503: retried with backoff
     described = describe_items(store, s)
     assert (described.generated, described.failed) == (N_ITEMS, 0)
-    assert sum(r["image"] for r in chat_server.requests) == N_ITEMS + 2  # images sent inline
+    assert sum(c.image for c in chat_server.requests) == N_ITEMS + 2  # images sent inline
     profiled = profile_users(store, s)
     assert (profiled.generated, profiled.failed) == (N_USERS, 0)
-    assert not any(r["image"] for r in chat_server.requests[N_ITEMS + 2:])  # text-only
+    assert not any(c.image for c in chat_server.requests[N_ITEMS + 2:])  # text-only
     rows = store.run_text(
         "MATCH (i:Item {dataset: $d}) RETURN i.image_description AS t, i.description_model AS m",
         d=small)

@@ -36,6 +36,11 @@ def test_options_defaults_and_quick():
     r = parse(["report", "--from", "a.json", "b.json"])
     assert r.report_only and r.sources == (Path("a.json"), Path("b.json"))
     assert not parse(["train-speed"]).needs_neo4j and parse(["scaling"]).needs_neo4j
+    e = parse(["embed-paths"])
+    assert not e.needs_neo4j and (e.embed_texts, e.embed_repeats) == (2_000, 3)
+    assert (e.endpoint_latency, e.endpoint_concurrency) == (0.2, (1, 4, 8))
+    eq = parse(["embed-paths", "--quick", "--endpoint-concurrency", "2,16"])
+    assert (eq.embed_texts, eq.embed_repeats, eq.endpoint_concurrency) == (256, 1, (2, 16))
     assert set(PROFILES) == {"sports", "small"}
 
 
@@ -50,7 +55,8 @@ def test_tune_overhead_needs_the_dataset_but_not_its_first_training_run():
 
 
 @pytest.mark.parametrize("argv", [["report", "quality"], ["quality", "--from", "x.json"],
-                                  ["nope"], ["protocol", "--protocol-scopes", "test"]])
+                                  ["nope"], ["protocol", "--protocol-scopes", "test"],
+                                  ["embed-paths", "--endpoint-concurrency", "0"]])
 def test_bad_command_lines_are_refused(argv):
     with pytest.raises(SystemExit) as exc:
         parse(argv)

@@ -151,3 +151,23 @@ def test_tune_overhead_section_shows_medians_ratios_and_verdicts(tmp_path):
     write_json(_run("20260104T000000Z", "dddd4444", tune_overhead=_overhead(2)), results)
     md = write_report(results).read_text().split("## Tuning")[1]
     assert "| trial / train | - | <= 1.05 | - |" in md and "1 of 3 repeats" in md
+
+
+def test_embed_paths_section_states_targets_and_misses(tmp_path):
+    """Each endpoint rate and parity figure is judged against its target; a miss says NO."""
+    row = {"concurrency": 8, "requests": 32, "ideal_per_s": 40.0, "embed_per_s": 35.6,
+           "embed_ratio": 0.89, "embed_ratios": [0.89, 0.88, 0.91], "chat_per_s": 38.0,
+           "chat_ratio": 0.95, "chat_ratios": [0.95, 0.95, 0.96]}
+    local = {"texts": 2000, "batch_size": 128, "repeats": 3, "fp32_texts_per_s": 68.7,
+             "int8_texts_per_s": 81.0, "int8_speedup": 1.18, "parity_mean_cosine": 0.9962,
+             "parity_min_cosine": 0.9652}
+    section = {"load_average_start": [4.5, 4.0, 3.0], "load_average_end": [4.3, 4.0, 3.0],
+               "local": local, "endpoint": {"latency": 0.2, "waves": 4, "repeats": 3, "rows": [row]}}
+    results = tmp_path / "results"
+    write_json(_run("20260103T000000Z", "cccc3333", embed_paths=section), results)
+    md = write_report(results).read_text().split("## Three ways to embed")[1]
+    assert "| embed | 8 | 32 | 40.0 | 35.6 | 0.890 | 0.89 / 0.88 / 0.91 | >= 0.9 | **NO** |" in md
+    assert "| chat | 8 | 32 | 40.0 | 38.0 | 0.950 | 0.95 / 0.95 / 0.96 | >= 0.9 | yes |" in md
+    assert "| int8 vs fp32 mean cosine | 0.9962 | >= 0.99 | yes |" in md
+    assert "| int8 vs fp32 min cosine | 0.9652 | >= 0.97 | **NO** |" in md
+    assert "| fp32 texts/s | 68.7 | - | - |" in md and "| int8 / fp32 speed | 1.18 | - | - |" in md

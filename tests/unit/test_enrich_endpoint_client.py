@@ -1,7 +1,8 @@
 """The OpenAI-compatible clients against a local stub server with a real MiniLM behind it:
 the embeddings client reproduces the local encoder's vectors, requests run concurrently (a
-generous sanity bound here; ``bench/embed_paths.py`` checks the 0.9 x C / latency target),
-and a failing or stalled batch fails alone, after the retry budget, with what finished kept."""
+generous sanity bound here; ``python -m bench embed-paths`` checks the 0.9 x C / latency
+target), and a failing or stalled batch fails alone, after the retry budget, with what
+finished kept."""
 from __future__ import annotations
 
 import time
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from mllmrec.enrich.backends import OpenAIBackend, Request
-from mllmrec.enrich.endpoint import BatchFailed, Endpoint, EndpointEncoder
+from mllmrec.enrich.endpoint import BatchFailed, Endpoint, EndpointEncoder, EndpointError
 from tests.endpoint_stub import CHAT_REPLY, endpoint_stub, minilm, stub  # noqa: F401
 
 TEXTS = [f"Title: Movie number {i} ({1950 + i % 50}). Category: {g}." for i, g in
@@ -26,7 +27,12 @@ def _reference(texts):
     return minilm().encode(texts, normalize_embeddings=True, convert_to_numpy=True)
 
 
-def test_endpoint_vectors_match_the_local_encoder(stub):  # noqa: F811
+@pytest.mark.parametrize("base64", ["answer", "ignore", "refuse"])
+def test_endpoint_vectors_match_the_local_encoder(stub, base64):  # noqa: F811
+    """Whether the server answers the base64 the client asks for, ignores the option
+    (floats) or refuses it (HTTP 400: the probe asks again without it), the vectors are the
+    local encoder's."""
+    stub.base64 = base64
     client = _client(stub)
     try:
         assert client.dimensions == 384
@@ -36,7 +42,9 @@ def test_endpoint_vectors_match_the_local_encoder(stub):  # noqa: F811
     assert got.dtype == np.float32 and got.shape == (len(TEXTS), 384)
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-6)
     assert float(np.min(np.sum(got * _reference(TEXTS), axis=1))) >= 0.9999
-    assert stub.requests.count("/v1/embeddings") == 1 + 5  # the probe, then 40 texts in batches of 8
+    probes = 2 if base64 == "refuse" else 1
+    assert client.encoding_format == (None if base64 == "refuse" else "base64")
+    assert stub.count("/v1/embeddings") == probes + 5  # 40 texts in batches of 8
 
 
 def test_requests_run_concurrently(stub):  # noqa: F811
@@ -62,7 +70,7 @@ def test_requests_run_concurrently(stub):  # noqa: F811
     finally:
         backend.close()
     assert [r.text for r in replies] == [CHAT_REPLY] * n
-    assert stub.requests.count("/v1/embeddings") == n
+    assert stub.count("/v1/embeddings") == n
     assert embed_rate >= 0.5 * conc / latency, embed_rate
     assert chat_rate >= 0.5 * conc / latency, chat_rate
 
@@ -100,3 +108,16 @@ def test_a_stalled_chat_request_is_a_per_request_failure(stub):  # noqa: F811
         backend.close()
     assert reply.failure is not None and reply.failure.kind == "endpoint_error"
     assert "did not answer within 0.3 s (gave up after 2 attempts)" in str(reply.failure)
+
+
+def test_proxy_settings_of_the_environment_still_apply(stub, monkeypatch):  # noqa: F811
+    """The environment is read once per session, not per request, but still read: a proxy
+    that refuses connections fails the request, unless NO_PROXY exempts the host."""
+    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # the discard port: refused
+    with pytest.raises(EndpointError, match="cannot reach"):
+        Endpoint(stub.base_url, retries=0).post("chat/completions", {"model": "m", "messages": []})
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    answer = Endpoint(stub.base_url, retries=0).post("chat/completions", {"model": "m", "messages": []})
+    assert answer["choices"][0]["message"]["content"] == CHAT_REPLY
