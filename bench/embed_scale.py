@@ -46,7 +46,7 @@ KINDS = ("item", "user")
 MIN_RATIO = 0.8  # stage texts/s over the encoder alone on the same texts
 INT8_MAX_SECONDS = 600.0  # the whole Sports-size embed in int8, 2 cores
 PARITY_MEAN, PARITY_MIN = 0.99, 0.97
-LLM_WORDS = (75, 115)  # words per synthetic paragraph: ~100-150 MiniLM tokens
+LLM_WORDS = (90, 140)  # words per synthetic paragraph: ~100-150 MiniLM tokens
 
 
 def section(ctx: Context) -> None:
@@ -58,8 +58,8 @@ def section(ctx: Context) -> None:
     def save(_: Any = None) -> None:
         ctx.save("embed-scale", result)
 
-    run_embed_scale(ctx.store, ctx.settings, o.seed, sample=0.02 if o.quick else 0.1,
-                    llm_texts=200 if o.quick else 2_000, out=result, on_part=save)
+    run_embed_scale(ctx.store, ctx.settings, o.seed, sample=0.02 if o.quick else 0.05,
+                    llm_texts=100 if o.quick else 500, out=result, on_part=save)
     save()
 
 
