@@ -69,6 +69,19 @@ def ingest(store: Store, dataset: str, cat: Catalogue) -> None:
     write(store, dataset, prepare(cat, s), s, {"format": "test-subset"})
 
 
+def ingest_no_llm(store: Store, settings: Settings, cat: Catalogue) -> Settings:
+    """Ingest ``cat`` as ``settings.dataset`` and give every item and user its --no-llm text
+    (describe, profile): ready for ``embed``. Returns the no-LLM settings."""
+    from mllmrec.enrich.describe import describe_items
+    from mllmrec.enrich.profile import profile_users
+
+    ingest(store, settings.dataset, cat)
+    s = settings.with_overrides({"enrich.no_llm": True})
+    describe_items(store, s)
+    profile_users(store, s)
+    return s
+
+
 def tiny_settings(settings: Settings, model: Path, **enrich: object) -> Settings:
     """The test's settings with the tiny model for both stages, short outputs, CPU."""
     return settings.with_overrides({

@@ -6,10 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bench.embed_scale import _texts, embed_again, encoder_alone, precision_rows
-from mllmrec.enrich.describe import describe_items
 from mllmrec.enrich.embed import embed_texts, load_encoder
-from mllmrec.enrich.profile import profile_users
-from tests.fixtures_models import ingest, movie_catalogue, small_catalogue  # noqa: F401
+from tests.fixtures_models import ingest_no_llm, movie_catalogue, small_catalogue  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
@@ -18,11 +16,7 @@ N_ITEMS, N_USERS = 24, 10
 
 @pytest.fixture
 def enriched(store, settings, movie_catalogue):  # noqa: F811
-    ingest(store, settings.dataset, small_catalogue(movie_catalogue, N_ITEMS, N_USERS))
-    s = settings.with_overrides({"enrich.no_llm": True})
-    describe_items(store, s)
-    profile_users(store, s)
-    return s
+    return ingest_no_llm(store, settings, small_catalogue(movie_catalogue, N_ITEMS, N_USERS))
 
 
 def test_per_kind_figures_int8_reembed_and_rows(store, enriched):

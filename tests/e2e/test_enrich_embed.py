@@ -8,10 +8,9 @@ import pytest
 
 from mllmrec.enrich.describe import describe_items
 from mllmrec.enrich.embed import embed_texts
-from mllmrec.enrich.profile import profile_users
 from mllmrec.errors import StageError
 from mllmrec.schema import VECTOR_INDEXES, ensure_vector_indexes
-from tests.fixtures_models import ingest, movie_catalogue, small_catalogue  # noqa: F401
+from tests.fixtures_models import ingest_no_llm, movie_catalogue, small_catalogue  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
@@ -26,12 +25,7 @@ def minilm():
 
 @pytest.fixture
 def enriched(store, settings, movie_catalogue):  # noqa: F811
-    cat = small_catalogue(movie_catalogue, 20, 12, [{"item_id": "blank"}])
-    ingest(store, settings.dataset, cat)
-    s = settings.with_overrides({"enrich.no_llm": True})
-    describe_items(store, s)
-    profile_users(store, s)
-    return s
+    return ingest_no_llm(store, settings, small_catalogue(movie_catalogue, 20, 12, [{"item_id": "blank"}]))
 
 
 def _vectors(store, dataset, label):

@@ -9,14 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mllmrec.enrich.describe import describe_items
 from mllmrec.enrich.embed import embed_texts
-from mllmrec.enrich.profile import profile_users
 from mllmrec.errors import StageError
 from mllmrec.schema import ensure_vector_indexes
 from tests.conftest import run_cli
 from tests.endpoint_stub import endpoint_stub, minilm, stub  # noqa: F401
-from tests.fixtures_models import ingest, movie_catalogue, small_catalogue  # noqa: F401
+from tests.fixtures_models import ingest_no_llm, movie_catalogue, small_catalogue  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
@@ -25,11 +23,7 @@ N_ITEMS, N_USERS = 20, 12
 
 @pytest.fixture
 def enriched(store, settings, movie_catalogue):  # noqa: F811
-    ingest(store, settings.dataset, small_catalogue(movie_catalogue, N_ITEMS, N_USERS))
-    s = settings.with_overrides({"enrich.no_llm": True})
-    describe_items(store, s)
-    profile_users(store, s)
-    return s
+    return ingest_no_llm(store, settings, small_catalogue(movie_catalogue, N_ITEMS, N_USERS))
 
 
 def _endpoint(settings, stub, **extra):  # noqa: F811
