@@ -398,8 +398,9 @@ def _tune_md(t: dict[str, Any], out_dir: Path) -> list[str]:
              f"Then trained to early stopping (patience {t.get('patience')}, at most "
              f"{t.get('max_epochs')} epochs) with seeds {', '.join(map(str, t['seeds']))}; mean ± "
              "sample std.", "", table(header, rows), ""]
-    lines += [_paired_text(p, "") for p in t.get("paired_tests") or [] if p]
-    return lines + [""]
+    for p in t.get("paired_tests") or []:
+        lines += [_paired_text(p, ""), ""] if p else []
+    return lines
 
 
 def _encoder_precision_md(e: dict[str, Any], out_dir: Path) -> list[str]:
