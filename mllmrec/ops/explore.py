@@ -145,7 +145,8 @@ def cypher_literal(value: Any) -> str:
     parenthesised (``$x^2`` stays ``(-5)^2``). MllmrecError for what has no such literal:
     NaN and infinities, integers beyond 64 bits, strings with lone surrogates, map keys that
     are not strings or hold a line break or other character that is not printable (a
-    backtick-quoted name cannot escape it), and any other type."""
+    backtick-quoted name cannot escape it) or a backslash (Neo4j reads ``\\uXXXX`` escapes in
+    backtick-quoted names), and any other type."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -190,6 +191,9 @@ def _map_key(key: Any) -> str:
     if not key.isprintable():
         raise MllmrecError(f"map key {key!r} holds a line break or another character that is "
                            "not printable, which a backtick-quoted Cypher name cannot escape")
+    if "\\" in key:
+        raise MllmrecError(f"map key {key!r} holds a backslash: Neo4j reads \\uXXXX escapes "
+                           "inside a backtick-quoted name, so it cannot be written as itself")
     return "`" + key.replace("`", "``") + "`"
 
 
