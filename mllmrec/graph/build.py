@@ -144,6 +144,15 @@ def ensure_build(store: Store, settings: Settings, inputs: str) -> tuple[str, bo
     return _build(store, settings, cat, activate=False, inputs=inputs).build_id, True
 
 
+def active_build(store: Store, dataset: str) -> dict[str, Any]:
+    """The dataset's active GraphBuild node (id, params, counts, ...); StageError if it has
+    none. The one lookup of refresh, graph-stats and the trainer's pull."""
+    rows = store.run("graph/active_build", dataset=dataset)
+    if not rows:
+        raise StageError(f"dataset '{dataset}' has no item-item graph; run 'mllmrec build-graph'")
+    return rows[0]
+
+
 def activate_build(store: Store, dataset: str, build: str) -> None:
     """Make a kept side build (or the active one: nothing changes) the dataset's active
     build, then delete every other build's edges, as a regular build does. The flags flip in

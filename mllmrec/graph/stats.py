@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mllmrec.db import Store
-from mllmrec.errors import StageError
+from mllmrec.graph.build import active_build
 
 EDGE_TYPES = ("CO_OCCURS", "SIMILAR")
 
@@ -87,10 +87,7 @@ class GraphStats:
 
 def graph_stats(store: Store, dataset: str) -> GraphStats:
     """Statistics of the dataset's active build; StageError if it has none."""
-    rows = store.run("graph/active_build", dataset=dataset)
-    if not rows:
-        raise StageError(f"dataset '{dataset}' has no graph build; run 'mllmrec build-graph'")
-    build = rows[0]
+    build = active_build(store, dataset)
     types = []
     for edge_type in EDGE_TYPES:
         r = store.run("graph/degrees", dataset=dataset, type=edge_type, build=build["id"])[0]

@@ -33,6 +33,7 @@ import numpy as np
 from mllmrec.config import GraphSettings, Settings
 from mllmrec.db import Store
 from mllmrec.errors import StageError
+from mllmrec.graph.build import active_build
 from mllmrec.graph.incremental import BuildRule, EdgeUpdate, add_items
 from mllmrec.graph.semantic import use_approximate
 from mllmrec.provenance import stage_run
@@ -101,10 +102,7 @@ class RefreshReport:
 
 def _build_rule(store: Store, dataset: str) -> BuildRule:
     """The active build's semantic-graph parameters, as it stored them."""
-    rows = store.run("graph/active_build", dataset=dataset)
-    if not rows:
-        raise StageError(f"dataset '{dataset}' has no item-item graph; run 'mllmrec build-graph'")
-    b = rows[0]
+    b = active_build(store, dataset)
     params = json.loads(b["params"]) if b["params"] else {}  # older builds did not store them
     defaults = GraphSettings()
     approximate = b["approximate"]

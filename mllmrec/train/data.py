@@ -228,10 +228,9 @@ def _fetch_item_edges(store: Store, dataset: str, build: str | None = None) -> t
     """The edges of graph build ``build`` (None: the dataset's active build), grouped per
     source item, and the build's id."""
     if build is None:
-        builds = store.run("graph/active_build", dataset=dataset)
-        if not builds:
-            raise StageError(f"dataset '{dataset}' has no item-item graph; run 'mllmrec build-graph' first")
-        build = str(builds[0]["id"])
+        from mllmrec.graph.build import active_build
+
+        build = str(active_build(store, dataset)["id"])
     return _fetch_groups(store, "train/item_edges", dataset=dataset, build=build), build
 
 
