@@ -41,8 +41,10 @@ from mllmrec.train.reference import reference_scorer
 log = logging.getLogger(__name__)
 
 FRACTION = 0.2
-#: protocol -> the ingest setting it sets to FRACTION
+#: protocol (bench.options.COLD_PROTOCOLS) -> the ingest setting it sets to FRACTION
 PROTOCOLS = {"cold-items": "ingest.cold_items", "cold-users": "ingest.cold_users"}
+#: what two runs must share for the report to join their protocols into one section
+SAME_CONDITIONS = ("fraction", "seeds", "cold_given", "max_epochs", "patience", "note")
 #: the group of test targets each protocol is about, and the one the paired test uses
 COLD_GROUPS = {"cold-items": ("cold_items", "cold_among_cold"), "cold-users": ("cold_users",)}
 PAIRED_GROUP = {"cold-items": "cold_among_cold", "cold-users": "cold_users"}
@@ -58,15 +60,15 @@ KS = [10, 20]
 def section(ctx: Context) -> None:
     """Every dataset, protocol and seed (see the module docstring), saved after every run."""
     o = ctx.options
-    log.info("== cold-start (datasets %s, seeds %s)", ",".join(o.cold_datasets),
-             ",".join(map(str, o.seeds)))
+    log.info("== cold-start (datasets %s, protocols %s, seeds %s)", ",".join(o.cold_datasets),
+             ",".join(o.cold_protocols), ",".join(map(str, o.seeds)))
     result: dict[str, Any] = {"fraction": FRACTION, "seeds": list(o.seeds),
                               "cold_given": ctx.settings.ingest.cold_given,
                               "max_epochs": ctx.settings.train.epochs,
                               "patience": ctx.settings.train.patience,
                               "note": enrichment_note(ctx.settings), "datasets": {}}
     for source in o.cold_datasets:
-        for protocol in PROTOCOLS:
+        for protocol in o.cold_protocols:
             seeds: list[dict[str, Any]] = []
             for seed in o.seeds:
                 settings = seed_settings(ctx.settings, source, protocol, seed)
@@ -171,6 +173,30 @@ def summarise(protocol: str, seeds: list[dict[str, Any]]) -> dict[str, Any]:
     return {"groups": list(COLD_GROUPS[protocol]), "paired_group": PAIRED_GROUP[protocol],
             "methods": rows, "paired_tests": [t for t in tests if t],
             "counts": [{"seed": s["seed"], **s.get("counts", {})} for s in seeds]}
+
+
+def merge(section: dict[str, Any], other: dict[str, Any]) -> dict[str, Any] | None:
+    """``section`` completed with the (dataset, protocol) tables it lacks from ``other`` (a
+    second process's run, ``--cold-protocols``) when both were measured under the same
+    conditions; None when they do not match or ``other`` adds nothing."""
+    if not all(section.get(k) == other.get(k) for k in SAME_CONDITIONS):
+        return None
+    ours = section.get("datasets", {})
+    wanted = {(source, protocol): t for source, tables in other.get("datasets", {}).items()
+              for protocol, t in tables.items() if protocol not in ours.get(source, {})}
+    if not wanted:
+        return None
+    datasets = {source: dict(tables) for source, tables in ours.items()}
+    for (source, protocol), t in wanted.items():
+        datasets.setdefault(source, {})[protocol] = t
+    ordered = {source: {q: tables[q] for q in PROTOCOLS if q in tables}
+               for source, tables in datasets.items()}
+    return {**section, "datasets": ordered}
+
+
+def joined(section: dict[str, Any]) -> list[str]:
+    """The protocols a run's section holds, as its provenance names them."""
+    return list(dict.fromkeys(q for tables in section.get("datasets", {}).values() for q in tables))
 
 
 def paired(seeds: list[dict[str, Any]], a: str, b: str, group: str) -> dict[str, Any] | None:

@@ -54,6 +54,8 @@ REPORT = "report"
 SCOPES = ("train", "all")
 #: Catalogues the cold-start section can measure (bench/stages.py loads them).
 COLD_DATASETS = ("ml-100k", "amazon-sports")
+#: Its protocols: a fifth of the items, or of the users, held out entirely.
+COLD_PROTOCOLS = ("cold-items", "cold-users")
 FULL_SIZES = (10_000, 100_000, 300_000, 1_000_000)
 QUICK_SIZES = (10_000, 30_000, 100_000)
 ENDPOINT_CONCURRENCY = (1, 4, 8)
@@ -99,6 +101,7 @@ class Options:
     grid: GridSpec = field(default_factory=GridSpec)
     protocol_scopes: tuple[str, ...] = SCOPES
     cold_datasets: tuple[str, ...] = ("ml-100k",)
+    cold_protocols: tuple[str, ...] = COLD_PROTOCOLS
     sizes: tuple[int, ...] = FULL_SIZES
     profile: str = "sports"
     neo4j_heap: str = "2g"
@@ -124,7 +127,8 @@ class Options:
                 "seed": self.seed, "seeds": list(self.seeds), "max_epochs": self.max_epochs,
                 "patience": self.patience, "grid": vars(self.grid),
                 "protocol_scopes": list(self.protocol_scopes),
-                "cold_datasets": list(self.cold_datasets), "sizes": list(self.sizes),
+                "cold_datasets": list(self.cold_datasets),
+                "cold_protocols": list(self.cold_protocols), "sizes": list(self.sizes),
                 "profile": self.profile, "neo4j_heap": self.neo4j_heap,
                 "embed_texts": self.embed_texts, "embed_repeats": self.embed_repeats,
                 "endpoint_latency": self.endpoint_latency,
@@ -174,6 +178,9 @@ def parser() -> argparse.ArgumentParser:
                    help="cold-start: catalogues to measure, comma-separated, from "
                         f"{', '.join(COLD_DATASETS)} (amazon-sports: $MLLMREC_DATA/amazon-sports, "
                         "hours per seed on a small machine)")
+    p.add_argument("--cold-protocols", default=",".join(COLD_PROTOCOLS),
+                   help="cold-start: protocols to measure (one per process lets two processes "
+                        "share the work; the report joins runs of the same commit)")
     p.add_argument("--sizes", default=None,
                    help="scaling sizes in interactions, comma-separated (default "
                         f"{_csv(FULL_SIZES)}; {_csv(QUICK_SIZES)} with --quick)")
@@ -217,6 +224,9 @@ def parse(argv: Sequence[str] | None = None) -> Options:
     cold = tuple(_split(a.cold_datasets, str))
     if not cold or not set(cold) <= set(COLD_DATASETS):
         p.error(f"--cold-datasets: choose from {', '.join(COLD_DATASETS)}")
+    cold_protocols = tuple(_split(a.cold_protocols, str))
+    if not cold_protocols or not set(cold_protocols) <= set(COLD_PROTOCOLS):
+        p.error(f"--cold-protocols: choose from {', '.join(COLD_PROTOCOLS)}")
     concurrency = tuple(_split(a.endpoint_concurrency, int))
     if not concurrency or min(concurrency) < 1 or a.endpoint_latency <= 0:
         p.error("--endpoint-concurrency: positive integers; --endpoint-latency: above 0")
@@ -229,6 +239,7 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         grid=GridSpec(tuple(_split(a.grid_knn_k, int)), tuple(_split(a.grid_knn_jac, int)),
                       tuple(_split(a.grid_pure, float))),
         protocol_scopes=scopes, cold_datasets=cold,
+        cold_protocols=tuple(q for q in COLD_PROTOCOLS if q in cold_protocols),
         sizes=tuple(_split(a.sizes, int)) if a.sizes else QUICK_SIZES if a.quick else FULL_SIZES,
         profile=a.profile, neo4j_heap=a.neo4j_heap,
         embed_texts=a.embed_texts or (256 if a.quick else 2_000),

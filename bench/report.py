@@ -3,9 +3,9 @@
 A run file holds only what its run measured. The report takes each section from the newest
 of the given run files that has it, and every section says which run that was: its date,
 commit and command, so a section not re-run is never mistaken for a fresh one. The only
-join is the protocol section's user-text scopes, which two processes may measure side by
-side: a section lacking a scope is completed from another run of the SAME commit measured
-under the same conditions, and both runs are named.
+joins are of work two processes may measure side by side (the protocol section's user-text
+scopes, the cold-start section's protocols): a section lacking a part is completed from
+another run of the SAME commit measured under the same conditions, and both runs are named.
 
 ``python -m bench report [--from FILE ...]`` rebuilds the report without measuring; README.md
 links to the report and is never rewritten.
@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.ablation import better_on_validation
+from bench.cold_start import joined as cold_parts
+from bench.cold_start import merge as cold_merge
 from bench.embed_paths import endpoint_rows, local_rows
 from bench.options import SECTIONS, key
 from bench.paper_scale import table_rows
 from bench.plots import plot_curves, plot_scaling, plot_stage_times, slope_text
-from bench.protocol import merge
+from bench.protocol import merge as protocol_merge
 from bench.results import Run, load, run_files
 from bench.stages import SUB
 
@@ -46,7 +48,7 @@ PUBLISHED: dict[str, dict[str, tuple[float, float]]] = {
 @dataclass(frozen=True)
 class Part:
     """One section of the report: its data and the run(s) it was measured by (one, except a
-    protocol section whose scopes two runs of one commit measured)."""
+    section of :data:`JOINS` whose parts two runs of one commit measured)."""
 
     section: str
     data: Any
@@ -61,21 +63,28 @@ def collect(runs: Sequence[Run]) -> list[Part]:
         if found is None:
             continue
         part = Part(section, found.doc[key(section)], (found,))
-        parts.append(_complete_protocol(part, runs) if section == "protocol" else part)
+        parts.append(_complete(part, runs) if section in JOINS else part)
     return parts
 
 
-def _complete_protocol(part: Part, runs: Sequence[Run]) -> Part:
-    """A protocol section lacking a user-text scope, completed from the newest other run of
-    the same commit (clean tree) measured under the same conditions."""
+#: Sections two processes may share: section -> (merge of another run's part, the parts a
+#: run measured, what a part is called in the provenance line).
+JOINS: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any], list[str]], str]] = {
+    "protocol": (protocol_merge, lambda d: list(d.get("grid", {})), "user-text scope(s)"),
+    "cold-start": (cold_merge, cold_parts, "protocol(s)"),
+}
+
+
+def _complete(part: Part, runs: Sequence[Run]) -> Part:
+    """A section lacking parts, completed from the newest other runs of the same commit (clean
+    tree) measured under the same conditions."""
+    merge = JOINS[part.section][0]
     data, sources = part.data, part.runs
     for other in runs:
-        if not data.get("missing"):
-            break
         same_code = other.commit == sources[0].commit and not (other.dirty or sources[0].dirty)
-        if other in sources or not same_code or not other.doc.get("protocol"):
+        if other in sources or not same_code or not other.doc.get(key(part.section)):
             continue
-        merged = merge(data, other.doc["protocol"])
+        merged = merge(data, other.doc[key(part.section)])
         if merged is not None:
             data, sources = merged, (*sources, other)
     return Part(part.section, data, sources)
@@ -586,15 +595,15 @@ def _source(run: Run) -> str:
 def provenance(part: Part) -> str:
     """The line under a section's title: which run(s) measured it, when, at which commit."""
     first, *more = part.runs
-    joined = "".join(f"; user-text scope(s) {', '.join(_scopes(r))} from {_source(r)} (same "
-                     "commit, split, seeds and conditions, run in a second process)"
-                     for r in more)
+    if more:
+        _, parts_of, what = JOINS[part.section]
+        joined = "".join(f"; {what} {', '.join(parts_of(r.doc[key(part.section)]))} from "
+                         f"{_source(r)} (same commit, split, seeds and conditions, run in a "
+                         "second process)" for r in more)
+    else:
+        joined = ""
     return (f"_Measured by {_source(first)}: `{first.doc.get('command', 'python -m bench')}`"
             f"{joined}._")
-
-
-def _scopes(run: Run) -> list[str]:
-    return list((run.doc.get("protocol") or {}).get("grid", {}))
 
 
 def render(parts: Sequence[Part], out_dir: Path) -> str:

@@ -66,3 +66,45 @@ def test_report_section_and_options():
         "ml-100k", "amazon-sports")
     with pytest.raises(SystemExit):
         parse(["cold-start", "--cold-datasets", "netflix"])
+
+
+def test_report_joins_the_protocols_two_processes_measured_of_one_commit(tmp_path):
+    from bench.common import environment
+    from bench.report import write_report
+    from bench.results import write_json
+
+    def run(run_id, protocol, commit="abcdef12", patience=20):
+        section = {"fraction": 0.2, "seeds": [1, 2], "cold_given": 5, "patience": patience,
+                   "max_epochs": 1000, "note": "",
+                   "datasets": {"ml-100k": {protocol: summarise(protocol, _seeds())}}}
+        env = {**environment(), "git": {"commit": commit * 5, "short": commit, "dirty": False}}
+        return {"id": run_id, "created": f"2026-01-0{run_id[7]}T00:00:00Z", "environment": env,
+                "parameters": {}, "command": f"python -m bench cold-start {run_id}",
+                "cold_start": section}
+
+    write_json(run("20260102T000000Z", "cold-users"), tmp_path)
+    write_json(run("20260101T000000Z", "cold-items"), tmp_path)
+    write_json(run("20260103T000000Z", "cold-items", commit="99999999"), tmp_path / "other")
+    write_json(run("20260104T000000Z", "cold-items", patience=5), tmp_path / "other")
+    text = write_report(tmp_path).read_text().split("## Cold start")[1]
+    # the table of each protocol, in protocol order, and both runs named
+    assert text.index("### ml-100k, cold-items") < text.index("### ml-100k, cold-users")
+    assert ("protocol(s) cold-items from run `20260101T000000Z` of 2026-01-01T00:00:00Z, "
+            "commit `abcdef12`") in text
+    # another commit, or other conditions, is never joined
+    for other in ("20260103T000000Z", "20260104T000000Z"):
+        files = [tmp_path / "20260102T000000Z.json", tmp_path / "other" / f"{other}.json"]
+        text = write_report(tmp_path, files).read_text().split("## Cold start")[1]
+        assert text.count("### ml-100k") == 1 and "second process" not in text
+
+
+def test_cold_protocols_option_names_the_sections_protocols():
+    from bench.cold_start import PROTOCOLS
+    from bench.options import COLD_PROTOCOLS
+
+    assert tuple(PROTOCOLS) == COLD_PROTOCOLS == parse(["cold-start"]).cold_protocols
+    assert parse(["cold-start", "--cold-protocols", "cold-users,cold-items"]).cold_protocols == (
+        "cold-items", "cold-users")
+    assert parse(["cold-start", "--cold-protocols", "cold-users"]).cold_protocols == ("cold-users",)
+    with pytest.raises(SystemExit):
+        parse(["cold-start", "--cold-protocols", "warm"])
