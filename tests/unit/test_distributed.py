@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +76,32 @@ def _worker(rank: int, port: int, model: str, out: str) -> None:
     shutdown()  # an error leaves the group to the process exit, as the trainer does
 
 
+def _spawn_two(port: int, model: str, out: Path, fit_seconds: float = 600,
+               teardown_seconds: float = 60) -> None:
+    """Run the two ranks to the end. Once both have written their results, a rank still
+    inside ``shutdown`` after ``teardown_seconds`` is gloo's rare teardown hang
+    (pytorch/pytorch#75097, seen once here in a rank's futex after the barrier): it is killed
+    with a warning instead of hanging the suite, since what this test checks is written."""
+    ctx = mp.start_processes(_worker, args=(port, model, str(out)), nprocs=2, join=False,
+                             start_method="spawn")
+    start = time.monotonic()
+    written: float | None = None
+    while not ctx.join(timeout=2):
+        now = time.monotonic()
+        if written is None and all(Path(f"{out}.{r}").exists() for r in (0, 1)):
+            written = now
+        if written is not None and now - written > teardown_seconds:
+            for p in ctx.processes:
+                p.kill()
+            warnings.warn("a gloo rank hung in teardown after writing its results "
+                          "(pytorch/pytorch#75097); killed", RuntimeWarning, stacklevel=1)
+            return
+        if written is None and now - start > fit_seconds:
+            for p in ctx.processes:
+                p.kill()
+            pytest.fail(f"the two ranks did not finish training in {fit_seconds:.0f} s")
+
+
 @pytest.mark.parametrize("model", ["bpr", "lightgcn"])
 def test_two_gloo_ranks_follow_one_process_with_the_same_global_batch(tmp_path, model):
     """Same seeded permutation and negatives, disjoint halves of each global batch, gradients
@@ -82,7 +110,7 @@ def test_two_gloo_ranks_follow_one_process_with_the_same_global_batch(tmp_path, 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    mp.spawn(_worker, args=(port, model, str(tmp_path / "r")), nprocs=2)
+    _spawn_two(port, model, tmp_path / "r")
     rank0, rank1 = (json.loads((tmp_path / f"r.{r}").read_text()) for r in (0, 1))
     single = _fit(model, SINGLE)
     assert len(rank0) == len(rank1) == len(single)
