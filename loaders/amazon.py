@@ -263,4 +263,5 @@ def load_amazon(ratings: str | Path, meta: str | Path | None = None,
     domain = category or domain_from(ratings) or (domain_from(Path(meta)) if meta else "") or "products"
     return Catalogue(users=users_from(inter), items=items, interactions=inter,
                      domain=domain, source=str(ratings),
-                     meta={"format": "amazon", "meta": str(meta or "")})
+                     meta={"format": "amazon", "meta": str(meta or "")},
+                     item_metadata=meta is not None)

@@ -33,7 +33,8 @@ _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 they do not survive CSV/JSON exports or terminals, and in source files they mean corruption."""
 
 ITEM_TEXT_FIELDS = ("title", "brand", "category", "description")
-ITEM_COLUMNS = ("item_id", *ITEM_TEXT_FIELDS, "image")
+ITEM_METADATA = (*ITEM_TEXT_FIELDS, "image")
+ITEM_COLUMNS = ("item_id", *ITEM_METADATA)
 INTERACTION_COLUMNS = ("user_id", "item_id", "rating", "ts", "split")
 
 
@@ -47,6 +48,9 @@ class Catalogue:
     domain: str = "products"
     source: str = ""
     meta: dict[str, str] = field(default_factory=dict)
+    #: False when the source gave no item metadata (no items file): ``items`` then only lists
+    #: ids, and an ingest leaves the text already stored on those items alone.
+    item_metadata: bool = True
 
     @property
     def has_split(self) -> bool:
@@ -165,7 +169,7 @@ def validate(cat: Catalogue, allow_duplicates: bool = False) -> Catalogue:
         users=cat.users[["user_id"]].drop_duplicates().reset_index(drop=True),
         items=items[list(ITEM_COLUMNS)].reset_index(drop=True),
         interactions=inter[list(INTERACTION_COLUMNS)].reset_index(drop=True),
-        domain=cat.domain, source=cat.source, meta=cat.meta,
+        domain=cat.domain, source=cat.source, meta=cat.meta, item_metadata=cat.item_metadata,
     )
 
 

@@ -170,4 +170,5 @@ def load_csv(interactions: str | Path, items: str | Path | None = None,
         pd.DataFrame({"item_id": pd.unique(inter["item_id"])}))
     return Catalogue(users=users_from(inter), items=item_frame, interactions=inter,
                      domain=domain, source=str(interactions),
-                     meta={"format": "csv", "items": str(items or "")})
+                     meta={"format": "csv", "items": str(items or "")},
+                     item_metadata=items is not None)

@@ -41,4 +41,5 @@ def load_mmrec(folder: str | Path, name: str | None = None,
         inter[["item_id"]].drop_duplicates())
     return Catalogue(users=users_from(inter), items=item_frame, interactions=inter,
                      domain=path.stem.replace("_", " "), source=str(path),
-                     meta={"format": "mmrec", "items": str(items or "")})
+                     meta={"format": "mmrec", "items": str(items or "")},
+                     item_metadata=items is not None)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loaders.canonical import Catalogue, dedupe_latest, validate
+from loaders.canonical import ITEM_METADATA, Catalogue, dedupe_latest, validate
 from mllmrec.config import IngestSettings, Settings
 from mllmrec.db import Store
 from mllmrec.errors import ConfigError, InputDataError
@@ -111,12 +111,13 @@ def prepare(cat: Catalogue, settings: IngestSettings, existing: pd.DataFrame | N
         labels = (split_incremental(inter, existing, settings.seed)
                   if has_existing else split_per_user(inter, settings.seed))
         inter = inter.assign(split=labels.astype("Int8"))
-    items = _items_for(cat.items, inter)
+    items = _items_for(cat.items if cat.item_metadata else cat.items.iloc[:0], inter)
     items["cold"] = items["item_id"].isin(cold_items)
     users = pd.DataFrame({"user_id": pd.unique(inter["user_id"])})
     users["cold"] = users["user_id"].isin(cold_users)
     return Catalogue(users=users, items=items, interactions=inter.reset_index(drop=True),
-                     domain=cat.domain, source=cat.source, meta=cat.meta)
+                     domain=cat.domain, source=cat.source, meta=cat.meta,
+                     item_metadata=cat.item_metadata)
 
 
 def _same_labels(inter: pd.DataFrame, existing: pd.DataFrame) -> None:
@@ -133,9 +134,12 @@ def _same_labels(inter: pd.DataFrame, existing: pd.DataFrame) -> None:
 
 
 def _items_for(items: pd.DataFrame, inter: pd.DataFrame) -> pd.DataFrame:
-    """Items that have interactions; ones with no metadata row get an empty one."""
+    """Items that have interactions; ``described`` marks the ones with a metadata row (the
+    others get empty fields, and the write leaves their stored text alone)."""
     used = pd.DataFrame({"item_id": pd.unique(inter["item_id"])})
-    return used.merge(items, on="item_id", how="left")
+    out = used.merge(items, on="item_id", how="left")
+    out["described"] = out["item_id"].isin(items["item_id"])
+    return out
 
 
 MAX_ROW_ITEMS = 1_000
@@ -213,9 +217,9 @@ def write(store: Store, dataset: str, cat: Catalogue, settings: IngestSettings,
                             [{"id": u, "cold": _cold(c)} for u, c in _with_cold(cat.users, "user_id")],
                             batch_size=bs, desc="users", dataset=dataset)
         item_rows = [
-            {"id": r.item_id, "title": _none(r.title), "brand": _none(r.brand),
-             "category": _none(r.category), "description": _none(r.description),
-             "image": _none(r.image), "cold": _cold(getattr(r, "cold", False))}
+            {"id": r.item_id, "cold": _cold(getattr(r, "cold", False)),
+             "text": {f: _none(getattr(r, f)) for f in ITEM_METADATA}
+             if getattr(r, "described", True) else {}}
             for r in cat.items.itertuples(index=False)
         ]
         store.write_batches("ingest/merge_items", item_rows, batch_size=bs, desc="items", dataset=dataset)

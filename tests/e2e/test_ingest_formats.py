@@ -79,3 +79,26 @@ def test_csv_with_items_then_reingest(store, neo4j_settings, dataset_name, tmp_p
                           d=dataset_name)[0] == {"t": "Movie 3", "c": "Drama"}
     _ingest(neo4j_settings, dataset_name, "csv", str(inter), "--items", str(items), "--domain", "movies")
     assert _interactions(store, dataset_name) == first
+
+
+def test_new_interactions_without_an_items_file_keep_the_stored_item_text(
+        store, neo4j_settings, dataset_name, tmp_path):
+    """An incremental ingest that names items only in its interactions (no items file, or no
+    row in it) must not erase their stored text; a row of the items file still rewrites it,
+    a field it leaves empty included."""
+    inter = tmp_path / "ratings.csv"
+    inter.write_text("user,item\n" + "".join(f"u{u},m{i}\n" for u in range(3) for i in range(6)))
+    items = tmp_path / "items.csv"
+    items.write_text("id,title,brand\n" + "".join(f"m{i},Movie {i},Studio {i}\n" for i in range(6)))
+    _ingest(neo4j_settings, dataset_name, "csv", str(inter), "--items", str(items))
+    more = tmp_path / "more.csv"
+    more.write_text("user,item\nu3,m1\nu3,m2\nu3,m4\nu3,m6\n")
+    _ingest(neo4j_settings, dataset_name, "csv", str(more))  # no items file: m6 is new, bare
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text("id,title,brand\nm2,Movie Two,\n")  # m2 rewritten, brand cleared
+    _ingest(neo4j_settings, dataset_name, "csv", str(more), "--items", str(fixed))
+    rows = store.run_text("MATCH (i:Item {dataset: $d}) RETURN i.id AS id, i.title AS t, "
+                          "i.brand AS b ORDER BY id", d=dataset_name)
+    want = {f"m{i}": (f"Movie {i}", f"Studio {i}") for i in range(6)}
+    want |= {"m2": ("Movie Two", None), "m6": (None, None)}
+    assert {r["id"]: (r["t"], r["b"]) for r in rows} == want
