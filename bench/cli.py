@@ -18,7 +18,7 @@ from typing import Any
 from bench.common import environment, load_average, neo4j_for_bench
 from bench.context import Context
 from bench.options import ON_DATASET, Options, parse
-from bench.results import created, timestamp, write_json
+from bench.results import created, reserve, write_json
 from mllmrec.config import Neo4jSettings, Settings, load_settings
 from mllmrec.db import connect
 
@@ -111,15 +111,17 @@ def measure(options: Options, command: str) -> Path:
         "tune": tune_study.section, "encoder-precision": encoder_precision.section,
         "tune-overhead": tune_overhead.section, "embed-paths": embed_paths.section}
     started = time.perf_counter()
-    doc: dict[str, Any] = {"id": timestamp(), "created": created(), "command": command,
-                           "environment": environment()}
+    doc: dict[str, Any] = {"id": reserve(options.results_dir), "created": created(),
+                           "command": command, "environment": environment()}
+    write_json(doc, options.results_dir)  # the reserved file holds a run, if one without sections
     with tempfile.TemporaryDirectory(prefix="mllmrec-bench-runs-") as runs_dir, \
             _server(options) as neo4j:
         settings = base_settings(options, neo4j, Path(runs_dir))
         doc["parameters"] = {**options.parameters(), "no_llm": settings.enrich.no_llm,
                              "graph": settings.graph.model_dump(), "device": settings.train.device,
                              "train_threads": settings.train.threads,
-                             "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")}
+                             "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+                             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
         store = connect(neo4j) if neo4j is not None else None
         ctx = Context(options, settings, doc, store)
         try:

@@ -19,6 +19,20 @@ def timestamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def reserve(results_dir: Path) -> str:
+    """The id of a run started now, its file created empty at once: a second process started
+    in the same second takes ``<time>-2`` instead of overwriting the first one's file."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    stamp, n = timestamp(), 1
+    while True:
+        run_id = stamp if n == 1 else f"{stamp}-{n}"
+        try:
+            (results_dir / f"{run_id}.json").open("x").close()
+            return run_id
+        except FileExistsError:
+            n += 1
+
+
 def created() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

@@ -171,3 +171,14 @@ def test_embed_paths_section_states_targets_and_misses(tmp_path):
     assert "| int8 vs fp32 mean cosine | 0.9962 | >= 0.99 | yes |" in md
     assert "| int8 vs fp32 min cosine | 0.9652 | >= 0.97 | **NO** |" in md
     assert "| fp32 texts/s | 68.7 | - | - |" in md and "| int8 / fp32 speed | 1.18 | - | - |" in md
+
+
+def test_two_runs_started_in_the_same_second_get_their_own_files(tmp_path, monkeypatch):
+    import bench.results as results
+
+    monkeypatch.setattr(results, "timestamp", lambda: "20260101T000000Z")  # one second, twice
+    first, second = results.reserve(tmp_path), results.reserve(tmp_path)
+    assert (first, second) == ("20260101T000000Z", "20260101T000000Z-2")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{second}.json", f"{first}.json"]
+    write_json(_run(first, "abcdef12", quality={}), tmp_path)
+    assert json.loads((tmp_path / f"{second}.json").read_text() or "{}") == {}
