@@ -117,3 +117,19 @@ def test_report_joins_the_two_scopes_of_one_commit_and_prints_inflation_and_pair
     protocol = write_report(tmp_path, files).read_text().split("## Protocol")[1].split("\n## ")[0]
     assert "run `20260103T000000Z`" in protocol and "20260102T000000Z" not in protocol
     assert "**Not run** (the run was stopped before them): train." in protocol
+
+
+def test_quality_pairs_mllmrec_with_the_better_id_baseline_never_the_hybrid():
+    from bench.context import Context
+    from bench.options import parse
+    from bench.quality import table
+
+    def model(name: str, valid: float, per_user: list[float]) -> dict:
+        return {**aggregate([_run(1, valid, 0.3, per_user)]), "model": name, "label": name}
+
+    models = [model("MLLMRec", 0.30, [0.1, 0.3, 0.2]), model("BPR-MF", 0.32, [0.2, 0.3, 0.1]),
+              model("LightGCN", 0.34, [0.3, 0.4, 0.4]), model("Hybrid", 0.36, [0.5, 0.5, 0.5])]
+    t = table(Context(parse(["quality"]), Settings(), {}), models)
+    assert t["paired_test"]["b"] == "LightGCN" and t["missing"] == []
+    assert table(Context(parse(["quality"]), Settings(), {}), models[:2])["missing"] == [
+        "LightGCN", "Hybrid"]
