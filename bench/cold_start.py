@@ -23,7 +23,7 @@ hybrid (chosen pools) with text-kNN (max) on each (seed, user)'s cold-target Rec
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ import torch
 
 from bench.common import enrichment_note
 from bench.context import Context
+from bench.options import COLD_RUNS
 from bench.stages import run_stages
 from mllmrec.config import Settings
 from mllmrec.db import Store
@@ -44,13 +45,12 @@ FRACTION = 0.2
 #: protocol (bench.options.COLD_PROTOCOLS) -> the ingest setting it sets to FRACTION
 PROTOCOLS = {"cold-items": "ingest.cold_items", "cold-users": "ingest.cold_users"}
 #: what two runs must share for the report to join their protocols into one section
-SAME_CONDITIONS = ("fraction", "seeds", "cold_given", "max_epochs", "patience", "note")
+SAME_CONDITIONS = ("fraction", "seeds", "cold_given", "max_epochs", "patience", "note", "runs")
 #: the group of test targets each protocol is about, and the one the paired test uses
 COLD_GROUPS = {"cold-items": ("cold_items", "cold_among_cold"), "cold-users": ("cold_users",)}
 PAIRED_GROUP = {"cold-items": "cold_among_cold", "cold-users": "cold_users"}
-#: trained models and their negative pools (text models with both, chosen on validation)
-TRAINED = (("mllmrec", "MLLMRec", ("all", "interacted")), ("hybrid", "Hybrid", ("all", "interacted")),
-           ("lightgcn", "LightGCN", ("all",)), ("bpr", "BPR-MF", ("all",)))
+#: trained models' labels (their runs: bench.options.COLD_RUNS, model:negative pool)
+TRAINED = {"mllmrec": "MLLMRec", "hybrid": "Hybrid", "lightgcn": "LightGCN", "bpr": "BPR-MF"}
 REFERENCES = {"text-knn-max": "text-kNN (max)", "text-knn-mean": "text-kNN (mean)",
               "popularity": "popularity", "random": "random"}
 PAIRED_AGAINST = "text-kNN (max)"
@@ -65,7 +65,7 @@ def section(ctx: Context) -> None:
     result: dict[str, Any] = {"fraction": FRACTION, "seeds": list(o.seeds),
                               "cold_given": ctx.settings.ingest.cold_given,
                               "max_epochs": ctx.settings.train.epochs,
-                              "patience": ctx.settings.train.patience,
+                              "patience": ctx.settings.train.patience, "runs": list(o.cold_runs),
                               "note": enrichment_note(ctx.settings), "datasets": {}}
     for source in o.cold_datasets:
         for protocol in o.cold_protocols:
@@ -81,7 +81,8 @@ def section(ctx: Context) -> None:
                     result["datasets"].setdefault(source, {})[protocol] = summarise(protocol, seeds)
                     ctx.save("cold-start", result)
 
-                measure_seed(ctx.store, settings, protocol, seeds[-1], on_method=save)
+                measure_seed(ctx.store, settings, protocol, seeds[-1], on_method=save,
+                             runs=o.cold_runs)
                 save()
 
 
@@ -93,8 +94,9 @@ def seed_settings(settings: Settings, source: str, protocol: str, seed: int) -> 
 
 
 def measure_seed(store: Store, settings: Settings, protocol: str, out: dict[str, Any],
-                 on_method: Callable[[Any], None] | None = None) -> dict[str, Any]:
-    """Train every model of :data:`TRAINED` and score every reference method on the prepared
+                 on_method: Callable[[Any], None] | None = None,
+                 runs: Sequence[str] = COLD_RUNS) -> dict[str, Any]:
+    """Train every ``model:pool`` of ``runs`` and score every reference method on the prepared
     cold-start dataset ``settings.dataset``; fills ``out["methods"]`` (label -> metrics per
     split and group, and each test user's Recall@20 on the paired group) and returns it."""
     from mllmrec.train import writeback
@@ -104,20 +106,20 @@ def measure_seed(store: Store, settings: Settings, protocol: str, out: dict[str,
                            user_features=False)
     out["counts"] = dict(data.counts)
     methods: dict[str, Any] = out.setdefault("methods", {})
-    for model, label, pools in TRAINED:
-        for pool in pools:
-            run = train_model(store, settings.with_overrides(
-                {"train.model": model, "train.negatives": pool}), progress=False)
-            assert run is not None  # one process: rank 0
-            users, items = writeback.stored_vectors(store, settings.dataset, run.run_id,
-                                                    data.user_ids, data.item_ids)
-            scorer = dot_scorer(torch.from_numpy(users), torch.from_numpy(items))
-            methods[f"{label} ({pool})"] = {
-                "method": label, "negatives": pool, "run_id": run.run_id, "epochs": run.epochs,
-                "best_epoch": run.best_epoch, "metrics": _plain(run.metrics),
-                "per_user": _paired_values(scorer, data, protocol, settings)}
-            if on_method:
-                on_method(None)
+    for model, pool in (r.split(":") for r in runs):
+        label = TRAINED[model]
+        run = train_model(store, settings.with_overrides(
+            {"train.model": model, "train.negatives": pool}), progress=False)
+        assert run is not None  # one process: rank 0
+        users, items = writeback.stored_vectors(store, settings.dataset, run.run_id,
+                                                data.user_ids, data.item_ids)
+        scorer = dot_scorer(torch.from_numpy(users), torch.from_numpy(items))
+        methods[f"{label} ({pool})"] = {
+            "method": label, "negatives": pool, "run_id": run.run_id, "epochs": run.epochs,
+            "best_epoch": run.best_epoch, "metrics": _plain(run.metrics),
+            "per_user": _paired_values(scorer, data, protocol, settings)}
+        if on_method:
+            on_method(None)
     for name, label in REFERENCES.items():
         scorer = reference_scorer(name, data, settings.train.seed)
         methods[label] = {"method": label, "negatives": None,
@@ -165,10 +167,10 @@ def summarise(protocol: str, seeds: list[dict[str, Any]]) -> dict[str, Any]:
     for method in {r["method"] for r in rows if r["negatives"]}:
         own = [r for r in rows if r["method"] == method]
         best = max(own, key=lambda r: r["mean"].get("valid", {}).get("recall@20", -1.0))
-        for r in own:
-            r["chosen"] = r is best
+        for r in own:  # one pool measured: no choice to mark, but it is the method's row
+            r["chosen"] = r is best if len(own) > 1 else None
     tests = [paired(seeds, a["label"], PAIRED_AGAINST, PAIRED_GROUP[protocol])
-             for a in rows if a.get("chosen") and a["method"] in ("MLLMRec", "Hybrid")
+             for a in rows if a.get("chosen") is not False and a["method"] in ("MLLMRec", "Hybrid")
              and any(PAIRED_AGAINST in s["methods"] for s in seeds)]
     return {"groups": list(COLD_GROUPS[protocol]), "paired_group": PAIRED_GROUP[protocol],
             "methods": rows, "paired_tests": [t for t in tests if t],

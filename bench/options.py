@@ -56,6 +56,9 @@ SCOPES = ("train", "all")
 COLD_DATASETS = ("ml-100k", "amazon-sports")
 #: Its protocols: a fifth of the items, or of the users, held out entirely.
 COLD_PROTOCOLS = ("cold-items", "cold-users")
+#: Its trained runs, model:negative pool (the text models with both pools, chosen on validation).
+COLD_RUNS = ("mllmrec:all", "mllmrec:interacted", "hybrid:all", "hybrid:interacted",
+             "lightgcn:all", "bpr:all")
 FULL_SIZES = (10_000, 100_000, 300_000, 1_000_000)
 QUICK_SIZES = (10_000, 30_000, 100_000)
 ENDPOINT_CONCURRENCY = (1, 4, 8)
@@ -102,6 +105,7 @@ class Options:
     protocol_scopes: tuple[str, ...] = SCOPES
     cold_datasets: tuple[str, ...] = ("ml-100k",)
     cold_protocols: tuple[str, ...] = COLD_PROTOCOLS
+    cold_runs: tuple[str, ...] = COLD_RUNS
     sizes: tuple[int, ...] = FULL_SIZES
     profile: str = "sports"
     neo4j_heap: str = "2g"
@@ -128,7 +132,8 @@ class Options:
                 "patience": self.patience, "grid": vars(self.grid),
                 "protocol_scopes": list(self.protocol_scopes),
                 "cold_datasets": list(self.cold_datasets),
-                "cold_protocols": list(self.cold_protocols), "sizes": list(self.sizes),
+                "cold_protocols": list(self.cold_protocols), "cold_runs": list(self.cold_runs),
+                "sizes": list(self.sizes),
                 "profile": self.profile, "neo4j_heap": self.neo4j_heap,
                 "embed_texts": self.embed_texts, "embed_repeats": self.embed_repeats,
                 "endpoint_latency": self.endpoint_latency,
@@ -181,6 +186,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cold-protocols", default=",".join(COLD_PROTOCOLS),
                    help="cold-start: protocols to measure (one per process lets two processes "
                         "share the work; the report joins runs of the same commit)")
+    p.add_argument("--cold-runs", default=",".join(COLD_RUNS),
+                   help="cold-start: the trained runs, model:negative pool (fewer make a large "
+                        "catalogue affordable; a text model with one pool has no validation "
+                        "choice to show); the reference methods always run")
     p.add_argument("--sizes", default=None,
                    help="scaling sizes in interactions, comma-separated (default "
                         f"{_csv(FULL_SIZES)}; {_csv(QUICK_SIZES)} with --quick)")
@@ -227,6 +236,9 @@ def parse(argv: Sequence[str] | None = None) -> Options:
     cold_protocols = tuple(_split(a.cold_protocols, str))
     if not cold_protocols or not set(cold_protocols) <= set(COLD_PROTOCOLS):
         p.error(f"--cold-protocols: choose from {', '.join(COLD_PROTOCOLS)}")
+    cold_runs = tuple(_split(a.cold_runs, str))
+    if not cold_runs or not set(cold_runs) <= set(COLD_RUNS):
+        p.error(f"--cold-runs: choose from {', '.join(COLD_RUNS)}")
     concurrency = tuple(_split(a.endpoint_concurrency, int))
     if not concurrency or min(concurrency) < 1 or a.endpoint_latency <= 0:
         p.error("--endpoint-concurrency: positive integers; --endpoint-latency: above 0")
@@ -240,6 +252,7 @@ def parse(argv: Sequence[str] | None = None) -> Options:
                       tuple(_split(a.grid_pure, float))),
         protocol_scopes=scopes, cold_datasets=cold,
         cold_protocols=tuple(q for q in COLD_PROTOCOLS if q in cold_protocols),
+        cold_runs=tuple(r for r in COLD_RUNS if r in cold_runs),
         sizes=tuple(_split(a.sizes, int)) if a.sizes else QUICK_SIZES if a.quick else FULL_SIZES,
         profile=a.profile, neo4j_heap=a.neo4j_heap,
         embed_texts=a.embed_texts or (256 if a.quick else 2_000),

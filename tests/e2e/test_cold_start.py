@@ -175,10 +175,11 @@ def test_bench_measures_every_method_on_a_cold_split(store, cold):
     """The cold-start bench section's per-seed step on the prepared dataset (2 epochs): every
     trained model with its pools and every reference method, per group, and the summary."""
     from bench.cold_start import REFERENCES, TRAINED, measure_seed, summarise
+    from bench.options import COLD_RUNS
 
     s = cold[0].with_overrides({"train.epochs": 2, "train.patience": 1, "train.threads": 1})
     out = measure_seed(store, s, "cold-items", {"seed": 3})
-    want = {f"{label} ({pool})" for _, label, pools in TRAINED for pool in pools}
+    want = {f"{TRAINED[model]} ({pool})" for model, pool in (r.split(":") for r in COLD_RUNS)}
     assert set(out["methods"]) == want | set(REFERENCES.values())
     n_cold_users = out["methods"]["popularity"]["metrics"]["test_cold_among_cold"]["users"]
     for m in out["methods"].values():

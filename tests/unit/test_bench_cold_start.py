@@ -108,3 +108,20 @@ def test_cold_protocols_option_names_the_sections_protocols():
     assert parse(["cold-start", "--cold-protocols", "cold-users"]).cold_protocols == ("cold-users",)
     with pytest.raises(SystemExit):
         parse(["cold-start", "--cold-protocols", "warm"])
+
+
+def test_one_pool_per_text_model_is_shown_unchosen_and_still_paired():
+    """--cold-runs with one pool per text model (a large catalogue): no validation choice to
+    mark, but the paired test still runs on that pool."""
+    seeds = [{**s, "methods": {k: v for k, v in s["methods"].items() if k != "MLLMRec (all)"}}
+             for s in _seeds()]
+    t = summarise("cold-items", seeds)
+    rows = {r["label"]: r for r in t["methods"]}
+    assert rows["MLLMRec (interacted)"]["chosen"] is None
+    assert [p["a"] for p in t["paired_tests"]] == ["MLLMRec (interacted)"]
+    md = "\n".join(_cold_start_md({"fraction": 0.2, "seeds": [1, 2], "datasets": {"x": {"cold-items": t}}}, None))
+    assert "MLLMRec *" not in md and "| MLLMRec | interacted |" in md
+    assert parse(["cold-start", "--cold-runs", "lightgcn:all,mllmrec:interacted"]).cold_runs == (
+        "mllmrec:interacted", "lightgcn:all")
+    with pytest.raises(SystemExit):
+        parse(["cold-start", "--cold-runs", "lightgcn:interacted"])
