@@ -102,6 +102,11 @@ def summarise(grids: dict[str, list[dict[str, Any]]], settings: Settings,
             "no_llm": settings.enrich.no_llm}
 
 
+def joined(section: dict[str, Any]) -> list[str]:
+    """The user-text scopes a run's section holds, as the report's provenance names them."""
+    return list(section.get("grid", {}))
+
+
 def merge(section: dict[str, Any], other: dict[str, Any]) -> dict[str, Any] | None:
     """``section`` completed with the scopes it lacks from ``other`` when both were measured
     under the same conditions (dataset, seeds, epochs, patience, enrichment); None when they

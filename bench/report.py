@@ -24,6 +24,7 @@ from bench.embed_paths import endpoint_rows, local_rows
 from bench.options import SECTIONS, key
 from bench.paper_scale import table_rows
 from bench.plots import plot_curves, plot_scaling, plot_stage_times, slope_text
+from bench.protocol import joined as protocol_parts
 from bench.protocol import merge as protocol_merge
 from bench.results import Run, load, run_files
 from bench.stages import SUB
@@ -70,7 +71,7 @@ def collect(runs: Sequence[Run]) -> list[Part]:
 #: Sections two processes may share: section -> (merge of another run's part, the parts a
 #: run measured, what a part is called in the provenance line).
 JOINS: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any], list[str]], str]] = {
-    "protocol": (protocol_merge, lambda d: list(d.get("grid", {})), "user-text scope(s)"),
+    "protocol": (protocol_merge, protocol_parts, "user-text scope(s)"),
     "cold-start": (cold_merge, cold_parts, "protocol(s)"),
 }
 

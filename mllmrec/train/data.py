@@ -31,6 +31,7 @@ import torch
 from mllmrec.cypher import query
 from mllmrec.db import Store, bolt_params
 from mllmrec.errors import StageError
+from mllmrec.graph.build import active_build
 
 log = logging.getLogger(__name__)
 
@@ -228,8 +229,6 @@ def _fetch_item_edges(store: Store, dataset: str, build: str | None = None) -> t
     """The edges of graph build ``build`` (None: the dataset's active build), grouped per
     source item, and the build's id."""
     if build is None:
-        from mllmrec.graph.build import active_build
-
         build = str(active_build(store, dataset)["id"])
     return _fetch_groups(store, "train/item_edges", dataset=dataset, build=build), build
 
