@@ -159,6 +159,9 @@ class TrainSettings(_Section):
     batch_size: int = Field(2048, ge=1)
     epochs: int = Field(1000, ge=1)
     patience: int = Field(20, ge=1)
+    eval_every: int = Field(
+        1, ge=1, description="validate every this many epochs (and after the last): fewer "
+        "full-ranking passes on large catalogues; patience still counts epochs")
     seed: int = 2025
     eval_batch_size: int = Field(1024, ge=1)
     topks: list[int] = Field(default_factory=lambda: [10, 20])

@@ -29,6 +29,9 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
 @click.option("--epochs", type=int, help="Maximum epochs [default: 1000].")
 @click.option("--patience", type=int,
               help="Early-stop after this many epochs without a better valid Recall@20 [default: 20].")
+@click.option("--eval-every", type=click.IntRange(min=1),
+              help="Validate every N epochs (and after the last); patience still counts "
+                   "epochs. Saves full-ranking passes on large catalogues [default: 1].")
 @click.option("--dim", type=int, help="Output dimension d [default: 64].")
 @click.option("--lr", type=float, help="Adam learning rate [default: 0.001].")
 @click.option("--batch-size", type=int, help="BPR triples per step [default: 2048].")
@@ -61,7 +64,7 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
                    "DistributedDataParallel, gloo on CPU, NCCL on GPU; --batch-size is the global batch).")
 @pass_app
 def train_cmd(app: AppContext, model: str | None, epochs: int | None, patience: int | None,
-              dim: int | None, lr: float | None, batch_size: int | None, seed: int | None,
+              eval_every: int | None, dim: int | None, lr: float | None, batch_size: int | None, seed: int | None,
               n_ii_layers: int | None, ui_gcn: bool | None, n_ui_layers: int | None,
               user_pref: bool | None, negatives: str | None, device: str | None, minibatch: bool | None,
               fanout: int | None, topks: tuple[int, ...], eval_batch_size: int | None,
@@ -88,7 +91,7 @@ def train_cmd(app: AppContext, model: str | None, epochs: int | None, patience: 
         raise SystemExit(launch(nproc, sys.argv[1:]))
 
     s = app.apply({"train.model": model, "train.epochs": epochs, "train.patience": patience,
-                   "train.dim": dim, "train.lr": lr, "train.batch_size": batch_size,
+                   "train.eval_every": eval_every, "train.dim": dim, "train.lr": lr, "train.batch_size": batch_size,
                    "train.seed": seed, "train.n_ii_layers": n_ii_layers, "train.ui_gcn": ui_gcn,
                    "train.n_ui_layers": n_ui_layers, "train.use_user_pref": user_pref,
                    "train.negatives": negatives, "train.device": device,

@@ -98,7 +98,7 @@ def record(store: Store, job: TrainingJob, model: Recommender, data: TrainData, 
     checkpoint = job.folder / "model.safetensors"
     write_run_meta(job.folder, {**job.meta, "best_epoch": best_epoch, "metrics": metrics})
     plot = plot_curves([h.epoch for h in history], [h.loss for h in history],
-                       [h.valid[STOP_METRIC] for h in history], best_epoch,
+                       [h.valid.get(STOP_METRIC, float("nan")) for h in history], best_epoch,
                        job.folder / "curve.png", f"{job.dataset} {job.settings.model} {job.id}")
     if stage or serve:
         stage_model(store, job.dataset, job.id, model, data)
@@ -113,7 +113,7 @@ def record(store: Store, job: TrainingJob, model: Recommender, data: TrainData, 
         run_id=job.id, dataset=job.dataset, model=job.settings.model, best_epoch=best_epoch,
         epochs=len(history), metrics=metrics, device=str(job.device), seconds=timings["total"],
         seconds_per_epoch=float(np.mean([h.train_seconds for h in history])),
-        eval_seconds_per_epoch=float(np.mean([h.eval_seconds for h in history])),
+        eval_seconds_per_epoch=float(np.mean([h.eval_seconds for h in history if h.valid] or [0.0])),
         peak_memory_mb=_peak_memory_mb(job.device), run_dir=str(job.folder), served=serve,
         graph_build=data.graph_build, history=history)
     writeback.finish_run(store, job.id, "ok", writeback.run_properties(metrics, {

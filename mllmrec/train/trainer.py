@@ -1,9 +1,9 @@
 """The training loop (docs/method.md section 7) for MLLMRec and the baselines.
 
 BPR loss with one uniform negative per training interaction, Adam (lr 1e-3, no weight decay),
-batches of 2048, seeded. After every epoch: full-ranking validation metrics; early stop on
-validation Recall@20 after ``patience`` epochs without improvement; the best-validation weights
-are reloaded and evaluated on validation and test (test is never used to choose anything).
+batches of 2048, seeded. After every epoch (every ``eval_every`` epochs, and after the last):
+full-ranking validation metrics; early stop on validation Recall@20 after ``patience`` epochs
+without improvement; the best-validation weights are reloaded and evaluated on validation and test (test is never used to choose anything).
 
 :func:`fit` is the loop (epochs, early stopping, callbacks), :func:`fit_best` adds the
 checkpoint per improvement (:mod:`.checkpoint`) and the final evaluation. The whole run (pull,
@@ -83,7 +83,8 @@ def fit(model: Recommender, data: TrainData, ts: TrainSettings, ks: list[int],
         ) -> tuple[list[EpochLog], dict[str, torch.Tensor], int]:
     """Train with early stopping; returns the history, the best state and its epoch. With
     several ranks, rank 0 evaluates and decides when to stop (the others train only: their
-    history has no validation metrics)."""
+    history has no validation metrics). Epochs between validations (``eval_every`` > 1) have
+    empty validation metrics and no ``on_epoch`` call."""
     sampler = BPRSampler(data.train, ts.seed, ts.negatives)
     device = next(model.parameters()).device
     module = step_module(model, ts, ranks, device)
@@ -96,10 +97,11 @@ def fit(model: Recommender, data: TrainData, ts: TrainSettings, ks: list[int],
         t0 = time.perf_counter()
         loss = train_epoch(module, sampler, opt, ts.batch_size, device, ranks)
         t1 = time.perf_counter()
-        valid = evaluate_model(model, data, VALID, ks, ts.eval_batch_size) if ranks.is_main else {}
+        validate = ranks.is_main and (epoch % ts.eval_every == 0 or epoch == ts.epochs)
+        valid = evaluate_model(model, data, VALID, ks, ts.eval_batch_size) if validate else {}
         rec = EpochLog(epoch, loss, valid, t1 - t0, time.perf_counter() - t1)
         history.append(rec)
-        if ranks.is_main:
+        if validate:
             if valid[STOP_METRIC] > best:
                 best, best_epoch = valid[STOP_METRIC], epoch
                 best_state = copy.deepcopy(model.state_dict())
@@ -108,7 +110,7 @@ def fit(model: Recommender, data: TrainData, ts: TrainSettings, ks: list[int],
             bar.set_postfix(loss=f"{rec.loss:.4f}", r20=f"{valid[STOP_METRIC]:.4f}", best=best_epoch)
             if on_epoch:
                 on_epoch(rec)
-        if agree(epoch - best_epoch >= ts.patience, ranks):
+        if agree(validate and epoch - best_epoch >= ts.patience, ranks):
             log.info("early stop at epoch %d (best %d)", epoch, best_epoch)
             break
     return history, best_state, best_epoch

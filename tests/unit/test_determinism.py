@@ -75,3 +75,26 @@ def test_deterministic_sampling_refuses_several_threads():
     with pytest.raises(ValueError, match="threads 1"):
         TrainSettings(deterministic=True, minibatch=True, threads=2)
     TrainSettings(deterministic=True, minibatch=True, threads=1)
+
+
+def test_eval_every_validates_the_same_epochs_of_the_same_training():
+    """``eval_every`` changes when validation runs, not what trains: the same losses, and at
+    every validated epoch (multiples of 3, and the last) the metrics of an every-epoch run."""
+    base = TrainSettings(model="mllmrec", dim=32, epochs=7, patience=100, seed=11, deterministic=True)
+    valid_1, loss_1, state_1 = _run(base)
+    valid_3, loss_3, state_3 = _run(base.model_copy(update={"eval_every": 3}))
+    assert loss_3 == loss_1
+    assert [e for e, v in enumerate(valid_3, 1) if v] == [3, 6, 7]
+    assert all(valid_3[e - 1] == valid_1[e - 1] for e in (3, 6, 7))
+    for name in state_1:
+        assert torch.equal(state_1[name], state_3[name]), name
+
+
+def test_early_stopping_waits_for_a_validation():
+    """Patience counts epochs, but a run stops only right after a validation: with patience 1
+    and validation every 4 epochs, the stop comes at epoch 8 at the earliest."""
+    ts = TrainSettings(model="lightgcn", dim=32, epochs=40, patience=1, seed=11, lr=0.05,
+                       eval_every=4, deterministic=True)
+    valid, _, _ = _run(ts)
+    assert len(valid) % 4 == 0 and len(valid) >= 8 and valid[-1]
+    assert all(not v for e, v in enumerate(valid, 1) if e % 4)
