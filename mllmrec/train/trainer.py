@@ -3,7 +3,8 @@
 BPR loss with one uniform negative per training interaction, Adam (lr 1e-3, no weight decay),
 batches of 2048, seeded. After every epoch (every ``eval_every`` epochs, and after the last):
 full-ranking validation metrics; early stop on validation Recall@20 after ``patience`` epochs
-without improvement; the best-validation weights are reloaded and evaluated on validation and test (test is never used to choose anything).
+without improvement; the best-validation weights are reloaded and evaluated on validation and
+test (test is never used to choose anything).
 
 :func:`fit` is the loop (epochs, early stopping, callbacks), :func:`fit_best` adds the
 checkpoint per improvement (:mod:`.checkpoint`) and the final evaluation. The whole run (pull,
