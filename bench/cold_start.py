@@ -22,16 +22,18 @@ hybrid (chosen pools) with text-kNN (max) on each (seed, user)'s cold-target Rec
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from bench.common import enrichment_note
 from bench.context import Context
-from bench.options import COLD_RUNS
+from bench.options import COLD_DATASETS, COLD_RUNS
 from bench.stages import run_stages
 from mllmrec.config import Settings
 from mllmrec.db import Store
@@ -44,8 +46,10 @@ log = logging.getLogger(__name__)
 FRACTION = 0.2
 #: protocol (bench.options.COLD_PROTOCOLS) -> the ingest setting it sets to FRACTION
 PROTOCOLS = {"cold-items": "ingest.cold_items", "cold-users": "ingest.cold_users"}
-#: what two runs must share for the report to join their protocols into one section
-SAME_CONDITIONS = ("fraction", "seeds", "cold_given", "max_epochs", "patience", "note", "runs")
+#: what two runs must share for the report to join their tables into one section
+SAME_CONDITIONS = ("fraction", "cold_given", "note")
+#: and what two tables must share for the report to join their seeds and methods
+TRAINING_CONDITIONS = ("max_epochs", "patience", "eval_every")
 #: the group of test targets each protocol is about, and the one the paired test uses
 COLD_GROUPS = {"cold-items": ("cold_items", "cold_among_cold"), "cold-users": ("cold_users",)}
 PAIRED_GROUP = {"cold-items": "cold_among_cold", "cold-users": "cold_users"}
@@ -58,14 +62,14 @@ KS = [10, 20]
 
 
 def section(ctx: Context) -> None:
-    """Every dataset, protocol and seed (see the module docstring), saved after every run."""
+    """Every dataset, protocol and seed (see the module docstring), saved after every method."""
     o = ctx.options
     log.info("== cold-start (datasets %s, protocols %s, seeds %s)", ",".join(o.cold_datasets),
              ",".join(o.cold_protocols), ",".join(map(str, o.seeds)))
-    result: dict[str, Any] = {"fraction": FRACTION, "seeds": list(o.seeds),
-                              "cold_given": ctx.settings.ingest.cold_given,
-                              "max_epochs": ctx.settings.train.epochs,
-                              "patience": ctx.settings.train.patience, "runs": list(o.cold_runs),
+    ts = ctx.settings.train
+    conditions = {"seeds": list(o.seeds), "max_epochs": ts.epochs, "patience": ts.patience,
+                  "eval_every": ts.eval_every, "runs": list(o.cold_runs)}
+    result: dict[str, Any] = {"fraction": FRACTION, "cold_given": ctx.settings.ingest.cold_given,
                               "note": enrichment_note(ctx.settings), "datasets": {}}
     for source in o.cold_datasets:
         for protocol in o.cold_protocols:
@@ -78,7 +82,8 @@ def section(ctx: Context) -> None:
 
                 def save(_: Any = None, seeds: list[dict[str, Any]] = seeds,
                          source: str = source, protocol: str = protocol) -> None:
-                    result["datasets"].setdefault(source, {})[protocol] = summarise(protocol, seeds)
+                    result["datasets"].setdefault(source, {})[protocol] = summarise(
+                        protocol, seeds, conditions)
                     ctx.save("cold-start", result)
 
                 measure_seed(ctx.store, settings, protocol, seeds[-1], on_method=save,
@@ -96,16 +101,27 @@ def seed_settings(settings: Settings, source: str, protocol: str, seed: int) -> 
 def measure_seed(store: Store, settings: Settings, protocol: str, out: dict[str, Any],
                  on_method: Callable[[Any], None] | None = None,
                  runs: Sequence[str] = COLD_RUNS) -> dict[str, Any]:
-    """Train every ``model:pool`` of ``runs`` and score every reference method on the prepared
-    cold-start dataset ``settings.dataset``; fills ``out["methods"]`` (label -> metrics per
-    split and group, and each test user's Recall@20 on the paired group) and returns it."""
+    """Score every reference method, then train every ``model:pool`` of ``runs`` in order, on
+    the prepared cold-start dataset ``settings.dataset``; fills ``out`` (the split's counts and
+    fingerprint; ``methods``: label -> metrics per split and group, and each test user's
+    Recall@20 on the paired group) and returns it. ``on_method`` runs after each method, so
+    an interrupted seed keeps what it measured."""
     from mllmrec.train import writeback
     from mllmrec.train.job import train_model
 
     data = load_train_data(store, settings.dataset, features=True, item_graph=False,
                            user_features=False)
     out["counts"] = dict(data.counts)
+    out["split"] = split_fingerprint(data)
     methods: dict[str, Any] = out.setdefault("methods", {})
+    for name, label in REFERENCES.items():
+        scorer = reference_scorer(name, data, settings.train.seed)
+        methods[label] = {"method": label, "negatives": None,
+                          "metrics": _plain(split_metrics(scorer, torch.device("cpu"), data, KS,
+                                                          settings.train.eval_batch_size)),
+                          "per_user": _paired_values(scorer, data, protocol, settings)}
+    if on_method:
+        on_method(None)
     for model, pool in (r.split(":") for r in runs):
         label = TRAINED[model]
         run = train_model(store, settings.with_overrides(
@@ -120,15 +136,21 @@ def measure_seed(store: Store, settings: Settings, protocol: str, out: dict[str,
             "per_user": _paired_values(scorer, data, protocol, settings)}
         if on_method:
             on_method(None)
-    for name, label in REFERENCES.items():
-        scorer = reference_scorer(name, data, settings.train.seed)
-        methods[label] = {"method": label, "negatives": None,
-                          "metrics": _plain(split_metrics(scorer, torch.device("cpu"), data, KS,
-                                                          settings.train.eval_batch_size)),
-                          "per_user": _paired_values(scorer, data, protocol, settings)}
-    if on_method:
-        on_method(None)
     return out
+
+
+def split_fingerprint(data: TrainData) -> str:
+    """A digest of the users, items and every split's interactions: two runs' results of one
+    seed are joined only when their splits are this same split."""
+    digest = hashlib.sha256()
+    for ids in (data.user_ids, data.item_ids):
+        digest.update("\n".join(map(str, ids)).encode())
+    for split in sorted(data.splits):
+        m = sp.csr_matrix(data.splits[split])
+        m.sort_indices()
+        digest.update(m.indptr.astype(np.int64).tobytes())
+        digest.update(m.indices.astype(np.int64).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def _plain(metrics: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -143,10 +165,13 @@ def _paired_values(scorer: Scorer, data: TrainData, protocol: str, settings: Set
     return [round(float(v), 6) for v in values["recall@20"]]
 
 
-def summarise(protocol: str, seeds: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(protocol: str, seeds: list[dict[str, Any]],
+              conditions: dict[str, Any] | None = None) -> dict[str, Any]:
     """The protocol's table over the seeds measured so far: per method the mean and sample
     std of every metric of every split and group, the chosen negative pool of the text models
-    (better mean validation Recall@20), and the paired tests against text-kNN (max)."""
+    (better mean validation Recall@20), and the paired tests against text-kNN (max). The
+    measured seeds themselves (``per_seed``) and the training ``conditions`` stay in the
+    table, so runs of other seeds can be joined to it (:func:`merge`)."""
     labels = list(dict.fromkeys(k for s in seeds for k in s["methods"]))
     rows = []
     for label in labels:
@@ -174,31 +199,72 @@ def summarise(protocol: str, seeds: list[dict[str, Any]]) -> dict[str, Any]:
              and any(PAIRED_AGAINST in s["methods"] for s in seeds)]
     return {"groups": list(COLD_GROUPS[protocol]), "paired_group": PAIRED_GROUP[protocol],
             "methods": rows, "paired_tests": [t for t in tests if t],
-            "counts": [{"seed": s["seed"], **s.get("counts", {})} for s in seeds]}
+            "counts": [{"seed": s["seed"], **s.get("counts", {})} for s in seeds],
+            "conditions": dict(conditions or {}), "per_seed": seeds}
+
+
+def conditions(table: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:
+    """A table's training conditions; a run file older than per-table conditions kept them
+    for the whole section (and validated every epoch)."""
+    if table.get("conditions"):
+        return dict(table["conditions"])
+    return {"seeds": section.get("seeds"), "max_epochs": section.get("max_epochs"),
+            "patience": section.get("patience"), "eval_every": 1, "runs": section.get("runs")}
 
 
 def merge(section: dict[str, Any], other: dict[str, Any]) -> dict[str, Any] | None:
-    """``section`` completed with the (dataset, protocol) tables it lacks from ``other`` (a
-    second process's run, ``--cold-protocols``) when both were measured under the same
-    conditions; None when they do not match or ``other`` adds nothing."""
+    """``section`` completed from ``other``, another run measured under the same conditions
+    (held-out fraction, given interactions, enrichment): the (dataset, protocol) tables it
+    lacks, whole; and in a table both have, the seeds it lacks and, of a seed both measured on
+    the same split (:func:`split_fingerprint`), the methods it lacks, when both trained with
+    the same epochs, patience and validation interval. None when ``other`` adds nothing."""
     if not all(section.get(k) == other.get(k) for k in SAME_CONDITIONS):
         return None
-    ours = section.get("datasets", {})
-    wanted = {(source, protocol): t for source, tables in other.get("datasets", {}).items()
-              for protocol, t in tables.items() if protocol not in ours.get(source, {})}
-    if not wanted:
+    datasets = {source: {q: {**t, "conditions": conditions(t, section)} for q, t in tables.items()}
+                for source, tables in section.get("datasets", {}).items()}
+    changed = False
+    for source, tables in other.get("datasets", {}).items():
+        for protocol, theirs in tables.items():
+            ours = datasets.get(source, {}).get(protocol)
+            if ours is None:
+                datasets.setdefault(source, {})[protocol] = {**theirs, "conditions": conditions(theirs, other)}
+                changed = True
+                continue
+            seeds = _joined_seeds(ours, theirs, conditions(theirs, other))
+            if seeds is not None:
+                datasets[source][protocol] = summarise(protocol, seeds, ours["conditions"])
+                changed = True
+    if not changed:
         return None
-    datasets = {source: dict(tables) for source, tables in ours.items()}
-    for (source, protocol), t in wanted.items():
-        datasets.setdefault(source, {})[protocol] = t
-    ordered = {source: {q: tables[q] for q in PROTOCOLS if q in tables}
-               for source, tables in datasets.items()}
+    order = [*(d for d in COLD_DATASETS if d in datasets), *sorted(set(datasets) - set(COLD_DATASETS))]
+    ordered = {source: {q: datasets[source][q] for q in PROTOCOLS if q in datasets[source]}
+               for source in order}
     return {**section, "datasets": ordered}
 
 
+def _joined_seeds(ours: dict[str, Any], theirs: dict[str, Any],
+                  their_conditions: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Our measured seeds completed with ``theirs`` (see :func:`merge`), or None."""
+    if not (ours.get("per_seed") and theirs.get("per_seed")) or any(
+            ours["conditions"].get(k) != their_conditions.get(k) for k in TRAINING_CONDITIONS):
+        return None
+    seeds = {s["seed"]: {**s, "methods": dict(s["methods"])} for s in ours["per_seed"]}
+    added = False
+    for s in theirs["per_seed"]:
+        mine = seeds.get(s["seed"])
+        if mine is None:
+            seeds[s["seed"]], added = s, True
+        elif mine.get("split") and mine.get("split") == s.get("split"):
+            new = {k: v for k, v in s["methods"].items() if k not in mine["methods"]}
+            mine["methods"].update(new)
+            added = added or bool(new)
+    return [seeds[k] for k in sorted(seeds)] if added else None
+
+
 def joined(section: dict[str, Any]) -> list[str]:
-    """The protocols a run's section holds, as its provenance names them."""
-    return list(dict.fromkeys(q for tables in section.get("datasets", {}).values() for q in tables))
+    """What a run's section measured, as the provenance names it: dataset, protocol, seeds."""
+    return [f"{source} {protocol} (seeds {', '.join(str(c['seed']) for c in t.get('counts', []))})"
+            for source, tables in section.get("datasets", {}).items() for protocol, t in tables.items()]
 
 
 def paired(seeds: list[dict[str, Any]], a: str, b: str, group: str) -> dict[str, Any] | None:

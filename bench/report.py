@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.ablation import better_on_validation
+from bench.cold_start import conditions as cold_conditions
 from bench.cold_start import joined as cold_parts
 from bench.cold_start import merge as cold_merge
 from bench.embed_paths import endpoint_rows, local_rows
@@ -68,21 +69,27 @@ def collect(runs: Sequence[Run]) -> list[Part]:
     return parts
 
 
-#: Sections two processes may share: section -> (merge of another run's part, the parts a
-#: run measured, what a part is called in the provenance line).
-JOINS: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any], list[str]], str]] = {
-    "protocol": (protocol_merge, protocol_parts, "user-text scope(s)"),
-    "cold-start": (cold_merge, cold_parts, "protocol(s)"),
+#: Sections whose parts several runs may measure: section -> (merge of another run's part,
+#: the parts a run measured, what a part is called, whether the runs must share a commit,
+#: what the joined runs share).
+JOINS: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any], list[str]], str, bool, str]] = {
+    "protocol": (protocol_merge, protocol_parts, "user-text scope(s)", True,
+                 "same commit, split, seeds and conditions, run in a second process"),
+    "cold-start": (cold_merge, cold_parts, "table(s)", False,
+                   "same held-out fraction, given interactions and enrichment; a seed's "
+                   "methods joined only on an identical split, with the same epochs, "
+                   "patience and validation interval"),
 }
 
 
 def _complete(part: Part, runs: Sequence[Run]) -> Part:
-    """A section lacking parts, completed from the newest other runs of the same commit (clean
-    tree) measured under the same conditions."""
-    merge = JOINS[part.section][0]
+    """A section lacking parts, completed from the newest other runs (clean trees; of the same
+    commit where :data:`JOINS` says so) measured under the same conditions."""
+    merge, _, _, same_commit, _ = JOINS[part.section]
     data, sources = part.data, part.runs
     for other in runs:
-        same_code = other.commit == sources[0].commit and not (other.dirty or sources[0].dirty)
+        clean = not (other.dirty or sources[0].dirty)
+        same_code = clean and (other.commit == sources[0].commit or not same_commit)
         if other in sources or not same_code or not other.doc.get(key(part.section)):
             continue
         merged = merge(data, other.doc[key(part.section)])
@@ -451,22 +458,32 @@ COLD_GROUP_NAMES = {"cold_items": "cold items among all", "cold_among_cold": "co
                     "cold_users": "cold users"}
 
 
+def _cold_conditions(t: dict[str, Any], c: dict[str, Any]) -> str:
+    """The sentence under a cold-start table: its seeds and how its models were trained."""
+    k = cold_conditions(t, c)
+    done = [x["seed"] for x in t.get("counts", [])]
+    asked = [s for s in k.get("seeds") or [] if s not in done]
+    every = k.get("eval_every") or 1
+    return (f"Seeds {', '.join(map(str, done))}"
+            + (f" (not measured: {', '.join(map(str, asked))})" if asked else "")
+            + f"; early stopping on validation Recall@20, patience {k.get('patience')}, at most "
+            f"{k.get('max_epochs')} epochs, validated "
+            + ("every epoch" if every == 1 else f"every {every} epochs") + ".")
+
+
 def _cold_start_md(c: dict[str, Any], out_dir: Path) -> list[str]:
-    seeds = c.get("seeds") or []
     lines = [f"`{c['fraction']:.0%}` of the items (protocol cold-items) or of the users "
              "(cold-users) held out entirely by the ingest (`--cold-items` / `--cold-users`, "
              "docs/train.md, Cold start): no training interaction, no co-occurrence edge, no "
              "place in any user text; a cold user's text comes from its "
              f"{c.get('cold_given')} oldest interactions, which are never scored. Each seed "
-             f"({', '.join(map(str, seeds))}) draws the held-out entities and seeds training; "
-             "mean ± sample std over seeds; early stopping on validation Recall@20 (patience "
-             f"{c.get('patience')}, at most {c.get('max_epochs')} epochs). Test targets by "
-             "group: warm, cold items ranked among all items, cold items ranked among the cold "
-             "items only, cold users; known items masked. Rows marked * are the negative pool "
-             "chosen on validation Recall@20. LightGCN and BPR-MF know nothing of a cold item "
-             "or user (its ID embedding is its random initialisation, moved only as a sampled "
-             "negative under `all`): their cold columns measure random scoring, as the random "
-             f"row does. {c.get('note', '')}", ""]
+             "draws the held-out entities and seeds training; mean ± sample std over seeds. "
+             "Test targets by group: warm, cold items ranked among all items, cold items "
+             "ranked among the cold items only, cold users; known items masked. Rows marked * "
+             "are the negative pool chosen on validation Recall@20. LightGCN and BPR-MF know "
+             "nothing of a cold item or user (its ID embedding is its random initialisation, "
+             "moved only as a sampled negative under `all`): their cold columns measure random "
+             f"scoring, as the random row does. {c.get('note', '')}", ""]
     for source, protocols in c.get("datasets", {}).items():
         for protocol, t in protocols.items():
             groups = t["groups"]
@@ -479,10 +496,8 @@ def _cold_start_md(c: dict[str, Any], out_dir: Path) -> list[str]:
                      _mean_std(r, "test_warm", "recall@20"), _mean_std(r, "test_warm", "ndcg@20"),
                      *[_mean_std(r, f"test_{g}", m) for g in groups for m in METRIC_COLUMNS]]
                     for r in t["methods"]]
-            done = len({x["seed"] for x in t.get("counts", [])})
-            lines += [f"### {source}, {protocol}", "",
-                      f"Seeds measured: {done} of {len(seeds)}." if done < len(seeds) else "",
-                      "", table(header, rows), ""]
+            lines += [f"### {source}, {protocol}", "", _cold_conditions(t, c), "",
+                      table(header, rows), ""]
             for p in t.get("paired_tests", []):
                 lines += [f"Paired test, per (seed, user) test Recall@20 on "
                           f"{COLD_GROUP_NAMES.get(p['group'], p['group'])}, {p['a']} vs {p['b']}: "
@@ -597,10 +612,9 @@ def provenance(part: Part) -> str:
     """The line under a section's title: which run(s) measured it, when, at which commit."""
     first, *more = part.runs
     if more:
-        _, parts_of, what = JOINS[part.section]
+        _, parts_of, what, _, shared = JOINS[part.section]
         joined = "".join(f"; {what} {', '.join(parts_of(r.doc[key(part.section)]))} from "
-                         f"{_source(r)} (same commit, split, seeds and conditions, run in a "
-                         "second process)" for r in more)
+                         f"{_source(r)} ({shared})" for r in more)
     else:
         joined = ""
     return (f"_Measured by {_source(first)}: `{first.doc.get('command', 'python -m bench')}`"
@@ -612,8 +626,9 @@ def render(parts: Sequence[Part], out_dir: Path) -> str:
     runs = list(dict.fromkeys(r for p in parts for r in p.runs))
     lines = ["# Benchmark report", "",
              "Rebuilt by `python -m bench report` from the run files below (raw numbers in "
-             "each JSON). Every section comes whole from the run named under its title; a "
-             "section is never merged from runs of different commits.", "",
+             "each JSON). Every section comes whole from the run named under its title, except "
+             "where that line names further runs and what they share (the cold-start tables "
+             "may join seeds measured at different commits; each run and commit is named).", "",
              table(["section", "run file", "date", "commit", "command"],
                    [[p.section, ", ".join(r.name for r in p.runs), p.runs[0].date,
                      p.runs[0].commit + (" (dirty)" if p.runs[0].dirty else ""),

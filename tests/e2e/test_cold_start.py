@@ -174,13 +174,23 @@ def test_cold_split_is_made_once(store, neo4j_settings, cold, source):
 def test_bench_measures_every_method_on_a_cold_split(store, cold):
     """The cold-start bench section's per-seed step on the prepared dataset (2 epochs): every
     trained model with its pools and every reference method, per group, and the summary."""
-    from bench.cold_start import REFERENCES, TRAINED, measure_seed, summarise
+    from bench.cold_start import REFERENCES, TRAINED, measure_seed, split_fingerprint, summarise
     from bench.options import COLD_RUNS
+    from mllmrec.train.data import TEST, load_train_data
 
-    s = cold[0].with_overrides({"train.epochs": 2, "train.patience": 1, "train.threads": 1})
+    s = cold[0].with_overrides({"train.epochs": 2, "train.patience": 1, "train.threads": 1,
+                                "train.eval_every": 2})
     out = measure_seed(store, s, "cold-items", {"seed": 3})
     want = {f"{TRAINED[model]} ({pool})" for model, pool in (r.split(":") for r in COLD_RUNS)}
+    # the cheap references first, so an interrupted seed has them
+    assert list(out["methods"])[:len(REFERENCES)] == list(REFERENCES.values())
     assert set(out["methods"]) == want | set(REFERENCES.values())
+    assert all(m["epochs"] == 2 for m in out["methods"].values() if m["negatives"])
+    # the split's fingerprint is the one of the split as pulled again, and only of it
+    data = load_train_data(store, s.dataset, features=False, item_graph=False, user_features=False)
+    assert out["split"] == split_fingerprint(data)
+    data.splits[TEST] = data.splits[TEST][::-1]
+    assert out["split"] != split_fingerprint(data)
     n_cold_users = out["methods"]["popularity"]["metrics"]["test_cold_among_cold"]["users"]
     for m in out["methods"].values():
         assert {"test_warm", "test_cold_items", "test_cold_among_cold", "test_cold_users"} <= set(m["metrics"])
