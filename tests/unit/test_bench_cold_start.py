@@ -68,34 +68,84 @@ def test_report_section_and_options():
         parse(["cold-start", "--cold-datasets", "netflix"])
 
 
-def test_report_joins_the_protocols_two_processes_measured_of_one_commit(tmp_path):
+def _run_doc(run_id, tables, commit="abcdef12", patience=20, legacy=False):
+    """A run file with a cold-start section of ``tables`` ({(dataset, protocol): seeds});
+    ``legacy``: the format before per-table conditions and kept seeds."""
     from bench.common import environment
+
+    cond = {"seeds": [1, 2], "max_epochs": 1000, "patience": patience, "eval_every": 1, "runs": []}
+    datasets: dict = {}
+    for (source, protocol), seeds in tables.items():
+        t = summarise(protocol, seeds, cond)
+        if legacy:
+            t = {k: v for k, v in t.items() if k not in ("conditions", "per_seed")}
+        datasets.setdefault(source, {})[protocol] = t
+    section = {"fraction": 0.2, "cold_given": 5, "note": "", "datasets": datasets}
+    if legacy:
+        section.update({k: cond[k] for k in ("seeds", "max_epochs", "patience", "runs")})
+    env = {**environment(), "git": {"commit": commit * 5, "short": commit, "dirty": False}}
+    return {"id": run_id, "created": f"2026-01-0{run_id[7]}T00:00:00Z", "environment": env,
+            "parameters": {}, "command": f"python -m bench cold-start {run_id}",
+            "cold_start": section}
+
+
+def _cold_text(path, files=None):
     from bench.report import write_report
+
+    return write_report(path, files).read_text().split("## Cold start")[1]
+
+
+def test_report_joins_tables_of_other_runs_and_names_them(tmp_path):
+    """Protocols and datasets measured by other runs (here one of another commit, in the old
+    run-file format) join the newest run's section, each run named; other conditions never."""
     from bench.results import write_json
 
-    def run(run_id, protocol, commit="abcdef12", patience=20):
-        section = {"fraction": 0.2, "seeds": [1, 2], "cold_given": 5, "patience": patience,
-                   "max_epochs": 1000, "note": "",
-                   "datasets": {"ml-100k": {protocol: summarise(protocol, _seeds())}}}
-        env = {**environment(), "git": {"commit": commit * 5, "short": commit, "dirty": False}}
-        return {"id": run_id, "created": f"2026-01-0{run_id[7]}T00:00:00Z", "environment": env,
-                "parameters": {}, "command": f"python -m bench cold-start {run_id}",
-                "cold_start": section}
-
-    write_json(run("20260102T000000Z", "cold-users"), tmp_path)
-    write_json(run("20260101T000000Z", "cold-items"), tmp_path)
-    write_json(run("20260103T000000Z", "cold-items", commit="99999999"), tmp_path / "other")
-    write_json(run("20260104T000000Z", "cold-items", patience=5), tmp_path / "other")
-    text = write_report(tmp_path).read_text().split("## Cold start")[1]
-    # the table of each protocol, in protocol order, and both runs named
+    write_json(_run_doc("20260102T000000Z", {("ml-100k", "cold-users"): _seeds()}), tmp_path)
+    write_json(_run_doc("20260101T000000Z", {("ml-100k", "cold-items"): _seeds()}, commit="99999999",
+                        legacy=True), tmp_path)
+    write_json(_run_doc("20260103T000000Z", {("amazon-sports", "cold-items"): _seeds()[:1]},
+                        patience=5), tmp_path / "other")
+    text = _cold_text(tmp_path)
     assert text.index("### ml-100k, cold-items") < text.index("### ml-100k, cold-users")
-    assert ("protocol(s) cold-items from run `20260101T000000Z` of 2026-01-01T00:00:00Z, "
-            "commit `abcdef12`") in text
-    # another commit, or other conditions, is never joined
-    for other in ("20260103T000000Z", "20260104T000000Z"):
-        files = [tmp_path / "20260102T000000Z.json", tmp_path / "other" / f"{other}.json"]
-        text = write_report(tmp_path, files).read_text().split("## Cold start")[1]
-        assert text.count("### ml-100k") == 1 and "second process" not in text
+    assert ("table(s) ml-100k cold-items (seeds 1, 2) from run `20260101T000000Z` of "
+            "2026-01-01T00:00:00Z, commit `99999999`") in text
+    assert "patience 20, at most 1000 epochs, validated every epoch" in text
+    # the Sports table of another run joins, under its own conditions
+    files = [tmp_path / "20260102T000000Z.json", tmp_path / "other" / "20260103T000000Z.json"]
+    text = _cold_text(tmp_path, files)
+    assert "### amazon-sports, cold-items" in text and "Seeds 1 (not measured: 2); early " \
+        "stopping on validation Recall@20, patience 5" in text
+    # another held-out fraction is never joined
+    other = _run_doc("20260104T000000Z", {("ml-100k", "cold-items"): _seeds()})
+    other["cold_start"]["fraction"] = 0.1
+    write_json(other, tmp_path / "third")
+    text = _cold_text(tmp_path, [files[0], tmp_path / "third" / "20260104T000000Z.json"])
+    assert text.count("### ") == 1
+
+
+def test_report_joins_seeds_and_a_seeds_missing_methods_on_the_same_split(tmp_path):
+    """Seed 2 measured in another session joins seed 1's table (the means are over both); a
+    method measured later on seed 1 joins it only when the split fingerprint matches."""
+    from bench.cold_start import merge
+    from bench.results import write_json
+
+    one, two = (dict(s, split=f"split-{s['seed']}") for s in _seeds())
+    only_knn = {**one, "methods": {k: v for k, v in one["methods"].items() if k == "text-kNN (max)"}}
+    rest = {**one, "methods": {k: v for k, v in one["methods"].items() if k != "text-kNN (max)"}}
+    write_json(_run_doc("20260102T000000Z", {("ml-100k", "cold-items"): [only_knn]}), tmp_path)
+    write_json(_run_doc("20260101T000000Z", {("ml-100k", "cold-items"): [rest, two]},
+                        commit="99999999"), tmp_path)
+    text = _cold_text(tmp_path)
+    assert "Seeds 1, 2;" in text
+    # MLLMRec (interacted) test cold-among-cold recall@20 is 0.3 on seed 1, 0.4 on seed 2
+    assert f"{0.35:.4f} ± {np.std([0.3, 0.4], ddof=1):.4f}" in text
+    assert "over 60 pairs" in text  # the paired test pools both seeds' 30 users
+    # a seed's methods measured on another split stay out; the other run adds nothing then
+    section = _run_doc("x0000001", {("ml-100k", "cold-items"): [only_knn]})["cold_start"]
+    moved = _run_doc("x0000002", {("ml-100k", "cold-items"): [{**rest, "split": "other"}]})
+    assert merge(section, moved["cold_start"]) is None
+    assert merge(section, _run_doc("x0000003", {("ml-100k", "cold-items"): [rest]},
+                                   patience=5)["cold_start"]) is None
 
 
 def test_cold_protocols_option_names_the_sections_protocols():
