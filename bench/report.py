@@ -2,10 +2,12 @@
 
 A run file holds only what its run measured. The report takes each section from the newest
 of the given run files that has it, and every section says which run that was: its date,
-commit and command, so a section not re-run is never mistaken for a fresh one. The only
-joins are of work two processes may measure side by side (the protocol section's user-text
-scopes, the cold-start section's protocols): a section lacking a part is completed from
-another run of the SAME commit measured under the same conditions, and both runs are named.
+commit and command, so a section not re-run is never mistaken for a fresh one. The protocol
+and quality sections appear once per dataset measured (the newest run of each). The joins:
+the protocol section's user-text scopes, completed from another run of the SAME commit
+measured under the same conditions; the cold-start tables, completed with other runs' tables,
+seeds and a seed's methods (on an identical split) under the same conditions at any clean
+commit. Every run joined is named.
 
 ``python -m bench report [--from FILE ...]`` rebuilds the report without measuring; README.md
 links to the report and is never rewritten.
@@ -55,17 +57,37 @@ class Part:
     section: str
     data: Any
     runs: tuple[Run, ...]
+    dataset: str | None = None  # sections of PER_DATASET: the dataset this part measured
+
+
+#: Sections measured on one ``--dataset``: the report keeps the newest run of each dataset
+#: (ML-100K first), so the Amazon Sports tables sit beside the ML-100K ones.
+PER_DATASET = ("protocol", "quality")
+DEFAULT_DATASET = "ml-100k"
+
+
+def _dataset(run: Run, section: str) -> str:
+    return str(run.doc[key(section)].get("dataset") or DEFAULT_DATASET)
 
 
 def collect(runs: Sequence[Run]) -> list[Part]:
-    """Each section from the newest of ``runs`` (newest first) that has it, in report order."""
+    """Each section from the newest of ``runs`` (newest first) that has it, in report order;
+    a section of :data:`PER_DATASET` once per dataset measured."""
     parts = []
     for section in SECTIONS:
-        found = next((r for r in runs if r.doc.get(key(section))), None)
-        if found is None:
+        having = [r for r in runs if r.doc.get(key(section))]
+        if not having:
             continue
-        part = Part(section, found.doc[key(section)], (found,))
-        parts.append(_complete(part, runs) if section in JOINS else part)
+        found: list[tuple[Run, str | None]]
+        if section in PER_DATASET:
+            datasets = sorted({_dataset(r, section) for r in having},
+                              key=lambda d: (d != DEFAULT_DATASET, d))
+            found = [(next(r for r in having if _dataset(r, section) == d), d) for d in datasets]
+        else:
+            found = [(having[0], None)]
+        for run, dataset in found:
+            part = Part(section, run.doc[key(section)], (run,), dataset)
+            parts.append(_complete(part, runs) if section in JOINS else part)
     return parts
 
 
@@ -95,7 +117,7 @@ def _complete(part: Part, runs: Sequence[Run]) -> Part:
         merged = merge(data, other.doc[key(part.section)])
         if merged is not None:
             data, sources = merged, (*sources, other)
-    return Part(part.section, data, sources)
+    return Part(part.section, data, sources, part.dataset)
 
 
 def write_report(results_dir: Path, paths: Sequence[Path] | None = None) -> Path:
@@ -236,8 +258,15 @@ def _quality_md(q: dict[str, Any], out_dir: Path) -> list[str]:
     if q.get("paired_test"):
         lines += [_paired_text(q["paired_test"]), ""]
     if any(m.get("curve") for m in q["models"]):
-        plot_curves(q["models"], out_dir / "training_curves.png")
-        lines += ["![training curves](training_curves.png)", ""]
+        dataset = q.get("dataset") or DEFAULT_DATASET
+        curves = "training_curves.png" if dataset == DEFAULT_DATASET else f"training_curves-{dataset}.png"
+        plot_curves(q["models"], out_dir / curves)
+        lines += [f"![training curves]({curves})", ""]
+    if q.get("dataset") == "amazon-sports":
+        published = ", ".join(f"{name} {vals['Sports'][0]:.4f}" for name, vals in PUBLISHED.items())
+        return [*lines, "Published on Amazon 2014 Sports 5-core (docs/method.md section 8), test "
+                f"Recall@20: {published}; the published MLLMRec built user texts from all splits "
+                "(see the protocol section), so it is an upper bound, not a target.", ""]
     lines += ["### Published numbers (docs/method.md section 8), Recall@20 / NDCG@20",
               "These are on the Amazon 2014 Baby / Sports / Clothing 5-core datasets, not on "
               "MovieLens 100K, so they are not directly comparable with the table above. The "
@@ -630,12 +659,15 @@ def render(parts: Sequence[Part], out_dir: Path) -> str:
              "where that line names further runs and what they share (the cold-start tables "
              "may join seeds measured at different commits; each run and commit is named).", "",
              table(["section", "run file", "date", "commit", "command"],
-                   [[p.section, ", ".join(r.name for r in p.runs), p.runs[0].date,
+                   [[p.section + (f" ({p.dataset})" if p.dataset else ""),
+                     ", ".join(r.name for r in p.runs), p.runs[0].date,
                      p.runs[0].commit + (" (dirty)" if p.runs[0].dirty else ""),
                      f"`{p.runs[0].doc.get('command', '')}`"] for p in parts]), "",
              "Machines:", "",
              *[f"- `{r.path.stem}`: {machine_line(r.doc['environment'])}." for r in runs], ""]
     for part in parts:
-        lines += [f"## {TITLES[part.section]}", "", provenance(part), "",
+        several = sum(p.section == part.section for p in parts) > 1
+        title = TITLES[part.section] + (f", {part.dataset}" if several else "")
+        lines += [f"## {title}", "", provenance(part), "",
                   *RENDER[part.section](part.data, out_dir)]
     return "\n".join(lines).rstrip() + "\n"

@@ -61,7 +61,7 @@ def test_each_section_names_the_run_date_and_commit_it_comes_from(tmp_path):
     assert "run `20260101T000000Z` of 2026-01-01T00:00:00Z, commit `aaaa1111`" in quality_md
     assert "bbbb2222" not in quality_md
     assert "run `20260102T000000Z` of 2026-01-02T00:00:00Z, commit `bbbb2222`" in scaling_md
-    assert "| quality | 20260101T000000Z.json | 2026-01-01T00:00:00Z | aaaa1111 |" in text
+    assert "| quality (ml-100k) | 20260101T000000Z.json | 2026-01-01T00:00:00Z | aaaa1111 |" in text
     for png in ("training_curves.png", "scaling.png"):
         assert (results / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     stored = json.loads((results / "20260102T000000Z.json").read_text())
@@ -70,6 +70,29 @@ def test_each_section_names_the_run_date_and_commit_it_comes_from(tmp_path):
     # --from: only the files given; a section none of them has is absent
     text = write_report(results, [results / "20260102T000000Z.json"]).read_text()
     assert "## Scaling" in text and "## Recommendation quality" not in text
+
+
+def test_a_newer_sports_quality_run_sits_beside_the_ml100k_one(tmp_path):
+    """Quality is measured per dataset: the newest run of each dataset is shown, ML-100K
+    first, each with its own run, curves and published reference."""
+    def quality(dataset: str, recall: float) -> dict:
+        m = {**METRICS, "recall@20": recall}
+        return {"dataset": dataset, "seed": 1, "patience": 20, "max_epochs": 50,
+                "models": [{"model": "LightGCN", "valid": m, "test": m, "best_epoch": 4, "epochs": 9,
+                            "curve": [{"epoch": e, "loss": 1 / e, "valid_recall@20": e / 100}
+                                      for e in range(1, 10)]}]}
+
+    write_json(_run("20260101T000000Z", "aaaa1111", quality=quality("ml-100k", 0.3111)), tmp_path)
+    write_json(_run("20260102T000000Z", "bbbb2222", quality=quality("ml-100k", 0.3222)), tmp_path)
+    write_json(_run("20260103T000000Z", "cccc3333", quality=quality("amazon-sports", 0.0456)), tmp_path)
+    text = write_report(tmp_path).read_text()
+    ml = text.split("## Recommendation quality, ml-100k")[1].split("\n## ")[0]
+    sports = text.split("## Recommendation quality, amazon-sports")[1].split("\n## ")[0]
+    assert text.index("quality, ml-100k") < text.index("quality, amazon-sports")
+    assert "0.3222" in ml and "0.3111" not in text and "bbbb2222" in ml  # newest of its dataset
+    assert "0.0456" in sports and "cccc3333" in sports and "LightGCN 0.0864" in sports
+    assert "![training curves](training_curves-amazon-sports.png)" in sports
+    assert (tmp_path / "training_curves-amazon-sports.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def _aggregate(label: str, recall: float) -> dict:
