@@ -18,7 +18,9 @@ cold items ranked among all items, cold items ranked among the cold items only, 
 Recall/NDCG@10/20, mean ± sample std over seeds. ID models know nothing of a cold item or user:
 its embedding is its random initialisation (moved only as a sampled negative under ``all``),
 so their cold numbers measure random scoring. A Wilcoxon signed-rank test pairs MLLMRec and the
-hybrid (chosen pools) with text-kNN (max) on each (seed, user)'s cold-target Recall@20.
+hybrid (chosen pools) with text-kNN (max), and on cold users also with popularity, on each
+(seed, user)'s cold-target Recall@20. Each table keeps its seeds' raw results, so the report
+recomputes the table from them (:func:`table`) and joins seeds of other runs (:func:`merge`).
 """
 from __future__ import annotations
 
@@ -57,7 +59,9 @@ PAIRED_GROUP = {"cold-items": "cold_among_cold", "cold-users": "cold_users"}
 TRAINED = {"mllmrec": "MLLMRec", "hybrid": "Hybrid", "lightgcn": "LightGCN", "bpr": "BPR-MF"}
 REFERENCES = {"text-knn-max": "text-kNN (max)", "text-knn-mean": "text-kNN (mean)",
               "popularity": "popularity", "random": "random"}
-PAIRED_AGAINST = "text-kNN (max)"
+#: the reference each protocol's text models are paired with: text-kNN (max) as the issue
+#: asks; on cold users also popularity, the strongest reference there
+PAIRED_AGAINST = {"cold-items": ("text-kNN (max)",), "cold-users": ("text-kNN (max)", "popularity")}
 KS = [10, 20]
 
 
@@ -169,7 +173,7 @@ def summarise(protocol: str, seeds: list[dict[str, Any]],
               conditions: dict[str, Any] | None = None) -> dict[str, Any]:
     """The protocol's table over the seeds measured so far: per method the mean and sample
     std of every metric of every split and group, the chosen negative pool of the text models
-    (better mean validation Recall@20), and the paired tests against text-kNN (max). The
+    (better mean validation Recall@20), and the paired tests against :data:`PAIRED_AGAINST`. The
     measured seeds themselves (``per_seed``) and the training ``conditions`` stay in the
     table, so runs of other seeds can be joined to it (:func:`merge`)."""
     labels = list(dict.fromkeys(k for s in seeds for k in s["methods"]))
@@ -194,20 +198,27 @@ def summarise(protocol: str, seeds: list[dict[str, Any]],
         best = max(own, key=lambda r: r["mean"].get("valid", {}).get("recall@20", -1.0))
         for r in own:  # one pool measured: no choice to mark, but it is the method's row
             r["chosen"] = r is best if len(own) > 1 else None
-    tests = [paired(seeds, a["label"], PAIRED_AGAINST, PAIRED_GROUP[protocol])
+    tests = [paired(seeds, a["label"], b, PAIRED_GROUP[protocol])
+             for b in PAIRED_AGAINST[protocol]
              for a in rows if a.get("chosen") is not False and a["method"] in ("MLLMRec", "Hybrid")
-             and any(PAIRED_AGAINST in s["methods"] for s in seeds)]
+             and any(b in s["methods"] for s in seeds)]
     return {"groups": list(COLD_GROUPS[protocol]), "paired_group": PAIRED_GROUP[protocol],
             "methods": rows, "paired_tests": [t for t in tests if t],
             "counts": [{"seed": s["seed"], **s.get("counts", {})} for s in seeds],
             "conditions": dict(conditions or {}), "per_seed": seeds}
 
 
-def conditions(table: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:
+def table(protocol: str, t: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:
+    """A stored table as the current :func:`summarise` computes it from its kept seeds (a
+    run file older than kept seeds: as stored)."""
+    return summarise(protocol, t["per_seed"], conditions(t, section)) if t.get("per_seed") else t
+
+
+def conditions(t: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:
     """A table's training conditions; a run file older than per-table conditions kept them
     for the whole section (and validated every epoch)."""
-    if table.get("conditions"):
-        return dict(table["conditions"])
+    if t.get("conditions"):
+        return dict(t["conditions"])
     return {"seeds": section.get("seeds"), "max_epochs": section.get("max_epochs"),
             "patience": section.get("patience"), "eval_every": 1, "runs": section.get("runs")}
 

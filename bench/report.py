@@ -23,6 +23,7 @@ from bench.ablation import better_on_validation
 from bench.cold_start import conditions as cold_conditions
 from bench.cold_start import joined as cold_parts
 from bench.cold_start import merge as cold_merge
+from bench.cold_start import table as cold_table
 from bench.embed_paths import endpoint_rows, local_rows
 from bench.options import SECTIONS, key
 from bench.paper_scale import table_rows
@@ -514,7 +515,8 @@ def _cold_start_md(c: dict[str, Any], out_dir: Path) -> list[str]:
              "moved only as a sampled negative under `all`): their cold columns measure random "
              f"scoring, as the random row does. {c.get('note', '')}", ""]
     for source, protocols in c.get("datasets", {}).items():
-        for protocol, t in protocols.items():
+        for protocol, stored in protocols.items():
+            t = cold_table(protocol, stored, c)
             groups = t["groups"]
             header = ["method", "negatives", "valid R@20", "warm R@20", "warm N@20",
                       *[f"{COLD_GROUP_NAMES.get(g, g)} {m}" for g in groups

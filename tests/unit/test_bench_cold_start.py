@@ -175,3 +175,30 @@ def test_one_pool_per_text_model_is_shown_unchosen_and_still_paired():
         "mllmrec:interacted", "lightgcn:all")
     with pytest.raises(SystemExit):
         parse(["cold-start", "--cold-runs", "lightgcn:interacted"])
+
+
+def test_cold_users_are_paired_with_popularity_too_and_tables_recomputed_from_seeds():
+    """On cold users the text models are also paired with popularity; the report recomputes a
+    table from its kept seeds (a stale stored summary does not show)."""
+    rng = np.random.default_rng(1)
+    seeds = []
+    for seed in (1, 2):
+        methods = {}
+        for label, pool in (("MLLMRec (interacted)", "interacted"), ("text-kNN (max)", None),
+                            ("popularity", None)):
+            m = _method(label, pool, 0.1, 0.1, rng.random(20).round(3).tolist())
+            m["metrics"] = {k: v for k, v in m["metrics"].items() if "cold_items" not in k
+                            and "among" not in k}
+            m["metrics"]["test_cold_users"] = {"recall@20": 0.1 * seed}
+            methods[label] = m
+        seeds.append({"seed": seed, "methods": methods})
+    t = summarise("cold-users", seeds, {"patience": 20, "max_epochs": 9, "eval_every": 5})
+    assert [(p["a"], p["b"]) for p in t["paired_tests"]] == [
+        ("MLLMRec (interacted)", "text-kNN (max)"), ("MLLMRec (interacted)", "popularity")]
+    x = [v for s in seeds for v in s["methods"]["MLLMRec (interacted)"]["per_user"]]
+    y = [v for s in seeds for v in s["methods"]["popularity"]["per_user"]]
+    assert t["paired_tests"][1]["p_value"] == pytest.approx(wilcoxon(x, y, zero_method="wilcox").pvalue)
+    stale = {**t, "methods": [], "paired_tests": []}
+    md = "\n".join(_cold_start_md({"fraction": 0.2, "datasets": {"x": {"cold-users": stale}}}, None))
+    assert "| MLLMRec | interacted |" in md and "MLLMRec (interacted) vs popularity" in md
+    assert "validated every 5 epochs" in md
