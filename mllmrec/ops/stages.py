@@ -144,7 +144,8 @@ BUILD_GRAPH = Stage("build-graph", build_graph, (
                                      g.approximate_above, g.index_candidates)),))
 TRAIN = Stage("train", train_model, (
     Fields(TrainSettings, lambda t: (t.model, t.dim, t.n_ii_layers, t.ui_gcn, t.n_ui_layers,
-                                     t.lr, t.batch_size, t.epochs, t.patience, t.seed, t.topks,
+                                     t.lr, t.batch_size, t.epochs, t.patience, t.eval_every,
+                                     t.seed, t.topks,
                                      t.minibatch, t.fanout, t.use_user_pref, t.negatives)),))
 
 #: Serves new items and users from text with the serving run's weights; everything it depends
