@@ -103,6 +103,9 @@ class EnrichSettings(_Section):
         "None = openai_base_url")
     embed_batch_size: int = Field(128, ge=1, description="texts per encoder batch (local) or per request (openai)")
     image_cache: Path = Path(".mllmrec/images")
+    embed_cache: Path | None = Field(
+        None, description="a SQLite file of text vectors by encoder and text, shared by every "
+        "dataset: a text encoded before is read back instead of encoded again (None = off)")
     no_llm: bool = False
     device: Literal["auto", "cpu", "cuda"] = "auto"
     image_max_pixels: int = Field(448 * 448, ge=28 * 28, description=(

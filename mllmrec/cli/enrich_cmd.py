@@ -145,11 +145,14 @@ def profile_users_cmd(app: AppContext, history_max_items: int | None, history_sc
 @click.option("--timeout", type=float, help="Seconds to wait for one answer [default: 120].")
 @click.option("--batch-size", type=int, help="Texts per encoder batch or per request [default: 128].")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="[default: auto]")
+@click.option("--cache", type=click.Path(dir_okay=False),
+              help="SQLite file of vectors shared by every dataset: a text the same encoder "
+                   "encoded before is read back, not encoded again [default: none].")
 @pass_app
 def embed_cmd(app: AppContext, encoder: str | None, precision: str | None, backend: str | None,
               base_url: str | None, api_key: str | None, concurrency: int | None,
               retries: int | None, timeout: float | None, batch_size: int | None,
-              device: str | None) -> None:
+              device: str | None, cache: str | None) -> None:
     """Encode item texts and user preferences into L2-normalised vectors stored on the nodes,
     and create the cosine vector indexes item_embedding and user_embedding.
 
@@ -163,7 +166,8 @@ def embed_cmd(app: AppContext, encoder: str | None, precision: str | None, backe
                "enrich.embed_backend": backend, "enrich.embed_base_url": base_url,
                "enrich.openai_api_key": api_key, "enrich.openai_concurrency": concurrency,
                "enrich.openai_retries": retries, "enrich.openai_timeout": timeout,
-               "enrich.embed_batch_size": batch_size, "enrich.device": device})
+               "enrich.embed_batch_size": batch_size, "enrich.device": device,
+               "enrich.embed_cache": cache})
     with app.lock("embed"):
         summary = embed_texts(app.store, app.settings)
     _echo_summary(summary)

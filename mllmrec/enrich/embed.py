@@ -30,6 +30,7 @@ from mllmrec.config import EnrichSettings, Settings
 from mllmrec.db import Store, chunks
 from mllmrec.enrich.backends import resolve_device
 from mllmrec.enrich.common import stage_params, write_rows
+from mllmrec.enrich.embed_cache import CachedEncoder
 from mllmrec.enrich.endpoint import BatchFailed, Endpoint, EndpointEncoder, EndpointError
 from mllmrec.enrich.report import EMPTY_TEXT, EnrichSummary
 from mllmrec.errors import ConfigError, StageError
@@ -183,7 +184,9 @@ class LocalEncoder:
 
 def make_encoder(settings: EnrichSettings) -> TextEncoder:
     """The encoder ``enrich.embed_backend`` names: local (``encoder_precision``) or the
-    OpenAI-compatible endpoint at ``embed_base_url`` (else ``openai_base_url``)."""
+    OpenAI-compatible endpoint at ``embed_base_url`` (else ``openai_base_url``); behind the
+    vector file ``embed_cache`` when one is set."""
+    encoder: TextEncoder
     if settings.embed_backend == "openai":
         base_url = settings.embed_base_url or settings.openai_base_url
         if not base_url:
@@ -191,10 +194,12 @@ def make_encoder(settings: EnrichSettings) -> TextEncoder:
                               "enrich.openai_base_url (--base-url)")
         endpoint = Endpoint(base_url, settings.openai_api_key, settings.openai_retries,
                             settings.openai_timeout)
-        return EndpointEncoder(endpoint, settings.encoder, settings.openai_concurrency,
-                               settings.embed_batch_size, ENCODE_CHUNK)
-    return LocalEncoder(settings.encoder, settings.device, settings.encoder_precision,
-                        settings.embed_batch_size)
+        encoder = EndpointEncoder(endpoint, settings.encoder, settings.openai_concurrency,
+                                  settings.embed_batch_size, ENCODE_CHUNK)
+    else:
+        encoder = LocalEncoder(settings.encoder, settings.device, settings.encoder_precision,
+                               settings.embed_batch_size)
+    return CachedEncoder(encoder, settings.embed_cache) if settings.embed_cache else encoder
 
 
 def embed_texts(store: Store, settings: Settings) -> EnrichSummary:
@@ -244,6 +249,8 @@ def embed_texts(store: Store, settings: Settings) -> EnrichSummary:
                              write_wait_seconds=round(totals.write_wait_seconds, 3))
         if es.embed_backend == "local":
             summary.extra["precision"] = es.encoder_precision
+        if isinstance(encoder, CachedEncoder):
+            summary.extra.update(cache_hits=encoder.hits, cache_misses=encoder.misses)
         rec.counts = summary.finish().counts()
     return summary
 

@@ -12,6 +12,7 @@ import base64
 import random
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,7 +104,7 @@ class BatchFailed(Exception):
     ``failed`` the text offsets of the first failed batch; ``others`` how many more failed."""
 
     reason: str
-    failed: range
+    failed: Sequence[int]
     done: list[tuple[int, np.ndarray]] = field(default_factory=list)
     others: int = 0
 

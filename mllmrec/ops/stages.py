@@ -182,9 +182,9 @@ IRRELEVANT: tuple[Irrelevant, ...] = (
     Irrelevant(Fields(EnrichSettings, lambda e: (e.embed_base_url,)),
                "where the named encoder is served; the encoder, its precision and the backend "
                "are in the embed fingerprint (and in each vector's embedding_hash)"),
-    Irrelevant(Fields(EnrichSettings, lambda e: (e.openai_api_key, e.image_cache)),
-               "a credential and a download cache folder: who asks and where copies are "
-               "kept, not what is generated"),
+    Irrelevant(Fields(EnrichSettings, lambda e: (e.openai_api_key, e.image_cache, e.embed_cache)),
+               "a credential, a download cache folder and a file of vectors computed before "
+               "by the same encoder: who asks and where copies are kept, not what is generated"),
     Irrelevant(Fields(GraphSettings, lambda g: (g.batch_items, g.workers)),
                "source items per kNN query and queries at once: speed only"),
     Irrelevant(Fields(GraphSettings, lambda g: (g.rebuild_index,)),

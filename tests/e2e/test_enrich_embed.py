@@ -87,3 +87,20 @@ def test_vector_indexes_created_when_missing_and_dimension_guarded(store):
                                          r"but the encoder gives 7"):
         ensure_vector_indexes(store, 7)
     assert {int(r["dimensions"]) for r in store.run("schema/vector_indexes")} == {384}
+
+
+def test_a_second_dataset_of_the_same_texts_reads_them_from_the_vector_file(
+        store, settings, movie_catalogue, tmp_path):  # noqa: F811
+    """enrich.embed_cache: the copy of a catalogue under another name encodes nothing and
+    stores the very vectors of the first."""
+    cached = {"enrich.embed_cache": str(tmp_path / "vectors.sqlite")}
+    catalogue = small_catalogue(movie_catalogue, 20, 12, [])
+    first = ingest_no_llm(store, settings.with_overrides(cached), catalogue)
+    copy = ingest_no_llm(store, settings.with_overrides({**cached, "dataset": f"{settings.dataset}-copy"}),
+                         catalogue)
+    a, b = embed_texts(store, first), embed_texts(store, copy)
+    assert (a.extra["cache_hits"], a.extra["cache_misses"]) == (0, 32)
+    assert (b.extra["cache_hits"], b.extra["cache_misses"]) == (32, 0)
+    for label in ("Item", "User"):
+        x, y = _vectors(store, first.dataset, label), _vectors(store, copy.dataset, label)
+        assert sorted(x) == sorted(y) and all(x[k]["v"] == y[k]["v"] for k in x)
