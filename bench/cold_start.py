@@ -24,16 +24,14 @@ recomputes the table from them (:func:`table`) and joins seeds of other runs (:f
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 
-from bench.common import enrichment_note
+from bench.common import enrichment_note, split_fingerprint
 from bench.context import Context
 from bench.options import COLD_DATASETS, COLD_RUNS
 from bench.stages import run_stages
@@ -141,20 +139,6 @@ def measure_seed(store: Store, settings: Settings, protocol: str, out: dict[str,
         if on_method:
             on_method(None)
     return out
-
-
-def split_fingerprint(data: TrainData) -> str:
-    """A digest of the users, items and every split's interactions: two runs' results of one
-    seed are joined only when their splits are this same split."""
-    digest = hashlib.sha256()
-    for ids in (data.user_ids, data.item_ids):
-        digest.update("\n".join(map(str, ids)).encode())
-    for split in sorted(data.splits):
-        m = sp.csr_matrix(data.splits[split])
-        m.sort_indices()
-        digest.update(m.indptr.astype(np.int64).tobytes())
-        digest.update(m.indices.astype(np.int64).tobytes())
-    return digest.hexdigest()[:16]
 
 
 def _plain(metrics: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:

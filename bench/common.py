@@ -7,6 +7,7 @@ Numbers in the report are only comparable when the report says where they came f
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import platform
@@ -18,9 +19,15 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
 
 from mllmrec.config import Neo4jSettings, Settings, load_settings
+
+if TYPE_CHECKING:
+    from mllmrec.train.data import TrainData
 
 log = logging.getLogger(__name__)
 
@@ -229,3 +236,17 @@ def measure() -> Iterator[Measurement]:
         m.seconds = time.perf_counter() - t0
         peak_kb = _status_kb("VmHWM") if exact else sampler.stop()  # type: ignore[union-attr]
         m.peak_rss_mb = peak_kb / 1024 if peak_kb is not None else None
+
+
+def split_fingerprint(data: TrainData) -> str:
+    """A digest of the users, items and every split's interactions: two runs' results of one
+    seed are joined only when their splits are this same split."""
+    digest = hashlib.sha256()
+    for ids in (data.user_ids, data.item_ids):
+        digest.update("\n".join(map(str, ids)).encode())
+    for split in sorted(data.splits):
+        m = sp.csr_matrix(data.splits[split])
+        m.sort_indices()
+        digest.update(m.indptr.astype(np.int64).tobytes())
+        digest.update(m.indices.astype(np.int64).tobytes())
+    return digest.hexdigest()[:16]

@@ -54,6 +54,8 @@ REPORT = "report"
 SCOPES = ("train", "all")
 #: Catalogues the cold-start section can measure (bench/stages.py loads them).
 COLD_DATASETS = ("ml-100k", "amazon-sports")
+#: The models of the quality section, in the order it trains them (cheapest baseline first).
+QUALITY_MODELS = ("mllmrec", "bpr", "lightgcn", "hybrid")
 #: Its protocols: a fifth of the items, or of the users, held out entirely.
 COLD_PROTOCOLS = ("cold-items", "cold-users")
 #: Its trained runs, model:negative pool (the text models with both pools, chosen on validation).
@@ -106,6 +108,7 @@ class Options:
     cold_datasets: tuple[str, ...] = ("ml-100k",)
     cold_protocols: tuple[str, ...] = COLD_PROTOCOLS
     cold_runs: tuple[str, ...] = COLD_RUNS
+    quality_models: tuple[str, ...] = QUALITY_MODELS
     sizes: tuple[int, ...] = FULL_SIZES
     profile: str = "sports"
     neo4j_heap: str = "2g"
@@ -133,6 +136,7 @@ class Options:
                 "protocol_scopes": list(self.protocol_scopes),
                 "cold_datasets": list(self.cold_datasets),
                 "cold_protocols": list(self.cold_protocols), "cold_runs": list(self.cold_runs),
+                "quality_models": list(self.quality_models),
                 "sizes": list(self.sizes),
                 "profile": self.profile, "neo4j_heap": self.neo4j_heap,
                 "embed_texts": self.embed_texts, "embed_repeats": self.embed_repeats,
@@ -186,6 +190,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cold-protocols", default=",".join(COLD_PROTOCOLS),
                    help="cold-start: protocols to measure (one per process lets two processes "
                         "share the work; the report joins runs of the same commit)")
+    p.add_argument("--quality-models", default=",".join(QUALITY_MODELS),
+                   help="quality: the models to train (two processes can share them; the "
+                        "report joins their tables)")
     p.add_argument("--cold-runs", default=",".join(COLD_RUNS),
                    help="cold-start: the trained runs, model:negative pool (fewer make a large "
                         "catalogue affordable; a text model with one pool has no validation "
@@ -239,6 +246,9 @@ def parse(argv: Sequence[str] | None = None) -> Options:
     cold_runs = tuple(_split(a.cold_runs, str))
     if not cold_runs or not set(cold_runs) <= set(COLD_RUNS):
         p.error(f"--cold-runs: choose from {', '.join(COLD_RUNS)}")
+    quality_models = tuple(_split(a.quality_models, str))
+    if not quality_models or not set(quality_models) <= set(QUALITY_MODELS):
+        p.error(f"--quality-models: choose from {', '.join(QUALITY_MODELS)}")
     concurrency = tuple(_split(a.endpoint_concurrency, int))
     if not concurrency or min(concurrency) < 1 or a.endpoint_latency <= 0:
         p.error("--endpoint-concurrency: positive integers; --endpoint-latency: above 0")
@@ -253,6 +263,7 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         protocol_scopes=scopes, cold_datasets=cold,
         cold_protocols=tuple(q for q in COLD_PROTOCOLS if q in cold_protocols),
         cold_runs=tuple(r for r in COLD_RUNS if r in cold_runs),
+        quality_models=tuple(m for m in QUALITY_MODELS if m in quality_models),
         sizes=tuple(_split(a.sizes, int)) if a.sizes else QUICK_SIZES if a.quick else FULL_SIZES,
         profile=a.profile, neo4j_heap=a.neo4j_heap,
         embed_texts=a.embed_texts or (256 if a.quick else 2_000),

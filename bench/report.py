@@ -30,6 +30,8 @@ from bench.paper_scale import table_rows
 from bench.plots import plot_curves, plot_scaling, plot_stage_times, slope_text
 from bench.protocol import joined as protocol_parts
 from bench.protocol import merge as protocol_merge
+from bench.quality import joined as quality_parts
+from bench.quality import merge as quality_merge
 from bench.results import Run, load, run_files
 from bench.stages import SUB
 
@@ -98,6 +100,8 @@ def collect(runs: Sequence[Run]) -> list[Part]:
 JOINS: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any], list[str]], str, bool, str]] = {
     "protocol": (protocol_merge, protocol_parts, "user-text scope(s)", True,
                  "same commit, split, seeds and conditions, run in a second process"),
+    "quality": (quality_merge, quality_parts, "model(s)", True,
+                "same commit, dataset, split, seeds and conditions, run in a second process"),
     "cold-start": (cold_merge, cold_parts, "table(s)", False,
                    "same held-out fraction, given interactions and enrichment; a seed's "
                    "methods joined only on an identical split, with the same epochs, "

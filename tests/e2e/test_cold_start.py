@@ -174,7 +174,8 @@ def test_cold_split_is_made_once(store, neo4j_settings, cold, source):
 def test_bench_measures_every_method_on_a_cold_split(store, cold):
     """The cold-start bench section's per-seed step on the prepared dataset (2 epochs): every
     trained model with its pools and every reference method, per group, and the summary."""
-    from bench.cold_start import REFERENCES, TRAINED, measure_seed, split_fingerprint, summarise
+    from bench.cold_start import REFERENCES, TRAINED, measure_seed, summarise
+    from bench.common import split_fingerprint
     from bench.options import COLD_RUNS
     from mllmrec.train.data import TEST, load_train_data
 
