@@ -108,42 +108,71 @@ def dot_scorer(user_repr: torch.Tensor, item_repr: torch.Tensor) -> Scorer:
     return lambda users: user_repr[users] @ item_t
 
 
+#: Targets of one group: held-out items (users x items) and the candidate items (None: all).
+Group = tuple[sp.csr_matrix, np.ndarray | None]
+
+
 def per_user(score: Scorer, device: torch.device, known: sp.csr_matrix, heldout: sp.csr_matrix,
              ks: list[int], batch_size: int = 1024, candidates: np.ndarray | None = None
              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Per-user metrics of every user with held-out items (returned first, in index order):
     every item ranked by ``score``, the user's ``known`` items masked, and with
     ``candidates`` (a bool per item) only those items ranked (the others masked too)."""
+    return per_user_groups(score, device, known, {"": (heldout, candidates)}, ks, batch_size)[""]
+
+
+def per_user_groups(score: Scorer, device: torch.device, known: sp.csr_matrix,
+                    groups: dict[str, Group], ks: list[int], batch_size: int = 1024
+                    ) -> dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """:func:`per_user` of several groups of targets in one scoring pass: each block of users
+    is scored once, its known items masked, then ranked per group (a scorer that does not
+    learn, such as text-kNN's max cosine, costs far more than ranking)."""
     ks = sorted(set(ks))
-    known, heldout = sp.csr_matrix(known), sp.csr_matrix(heldout)
-    users = np.flatnonzero(np.diff(heldout.indptr) > 0)
-    values = {f"{m}@{k}": np.zeros(len(users)) for m in METRICS for k in ks}
-    excluded = (None if candidates is None
-                else torch.from_numpy(np.flatnonzero(~candidates)).to(device))
+    known = sp.csr_matrix(known)
+    truths = {g: sp.csr_matrix(h) for g, (h, _) in groups.items()}
+    users = {g: np.flatnonzero(np.diff(t.indptr) > 0) for g, t in truths.items()}
+    values = {g: {f"{m}@{k}": np.zeros(len(u)) for m in METRICS for k in ks} for g, u in users.items()}
+    excluded = {g: None if c is None else torch.from_numpy(np.flatnonzero(~c)).to(device)
+                for g, (_, c) in groups.items()}
+    every = np.unique(np.concatenate([np.zeros(0, np.int64), *users.values()]))
     with torch.no_grad():
-        for start in range(0, len(users), batch_size):
-            batch = users[start:start + batch_size]
+        for start in range(0, len(every), batch_size):
+            batch = every[start:start + batch_size]
             scores = score(torch.as_tensor(batch, device=device)).clone()
             scores.index_put_(_pairs(known[batch], scores.device),
                               torch.tensor(-torch.inf, device=scores.device))
-            if excluded is not None:
-                scores[:, excluded] = -torch.inf
-            truth = heldout[batch]
-            hits = _hits(top_k(scores, max(ks)), truth).cpu().numpy()
-            for name, v in user_metrics(hits, np.diff(truth.indptr), ks).items():
-                values[name][start:start + len(batch)] = v
-    return users, values
+            for g, mine in users.items():
+                # the group's users in this block: a run of its sorted list
+                lo, hi = np.searchsorted(mine, [batch[0], batch[-1] + 1])
+                if lo == hi:
+                    continue
+                if hi - lo == len(batch) and excluded[g] is None:
+                    ranked = scores  # every user of the block, nothing more to mask: no copy
+                else:
+                    rows = torch.as_tensor(np.searchsorted(batch, mine[lo:hi]), device=scores.device)
+                    ranked = scores[rows]
+                    if excluded[g] is not None:
+                        ranked[:, excluded[g]] = -torch.inf
+                truth = truths[g][mine[lo:hi]]
+                hits = _hits(top_k(ranked, max(ks)), truth).cpu().numpy()
+                for name, v in user_metrics(hits, np.diff(truth.indptr), ks).items():
+                    values[g][name][lo:hi] = v
+    return {g: (users[g], values[g]) for g in groups}
+
+
+def _averages(users: np.ndarray, values: dict[str, np.ndarray]) -> dict[str, float]:
+    """The means of :func:`per_user`'s values: ``{"recall@20": ..., ..., "users": n}``."""
+    result: dict[str, float] = {name: float(v.mean()) if len(users) else 0.0
+                                for name, v in values.items()}
+    result["users"] = len(users)
+    return result
 
 
 def evaluate_scores(score: Scorer, device: torch.device, known: sp.csr_matrix,
                     heldout: sp.csr_matrix, ks: list[int], batch_size: int = 1024,
                     candidates: np.ndarray | None = None) -> dict[str, float]:
     """The averages of :func:`per_user`: ``{"recall@20": ..., ..., "users": n}``."""
-    users, values = per_user(score, device, known, heldout, ks, batch_size, candidates)
-    result: dict[str, float] = {name: float(v.mean()) if len(users) else 0.0
-                                for name, v in values.items()}
-    result["users"] = len(users)
-    return result
+    return _averages(*per_user(score, device, known, heldout, ks, batch_size, candidates))
 
 
 def evaluate(user_repr: torch.Tensor, item_repr: torch.Tensor, train: sp.csr_matrix,
@@ -156,7 +185,7 @@ def evaluate(user_repr: torch.Tensor, item_repr: torch.Tensor, train: sp.csr_mat
                            ks, batch_size, candidates)
 
 
-def cold_groups(data: TrainData, split: int) -> dict[str, tuple[sp.csr_matrix, np.ndarray | None]]:
+def cold_groups(data: TrainData, split: int) -> dict[str, Group]:
     """The held-out targets of a split of a cold-start dataset by group, each with its
     candidate items (None: all items):
 
@@ -177,7 +206,7 @@ def cold_groups(data: TrainData, split: int) -> dict[str, tuple[sp.csr_matrix, n
         m.eliminate_zeros()
         return m
 
-    groups: dict[str, tuple[sp.csr_matrix, np.ndarray | None]] = {"warm": (part(~cu, ~ci), None)}
+    groups: dict[str, Group] = {"warm": (part(~cu, ~ci), None)}
     if ci.any():
         cold = part(~cu, ci)
         groups["cold_items"] = (cold, None)
@@ -198,11 +227,12 @@ def split_metrics(score: Scorer, device: torch.device, data: TrainData, ks: list
 
     out: dict[str, dict[str, float]] = {}
     for name, split in (("valid", VALID), ("test", TEST)) if test else (("valid", VALID),):
-        out[name] = evaluate_scores(score, device, data.known, data.splits[split], ks, batch_size)
+        groups: dict[str, Group] = {name: (data.splits[split], None)}
         if data.cold:
-            for group, (truth, candidates) in cold_groups(data, split).items():
-                out[f"{name}_{group}"] = evaluate_scores(score, device, data.known, truth, ks,
-                                                         batch_size, candidates)
+            groups.update({f"{name}_{g}": targets for g, targets in cold_groups(data, split).items()})
+        for key, (users, values) in per_user_groups(score, device, data.known, groups, ks,
+                                                    batch_size).items():
+            out[key] = _averages(users, values)
     return out
 
 

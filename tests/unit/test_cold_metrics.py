@@ -77,6 +77,23 @@ def test_split_metrics_by_cold_group_match_dense_reference():
     assert not (data.splits[GIVEN].multiply(data.splits[TEST])).nnz
 
 
+def test_each_user_is_scored_once_per_split_for_every_group():
+    """The groups of a split share one scoring pass (text-kNN's max cosine is costly)."""
+    data = _cold_data()
+    rng = np.random.default_rng(2)
+    score = dot_scorer(torch.tensor(rng.normal(size=(M, 4)), dtype=torch.float32),
+                       torch.tensor(rng.normal(size=(N, 4)), dtype=torch.float32))
+    scored: list[int] = []
+
+    def counting(users: torch.Tensor) -> torch.Tensor:
+        scored.extend(users.tolist())
+        return score(users)
+
+    split_metrics(counting, torch.device("cpu"), data, [K], batch_size=7)
+    with_targets = [np.flatnonzero(data.splits[s].getnnz(axis=1)) for s in (VALID, TEST)]
+    assert sorted(scored) == sorted(np.concatenate(with_targets).tolist())
+
+
 def test_text_knn_popularity_and_random_match_numpy():
     data = _cold_data(2)
     e = data.item_feat.numpy().astype(np.float64)
