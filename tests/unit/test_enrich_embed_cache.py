@@ -23,37 +23,32 @@ def _reference(texts):
     return minilm().encode(texts, normalize_embeddings=True, convert_to_numpy=True)
 
 
+def _encode_once(stub, path, texts, model="all-MiniLM-L6-v2"):  # noqa: F811
+    """A new process's encoder on the file: the vectors of ``texts`` and the encoder (for its
+    counts), the stub's request log holding only this encode."""
+    enc = _cached(stub, path, model)
+    try:
+        _ = enc.dimensions
+        stub.requests.clear()
+        return enc.encode(texts), enc
+    finally:
+        enc.close()
+
+
 def test_seen_texts_are_read_back_and_only_new_ones_encoded(stub, tmp_path):  # noqa: F811
     path = tmp_path / "vectors.sqlite"
-    first = _cached(stub, path)
-    try:
-        _ = first.dimensions
-        stub.requests.clear()
-        a = first.encode(TEXTS)
-    finally:
-        first.close()
+    a, first = _encode_once(stub, path, TEXTS)
     assert (first.hits, first.misses) == (0, 40) and stub.count("/v1/embeddings") == 5
     assert float(np.min(np.sum(a * _reference(TEXTS), axis=1))) >= 0.9999
     # another process later: shuffled old texts and 3 new ones, in one chunk
     new = [f"A text never seen {i}" for i in range(3)]
     order = np.random.default_rng(0).permutation(40)
-    texts = [TEXTS[i] for i in order] + new
-    second = _cached(stub, path)
-    try:
-        _ = second.dimensions
-        stub.requests.clear()
-        b = second.encode(texts)
-    finally:
-        second.close()
+    b, second = _encode_once(stub, path, [TEXTS[i] for i in order] + new)
     assert (second.hits, second.misses) == (40, 3) and stub.count("/v1/embeddings") == 1
     np.testing.assert_array_equal(b[:40], a[order])  # the stored vectors themselves
     assert float(np.min(np.sum(b[40:] * _reference(new), axis=1))) >= 0.9999
     # another encoder (here: another model name) never reads them
-    other = _cached(stub, path, model="another-encoder")
-    try:
-        other.encode(TEXTS[:5])
-    finally:
-        other.close()
+    _, other = _encode_once(stub, path, TEXTS[:5], model="another-encoder")
     assert (other.hits, other.misses) == (0, 5)
 
 
@@ -78,9 +73,5 @@ def test_a_failed_batch_keeps_what_finished_at_its_offsets_in_the_chunk(stub, tm
     ref = _reference(TEXTS)
     for start, vectors in failure.done:
         assert vectors.shape == (1, 384) and float(vectors[0] @ ref[start]) >= 0.9999
-    again = _cached(stub, path)
-    try:
-        again.encode(TEXTS)
-    finally:
-        again.close()
+    _, again = _encode_once(stub, path, TEXTS)
     assert (again.hits, again.misses) == (32, 8)
