@@ -160,7 +160,7 @@ def summarise(protocol: str, seeds: list[dict[str, Any]],
     (better mean validation Recall@20), and the paired tests against :data:`PAIRED_AGAINST`. The
     measured seeds themselves (``per_seed``) and the training ``conditions`` stay in the
     table, so runs of other seeds can be joined to it (:func:`merge`)."""
-    labels = list(dict.fromkeys(k for s in seeds for k in s["methods"]))
+    labels = sorted(dict.fromkeys(k for s in seeds for k in s["methods"]), key=_row_order)
     rows = []
     for label in labels:
         runs = [s["methods"][label] for s in seeds if label in s["methods"]]
@@ -196,6 +196,15 @@ def table(protocol: str, t: dict[str, Any], section: dict[str, Any]) -> dict[str
     """A stored table as the current :func:`summarise` computes it from its kept seeds (a
     run file older than kept seeds: as stored)."""
     return summarise(protocol, t["per_seed"], conditions(t, section)) if t.get("per_seed") else t
+
+
+def _row_order(label: str) -> tuple[int, str]:
+    """Trained models first (MLLMRec, hybrid, LightGCN, BPR-MF; pools by name), then the
+    references, as :data:`TRAINED` and :data:`REFERENCES` list them: run files store their
+    keys sorted."""
+    order = [*TRAINED.values(), *REFERENCES.values()]
+    base = label.split(" (")[0] if label not in order else label
+    return (order.index(base) if base in order else len(order), label)
 
 
 def conditions(t: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:

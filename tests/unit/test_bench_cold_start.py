@@ -53,6 +53,12 @@ def test_summary_means_choice_on_validation_and_paired_test():
     assert p["a_better"] == 60 and p["mean_difference"] == pytest.approx(0.05)
 
 
+def test_rows_trained_models_first_whatever_order_a_run_file_kept():
+    seeds = [{**s, "methods": dict(sorted(s["methods"].items(), reverse=True))} for s in _seeds()]
+    assert [r["label"] for r in summarise("cold-items", seeds)["methods"]] == [
+        "MLLMRec (all)", "MLLMRec (interacted)", "text-kNN (max)"]
+
+
 def test_report_section_and_options():
     t = summarise("cold-items", _seeds())
     md = "\n".join(_cold_start_md({"fraction": 0.2, "seeds": [1, 2], "cold_given": 5,
