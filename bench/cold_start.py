@@ -124,16 +124,15 @@ def measure_seed(store: Store, settings: Settings, protocol: str, out: dict[str,
                           "per_user": _paired_values(scorer, data, protocol, settings)}
     if on_method:
         on_method(None)
-    for model, pool in (r.split(":") for r in runs):
-        label = TRAINED[model]
+    for (model, pool), label in zip((r.split(":") for r in runs), run_labels(runs)):
         run = train_model(store, settings.with_overrides(
             {"train.model": model, "train.negatives": pool}), progress=False)
         assert run is not None  # one process: rank 0
         users, items = writeback.stored_vectors(store, settings.dataset, run.run_id,
                                                 data.user_ids, data.item_ids)
         scorer = dot_scorer(torch.from_numpy(users), torch.from_numpy(items))
-        methods[f"{label} ({pool})"] = {
-            "method": label, "negatives": pool, "run_id": run.run_id, "epochs": run.epochs,
+        methods[label] = {
+            "method": TRAINED[model], "negatives": pool, "run_id": run.run_id, "epochs": run.epochs,
             "best_epoch": run.best_epoch, "metrics": _plain(run.metrics),
             "per_user": _paired_values(scorer, data, protocol, settings)}
         if on_method:
@@ -196,6 +195,11 @@ def table(protocol: str, t: dict[str, Any], section: dict[str, Any]) -> dict[str
     """A stored table as the current :func:`summarise` computes it from its kept seeds (a
     run file older than kept seeds: as stored)."""
     return summarise(protocol, t["per_seed"], conditions(t, section)) if t.get("per_seed") else t
+
+
+def run_labels(runs: Sequence[str]) -> list[str]:
+    """The table labels of trained runs named ``model:pool`` (``MLLMRec (interacted)``)."""
+    return [f"{TRAINED[model]} ({pool})" for model, pool in (r.split(":") for r in runs)]
 
 
 def _row_order(label: str) -> tuple[int, str]:

@@ -23,6 +23,7 @@ from bench.ablation import better_on_validation
 from bench.cold_start import conditions as cold_conditions
 from bench.cold_start import joined as cold_parts
 from bench.cold_start import merge as cold_merge
+from bench.cold_start import run_labels as cold_run_labels
 from bench.cold_start import table as cold_table
 from bench.embed_paths import endpoint_rows, local_rows
 from bench.options import SECTIONS, key
@@ -498,8 +499,11 @@ def _cold_conditions(t: dict[str, Any], c: dict[str, Any]) -> str:
     done = [x["seed"] for x in t.get("counts", [])]
     asked = [s for s in k.get("seeds") or [] if s not in done]
     every = k.get("eval_every") or 1
+    shown = {r["label"] for r in t["methods"]}
+    absent = [label for label in cold_run_labels(k.get("runs") or []) if label not in shown]
     return (f"Seeds {', '.join(map(str, done))}"
             + (f" (not measured: {', '.join(map(str, asked))})" if asked else "")
+            + (f"; not trained yet: {', '.join(absent)}" if absent else "")
             + f"; early stopping on validation Recall@20, patience {k.get('patience')}, at most "
             f"{k.get('max_epochs')} epochs, validated "
             + ("every epoch" if every == 1 else f"every {every} epochs") + ".")

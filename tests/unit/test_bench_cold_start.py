@@ -198,7 +198,8 @@ def test_cold_users_are_paired_with_popularity_too_and_tables_recomputed_from_se
             m["metrics"]["test_cold_users"] = {"recall@20": 0.1 * seed}
             methods[label] = m
         seeds.append({"seed": seed, "methods": methods})
-    t = summarise("cold-users", seeds, {"patience": 20, "max_epochs": 9, "eval_every": 5})
+    t = summarise("cold-users", seeds, {"patience": 20, "max_epochs": 9, "eval_every": 5,
+                                        "runs": ["mllmrec:interacted", "hybrid:all"]})
     assert [(p["a"], p["b"]) for p in t["paired_tests"]] == [
         ("MLLMRec (interacted)", "text-kNN (max)"), ("MLLMRec (interacted)", "popularity")]
     x = [v for s in seeds for v in s["methods"]["MLLMRec (interacted)"]["per_user"]]
@@ -207,4 +208,4 @@ def test_cold_users_are_paired_with_popularity_too_and_tables_recomputed_from_se
     stale = {**t, "methods": [], "paired_tests": []}
     md = "\n".join(_cold_start_md({"fraction": 0.2, "datasets": {"x": {"cold-users": stale}}}, None))
     assert "| MLLMRec | interacted |" in md and "MLLMRec (interacted) vs popularity" in md
-    assert "validated every 5 epochs" in md
+    assert "validated every 5 epochs; not trained yet: Hybrid (all)" in md
