@@ -208,4 +208,4 @@ def test_cold_users_are_paired_with_popularity_too_and_tables_recomputed_from_se
     stale = {**t, "methods": [], "paired_tests": []}
     md = "\n".join(_cold_start_md({"fraction": 0.2, "datasets": {"x": {"cold-users": stale}}}, None))
     assert "| MLLMRec | interacted |" in md and "MLLMRec (interacted) vs popularity" in md
-    assert "validated every 5 epochs; not trained yet: Hybrid (all)" in md
+    assert "Seeds 1, 2; not trained yet: Hybrid (all); " in md and "validated every 5 epochs" in md
