@@ -205,3 +205,13 @@ def test_two_runs_started_in_the_same_second_get_their_own_files(tmp_path, monke
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{second}.json", f"{first}.json"]
     write_json(_run(first, "abcdef12", quality={}), tmp_path)
     assert json.loads((tmp_path / f"{second}.json").read_text() or "{}") == {}
+
+
+def test_run_files_keep_number_lists_on_one_line_and_read_back_equal(tmp_path):
+    run = {"id": "20260101T000000Z", "values": [0.5, -1e-07, 3, 1.25e+20, 0], "empty": [],
+           "names": ["a", "b"], "nested": {"per_user": [[1, 2], [0.25]], "mixed": [1, "x"]}}
+    path = write_json(run, tmp_path)
+    text = path.read_text()
+    assert json.loads(text) == run
+    assert '"values": [0.5, -1e-07, 3, 1.25e+20, 0]' in text and '"per_user": [\n' in text
+    assert "[1, 2]" in text and '"a",\n' in text  # strings keep their lines
