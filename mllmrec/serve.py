@@ -7,12 +7,16 @@ One query (``cypher/serve/recommend``) does all of it in one round trip: the ``i
 vector index (MIPS keys, see :mod:`mllmrec.train.writeback`) ranks the candidates and only
 the best few are rescored by the exact dot product. The index spans every dataset and is
 approximate, so it is over-fetched, widened when filtering leaves fewer than ``k`` items, and
-replaced by an exact scan of the dataset's items as a last resort (``exact=True`` forces it).
+replaced by an exact scan of the dataset's items as a last resort (``exact=True`` forces it),
+or when the index holds another dimension than the serving run (one index spans every
+dataset, with the dimension of the run that created it).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from neo4j.exceptions import ClientError
 
 from mllmrec.db import Store
 from mllmrec.errors import MllmrecError, StageError
@@ -56,7 +60,13 @@ def recommend_for(store: Store, dataset: str, user_id: str, k: int = 10,
     params = {"dataset": dataset, "user": user_id, "k": k, "margin": RESCORE_MARGIN}
     row: dict[str, Any] = {}
     for widen in (() if exact else WIDEN):
-        row = _query(store, params, exact=False, widen=widen)
+        try:
+            row = _query(store, params, exact=False, widen=widen)
+        except ClientError as exc:
+            if not _other_dimension(exc):
+                raise
+            row = {}  # the shared index holds another dimension than this run: scan
+            break
         if len(row["found"]) >= k:
             break
     if len(row.get("found", [])) < k:
@@ -64,6 +74,13 @@ def recommend_for(store: Store, dataset: str, user_id: str, k: int = 10,
     return Served([Recommendation(f["id"], f["title"], float(f["score"]), because_text(f["why"] or {}),
                                   (f["why"] or {}).get("via_id"), bool(f["inductive"]))
                    for f in row["found"]], bool(row["user_inductive"]))
+
+
+def _other_dimension(exc: ClientError) -> bool:
+    """Whether the vector index refused the query vector's dimension: the learned-vector
+    indexes span every dataset with the dimension of the run that made them, so a run of
+    another ``train.dim`` is served by the exact scan (``ensure_indexes`` warns at training)."""
+    return "dimensions, but indexed vectors have" in (exc.message or "")
 
 
 def _query(store: Store, params: dict[str, Any], exact: bool, widen: int) -> dict[str, Any]:

@@ -43,10 +43,21 @@ def mips_keys(item_vectors: np.ndarray, norm_sq: float | None = None) -> np.ndar
     return np.hstack([item_vectors, extra[:, None]]).astype(np.float32)
 
 
-def ensure_indexes(store: Store, dim: int) -> None:
-    """Create the vector indexes of the learned vectors if missing."""
+def ensure_indexes(store: Store, dim: int) -> bool:
+    """Create the vector indexes of the learned vectors if missing; whether they serve
+    ``dim``-d vectors. They span every dataset with one dimension, so a run of another
+    dimension is recommended by an exact scan of its items (``recommend``), and said here."""
     for text in statements("train/vector_indexes"):
         store.run_text(text, dims=dim, key_dims=dim + 1)
+    rows = store.run("train/rec_index_dims")
+    indexed = not rows or rows[0]["dimensions"] == dim + 1
+    if not indexed:
+        log.warning("the learned-vector indexes item_rec_key / user_rec_vector of this server are "
+                    "%d-d (made by an earlier run); this %d-d run is recommended by an exact "
+                    "scan of its items, slower on large catalogues. To index it, drop both "
+                    "indexes (DROP INDEX item_rec_key; DROP INDEX user_rec_vector) and train again",
+                    rows[0]["dimensions"] - 1, dim)
+    return indexed
 
 
 @dataclass(frozen=True)

@@ -212,3 +212,27 @@ def test_deterministic_cli_runs_repeat_exactly(store, neo4j_settings, trainable,
     assert json.loads(a["metrics"]) == json.loads(b["metrics"]) and a["best_epoch"] == b["best_epoch"]
     wa, wb = load_file(a["checkpoint"]), load_file(b["checkpoint"])
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_a_run_of_another_dimension_than_the_shared_indexes_is_still_served(store, first_run, caplog):
+    """The learned-vector indexes span every dataset with one dimension (here 16-d, as if
+    another dataset had trained with --dim 16 first): a 64-d run is still recommended, by the
+    exact scan, equal to the exact answer, and training says why (kept last in this module:
+    it restores the indexes the other modules expect)."""
+    s, summary = first_run
+    drop = "DROP INDEX item_rec_key IF EXISTS; DROP INDEX user_rec_vector IF EXISTS"
+    try:
+        for text in drop.split("; "):
+            store.run_text(text)
+        writeback.ensure_indexes(store, 16)
+        with caplog.at_level("WARNING"):
+            writeback.ensure_indexes(store, 64)
+        assert "16-d" in caplog.text and "exact" in caplog.text
+        for user in ("1", "105"):
+            got = recommend(store, s.dataset, user, 10)
+            want = recommend(store, s.dataset, user, 10, exact=True)
+            assert [(r.item_id, r.score) for r in got] == [(r.item_id, r.score) for r in want]
+    finally:
+        for text in drop.split("; "):
+            store.run_text(text)
+        writeback.ensure_indexes(store, 64)
