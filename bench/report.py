@@ -529,8 +529,12 @@ def _cold_start_md(c: dict[str, Any], out_dir: Path) -> list[str]:
             header = ["method", "negatives", "valid R@20", "warm R@20", "warm N@20",
                       *[f"{COLD_GROUP_NAMES.get(g, g)} {m}" for g in groups
                         for m in METRIC_COLUMNS]]
+            # a seed still being measured leaves some rows on fewer seeds: show how many
+            partial = len({tuple(r.get("seeds", [])) for r in t["methods"]}) > 1
             rows = [[(r["method"] if r.get("negatives") else r["label"])
-                     + (" *" if r.get("chosen") else ""),
+                     + (" *" if r.get("chosen") else "")
+                     + (f" ({len(r.get('seeds', []))} seed{'s' * (len(r.get('seeds', [])) != 1)})"
+                        if partial else ""),
                      r.get("negatives") or "-", _mean_std(r, "valid", "recall@20"),
                      _mean_std(r, "test_warm", "recall@20"), _mean_std(r, "test_warm", "ndcg@20"),
                      *[_mean_std(r, f"test_{g}", m) for g in groups for m in METRIC_COLUMNS]]

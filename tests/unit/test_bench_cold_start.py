@@ -142,11 +142,18 @@ def test_report_joins_seeds_and_a_seeds_missing_methods_on_the_same_split(tmp_pa
     write_json(_run_doc("20260101T000000Z", {("ml-100k", "cold-items"): [rest, two]},
                         commit="99999999"), tmp_path)
     text = _cold_text(tmp_path)
-    assert "Seeds 1, 2;" in text
+    assert "Seeds 1, 2;" in text and "seed)" not in text  # every row on both seeds
     # MLLMRec (interacted) test cold-among-cold recall@20 is 0.3 on seed 1, 0.4 on seed 2
     assert f"{0.35:.4f} ± {np.std([0.3, 0.4], ddof=1):.4f}" in text
     assert "over 60 pairs" in text  # the paired test pools both seeds' 30 users
     # a seed's methods measured on another split stay out; the other run adds nothing then
+    # a seed measured in part: the rows say on how many seeds each stands
+    (tmp_path / "20260101T000000Z.json").unlink()
+    write_json(_run_doc("20260101T000000Z", {("ml-100k", "cold-items"): [rest, {
+        **two, "methods": {"text-kNN (max)": two["methods"]["text-kNN (max)"]}}]},
+                        commit="99999999"), tmp_path)
+    text = _cold_text(tmp_path)
+    assert "| MLLMRec * (1 seed) |" in text and "| text-kNN (max) (2 seeds) |" in text
     section = _run_doc("x0000001", {("ml-100k", "cold-items"): [only_knn]})["cold_start"]
     moved = _run_doc("x0000002", {("ml-100k", "cold-items"): [{**rest, "split": "other"}]})
     assert merge(section, moved["cold_start"]) is None
