@@ -234,21 +234,11 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         p.error("--from only applies to 'report'")
     sections = (REPORT,) if REPORT in chosen else (
         tuple(SECTIONS) if "all" in chosen else tuple(s for s in SECTIONS if s in chosen))
-    scopes = tuple(_split(a.protocol_scopes, str))
-    if not set(scopes) <= set(SCOPES) or not scopes:
-        p.error(f"--protocol-scopes: choose from {', '.join(SCOPES)}")
-    cold = tuple(_split(a.cold_datasets, str))
-    if not cold or not set(cold) <= set(COLD_DATASETS):
-        p.error(f"--cold-datasets: choose from {', '.join(COLD_DATASETS)}")
-    cold_protocols = tuple(_split(a.cold_protocols, str))
-    if not cold_protocols or not set(cold_protocols) <= set(COLD_PROTOCOLS):
-        p.error(f"--cold-protocols: choose from {', '.join(COLD_PROTOCOLS)}")
-    cold_runs = tuple(_split(a.cold_runs, str))
-    if not cold_runs or not set(cold_runs) <= set(COLD_RUNS):
-        p.error(f"--cold-runs: choose from {', '.join(COLD_RUNS)}")
-    quality_models = tuple(_split(a.quality_models, str))
-    if not quality_models or not set(quality_models) <= set(QUALITY_MODELS):
-        p.error(f"--quality-models: choose from {', '.join(QUALITY_MODELS)}")
+    scopes = _subset(p, "--protocol-scopes", a.protocol_scopes, SCOPES)
+    cold = _subset(p, "--cold-datasets", a.cold_datasets, COLD_DATASETS)
+    cold_protocols = _subset(p, "--cold-protocols", a.cold_protocols, COLD_PROTOCOLS)
+    cold_runs = _subset(p, "--cold-runs", a.cold_runs, COLD_RUNS)
+    quality_models = _subset(p, "--quality-models", a.quality_models, QUALITY_MODELS)
     concurrency = tuple(_split(a.endpoint_concurrency, int))
     if not concurrency or min(concurrency) < 1 or a.endpoint_latency <= 0:
         p.error("--endpoint-concurrency: positive integers; --endpoint-latency: above 0")
@@ -261,9 +251,7 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         grid=GridSpec(tuple(_split(a.grid_knn_k, int)), tuple(_split(a.grid_knn_jac, int)),
                       tuple(_split(a.grid_pure, float))),
         protocol_scopes=scopes, cold_datasets=cold,
-        cold_protocols=tuple(q for q in COLD_PROTOCOLS if q in cold_protocols),
-        cold_runs=tuple(r for r in COLD_RUNS if r in cold_runs),
-        quality_models=tuple(m for m in QUALITY_MODELS if m in quality_models),
+        cold_protocols=cold_protocols, cold_runs=cold_runs, quality_models=quality_models,
         sizes=tuple(_split(a.sizes, int)) if a.sizes else QUICK_SIZES if a.quick else FULL_SIZES,
         profile=a.profile, neo4j_heap=a.neo4j_heap,
         embed_texts=a.embed_texts or (256 if a.quick else 2_000),
@@ -271,6 +259,15 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         endpoint_latency=a.endpoint_latency,
         endpoint_concurrency=concurrency, config=a.config,
         results_dir=a.results_dir, sources=tuple(a.sources))
+
+
+def _subset(p: argparse.ArgumentParser, flag: str, text: str, allowed: Sequence[str]) -> tuple[str, ...]:
+    """The comma-separated choices of ``flag`` in the order of ``allowed`` (at least one, all
+    of them allowed; else the parser's error)."""
+    chosen = set(_split(text, str))
+    if not chosen or not chosen <= set(allowed):
+        p.error(f"{flag}: choose from {', '.join(allowed)}")
+    return tuple(x for x in allowed if x in chosen)
 
 
 def _split(text: str, kind: type) -> list[Any]:
