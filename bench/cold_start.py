@@ -239,8 +239,8 @@ def merge(section: dict[str, Any], other: dict[str, Any]) -> dict[str, Any] | No
                 changed = True
                 continue
             seeds = _joined_seeds(ours, theirs, conditions(theirs, other))
-            if seeds is not None:
-                datasets[source][protocol] = summarise(protocol, seeds, ours["conditions"])
+            if seeds is not None:  # the report summarises the joined seeds (:func:`table`)
+                datasets[source][protocol] = {**ours, "per_seed": seeds}
                 changed = True
     if not changed:
         return None

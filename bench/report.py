@@ -95,32 +95,41 @@ def collect(runs: Sequence[Run]) -> list[Part]:
     return parts
 
 
-#: Sections whose parts several runs may measure: section -> (merge of another run's part,
-#: the parts a run measured, what a part is called, whether the runs must share a commit,
-#: what the joined runs share).
-JOINS: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any], list[str]], str, bool, str]] = {
-    "protocol": (protocol_merge, protocol_parts, "user-text scope(s)", True,
-                 "same commit, split, seeds and conditions, run in a second process"),
-    "quality": (quality_merge, quality_parts, "model(s)", True,
-                "same commit, dataset, split, seeds and conditions, run in a second process"),
-    "cold-start": (cold_merge, cold_parts, "table(s)", False,
-                   "same held-out fraction, given interactions and enrichment; a seed's "
-                   "methods joined only on an identical split, with the same epochs, "
-                   "patience and validation interval"),
+@dataclass(frozen=True)
+class Join:
+    """How a section's parts measured by several runs come together."""
+
+    merge: Callable[[Any, Any], Any]  # another run's part into this one's (None: nothing joins)
+    parts: Callable[[Any], list[str]]  # what a run's part holds, as the provenance names it
+    what: str  # what a part is called
+    same_commit: bool  # whether the runs must share a commit
+    shared: str  # what the joined runs share, for the provenance line
+
+
+#: Sections whose parts several runs may measure.
+JOINS: dict[str, Join] = {
+    "protocol": Join(protocol_merge, protocol_parts, "user-text scope(s)", True,
+                     "same commit, split, seeds and conditions, run in a second process"),
+    "quality": Join(quality_merge, quality_parts, "model(s)", True,
+                    "same commit, dataset, split, seeds and conditions, run in a second process"),
+    "cold-start": Join(cold_merge, cold_parts, "table(s)", False,
+                       "same held-out fraction, given interactions and enrichment; a seed's "
+                       "methods joined only on an identical split, with the same epochs, "
+                       "patience and validation interval"),
 }
 
 
 def _complete(part: Part, runs: Sequence[Run]) -> Part:
     """A section lacking parts, completed from the newest other runs (clean trees; of the same
     commit where :data:`JOINS` says so) measured under the same conditions."""
-    merge, _, _, same_commit, _ = JOINS[part.section]
+    join = JOINS[part.section]
     data, sources = part.data, part.runs
     for other in runs:
         clean = not (other.dirty or sources[0].dirty)
-        same_code = clean and (other.commit == sources[0].commit or not same_commit)
+        same_code = clean and (other.commit == sources[0].commit or not join.same_commit)
         if other in sources or not same_code or not other.doc.get(key(part.section)):
             continue
-        merged = merge(data, other.doc[key(part.section)])
+        merged = join.merge(data, other.doc[key(part.section)])
         if merged is not None:
             data, sources = merged, (*sources, other)
     return Part(part.section, data, sources, part.dataset)
@@ -509,6 +518,11 @@ def _cold_conditions(t: dict[str, Any], c: dict[str, Any]) -> str:
             + ("every epoch" if every == 1 else f"every {every} epochs") + ".")
 
 
+def _seed_count(row: dict[str, Any]) -> str:
+    n = len(row.get("seeds", []))
+    return f" ({n} seed{'' if n == 1 else 's'})"
+
+
 def _cold_start_md(c: dict[str, Any], out_dir: Path) -> list[str]:
     lines = [f"`{c['fraction']:.0%}` of the items (protocol cold-items) or of the users "
              "(cold-users) held out entirely by the ingest (`--cold-items` / `--cold-users`, "
@@ -533,8 +547,7 @@ def _cold_start_md(c: dict[str, Any], out_dir: Path) -> list[str]:
             partial = len({tuple(r.get("seeds", [])) for r in t["methods"]}) > 1
             rows = [[(r["method"] if r.get("negatives") else r["label"])
                      + (" *" if r.get("chosen") else "")
-                     + (f" ({len(r.get('seeds', []))} seed{'s' * (len(r.get('seeds', [])) != 1)})"
-                        if partial else ""),
+                     + (_seed_count(r) if partial else ""),
                      r.get("negatives") or "-", _mean_std(r, "valid", "recall@20"),
                      _mean_std(r, "test_warm", "recall@20"), _mean_std(r, "test_warm", "ndcg@20"),
                      *[_mean_std(r, f"test_{g}", m) for g in groups for m in METRIC_COLUMNS]]
@@ -655,9 +668,9 @@ def provenance(part: Part) -> str:
     """The line under a section's title: which run(s) measured it, when, at which commit."""
     first, *more = part.runs
     if more:
-        _, parts_of, what, _, shared = JOINS[part.section]
-        joined = "".join(f"; {what} {', '.join(parts_of(r.doc[key(part.section)]))} from "
-                         f"{_source(r)} ({shared})" for r in more)
+        join = JOINS[part.section]
+        joined = "".join(f"; {join.what} {', '.join(join.parts(r.doc[key(part.section)]))} from "
+                         f"{_source(r)} ({join.shared})" for r in more)
     else:
         joined = ""
     return (f"_Measured by {_source(first)}: `{first.doc.get('command', 'python -m bench')}`"
