@@ -65,6 +65,7 @@ def test_report_section_and_options():
                                    "patience": 20, "max_epochs": 1000, "note": "",
                                    "datasets": {"ml-100k": {"cold-items": t}}}, None))
     assert "### ml-100k, cold-items" in md and "MLLMRec *" in md and "| text-kNN (max) |" in md
+    assert "none chosen" not in md
     assert "cold among cold recall@20" in md and "0.3500 ± 0.0707" in md
     assert "random scoring" in md and "p = " in md
     assert parse(["cold-start"]).cold_datasets == ("ml-100k",)
@@ -184,6 +185,7 @@ def test_one_pool_per_text_model_is_shown_unchosen_and_still_paired():
     assert [p["a"] for p in t["paired_tests"]] == ["MLLMRec (interacted)"]
     md = "\n".join(_cold_start_md({"fraction": 0.2, "seeds": [1, 2], "datasets": {"x": {"cold-items": t}}}, None))
     assert "MLLMRec *" not in md and "| MLLMRec | interacted |" in md
+    assert "one negative pool per method, as `--cold-runs` named it" in md
     assert parse(["cold-start", "--cold-runs", "lightgcn:all,mllmrec:interacted"]).cold_runs == (
         "mllmrec:interacted", "lightgcn:all")
     with pytest.raises(SystemExit):
