@@ -76,6 +76,18 @@ def mlp(d_in: int, dim: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(d_in, 4 * dim), nn.LeakyReLU(), nn.Linear(4 * dim, dim))
 
 
+def distinct_rows(users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor,
+                  user_rows: Spread, item_rows: Spread
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A BPR batch's representations, each distinct user and item computed once
+    (``user_rows`` / ``item_rows`` map indices to rows): the same values and gradients as
+    indexing every row, with the towers run on a batch's few thousand entities, not on all."""
+    uniq_u, inv_u = torch.unique(users, return_inverse=True)
+    uniq_i, inv_i = torch.unique(torch.cat([pos, neg]), return_inverse=True)
+    h_i = item_rows(uniq_i)[inv_i]
+    return user_rows(uniq_u)[inv_u], h_i[: len(pos)], h_i[len(pos):]
+
+
 @dataclass(frozen=True)
 class ModelNeeds:
     """What a configured model needs: the data to pull from Neo4j and where its graphs run.
@@ -309,9 +321,4 @@ class MLLMRec(Recommender):
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if self.ui_graph is not None:
             return super().forward(users, pos, neg)
-        # Each distinct user/item goes through its MLP once per batch (same gradients, fewer FLOPs).
-        uniq_u, inv_u = torch.unique(users, return_inverse=True)
-        uniq_i, inv_i = torch.unique(torch.cat([pos, neg]), return_inverse=True)
-        h_u = self.user_repr(uniq_u)[inv_u]
-        h_i = self.item_repr(uniq_i)[inv_i]
-        return h_u, h_i[: len(pos)], h_i[len(pos):]
+        return distinct_rows(users, pos, neg, self.user_repr, self.item_repr)

@@ -87,6 +87,32 @@ def test_hybrid_equals_the_numpy_forward(tiny):
     np.testing.assert_allclose(bn.numpy(), want[M + neg.numpy()], rtol=1e-5, atol=1e-6)
 
 
+def test_a_batch_has_the_values_and_gradients_of_indexing_every_row(tiny):
+    """The batch path runs the towers on the batch's distinct entities only; a BPR step
+    through it must move every parameter exactly as one through ``all_repr`` does."""
+    model = tiny[0]
+    users, pos, neg = torch.tensor([0, 6, 3, 0]), torch.tensor([1, 7, 2, 1]), torch.tensor([8, 0, 4, 5])
+
+    def step(batch):
+        model.zero_grad()
+        u, p, q = batch(users, pos, neg)
+        (-(torch.nn.functional.logsigmoid((u * p).sum(-1) - (u * q).sum(-1))).mean()).backward()
+        return [t.detach().clone() for t in (u, p, q)], {
+            n: w.grad.clone() for n, w in model.named_parameters() if w.grad is not None}
+
+    def every_row(users, pos, neg):
+        u, i = model.all_repr()
+        return u[users], i[pos], i[neg]
+
+    fast, fast_grads = step(model)
+    full, full_grads = step(every_row)
+    for a, b in zip(fast, full):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert fast_grads.keys() == full_grads.keys() and len(full_grads) == 10  # 2 MLPs, 2 tables
+    for name, grad in full_grads.items():
+        torch.testing.assert_close(fast_grads[name], grad, rtol=1e-5, atol=1e-6)
+
+
 def test_cold_id_rows_never_get_a_gradient(tiny):
     """A BPR step that uses a cold item as a negative moves no ID row of it: m = 0."""
     model = tiny[0]
