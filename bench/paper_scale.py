@@ -235,15 +235,17 @@ def trainer_rows(store: Store, settings: Settings) -> list[dict[str, Any]]:
 #: bench/train_speed.py's stage keys -> the table's labels and what each reference is.
 TRAINING_ROWS = {"evaluation": "evaluation, one split (full ranking)",
                  "bpr_epoch": "BPR-MF: one training epoch",
-                 "lightgcn_propagation": "LightGCN: propagation, 2 layers fwd + bwd"}
+                 "lightgcn_propagation": "LightGCN: propagation, 2 layers fwd + bwd",
+                 "hybrid_batches": "Hybrid: 10 BPR batches fwd + bwd"}
 TRAINING_REFERENCES = {
     "evaluation": "scores matmul + mask train items + torch.topk",
     "bpr_epoch": "minimal PyTorch BPR loop, same batches",
-    "lightgcn_propagation": "torch.sparse CSR SpMM"}
+    "lightgcn_propagation": "torch.sparse CSR SpMM",
+    "hybrid_batches": "torch.sparse ID spread + the MLPs on the batch rows"}
 
 
 def training_speed_rows(data: TrainData, settings: Settings) -> list[dict[str, Any]]:
-    """Evaluation, BPR-MF epoch and LightGCN propagation next to their minimal PyTorch
+    """Evaluation, BPR-MF epoch, LightGCN propagation and hybrid batches next to their minimal PyTorch
     references, from ``bench/train_speed.py``; the target of each is ratio <= 1.5."""
     return [row(TRAINING_ROWS.get(r["stage"], r["stage"]), r["seconds"], r["reference_seconds"],
                 TRAINING_REFERENCES.get(r["stage"], ""), max_ratio=1.5)

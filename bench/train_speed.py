@@ -9,7 +9,10 @@ Rows (``stage``, ``seconds``, ``reference_seconds``, ``ratio`` = ours / referenc
   included) vs a minimal PyTorch BPR loop (two parameter tensors, Adam) over the same batches,
   drawn beforehand;
 - ``lightgcn_propagation``: our LightGCN ``all_repr`` (2 layers, DGL) forward + backward vs
-  ``torch.sparse`` CSR SpMM on the same normalised adjacency.
+  ``torch.sparse`` CSR SpMM on the same normalised adjacency;
+- ``hybrid_batches``: BPR forward + backward of the hybrid on ``HYBRID_BATCHES`` batches vs its
+  two parts done minimally: the ``torch.sparse`` LightGCN spread of the masked ID table plus the
+  two MLPs on the batch's rows (what a hybrid batch cannot do with less).
 
 Each figure is the best of ``repeats`` alternating runs (ours, reference, ours, ...), so both
 sides see the same machine load; wall seconds and this process's CPU seconds are both kept
@@ -42,9 +45,10 @@ from bench.synthetic import make_synthetic, user_embeddings
 from mllmrec.config import IngestSettings, TrainSettings
 from mllmrec.ingest import prepare
 from mllmrec.train.baselines import BPRMF, LightGCN
-from mllmrec.train.bpr import BPRSampler
+from mllmrec.train.bpr import BPRSampler, bpr_loss
 from mllmrec.train.data import TEST, TRAIN, VALID, TrainData
 from mllmrec.train.determinism import cpu_threads
+from mllmrec.train.hybrid import Hybrid
 from mllmrec.train.metrics import evaluate
 from mllmrec.train.trainer import train_epoch
 
@@ -52,11 +56,12 @@ log = logging.getLogger(__name__)
 
 SPORTS_INTERACTIONS = 296_337
 QUICK_INTERACTIONS = 30_000
+HYBRID_BATCHES = 10
 Batches = list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
 
 def section(ctx: Context) -> None:
-    """The three comparisons on the synthetic catalogue, with the run's trainer settings."""
+    """The four comparisons on the synthetic catalogue, with the run's trainer settings."""
     n = QUICK_INTERACTIONS if ctx.options.quick else SPORTS_INTERACTIONS
     t0 = time.perf_counter()
     data = synthetic_train_data(n, ctx.options.seed)
@@ -126,6 +131,23 @@ def reference_lightgcn(adj: torch.Tensor, x: torch.Tensor, n_layers: int) -> tor
 # --------------------------------------------------------------------------- measuring
 
 
+def reference_hybrid_batch(model: Hybrid, adj: torch.Tensor, users: torch.Tensor,
+                           pos: torch.Tensor, neg: torch.Tensor
+                           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A hybrid BPR batch from its parts, with the model's weights: LightGCN's mean over
+    layers of the masked ID table (``torch.sparse``), plus each row's text tower."""
+    ids = torch.cat([model.user_trained * model.user_id_emb.weight,
+                     model.item_trained * model.item_id_emb.weight])
+    z = reference_lightgcn(adj, ids, model.n_ui_layers)
+    z_u, z_i = z[: model.n_users], z[model.n_users:]
+    assert model.user_input is not None  # the hybrid always has preference texts
+
+    def items(i: torch.Tensor) -> torch.Tensor:
+        return model.item_mlp(model.item_input[i]) + z_i[i]
+
+    return model.user_mlp(model.user_input[users]) + z_u[users], items(pos), items(neg)
+
+
 def _best_of(repeats: int, ours: Callable[[], Any], reference: Callable[[], Any]
              ) -> dict[str, float]:
     """Best wall time and best CPU time of each callable over ``repeats`` alternating runs.
@@ -153,9 +175,9 @@ def _row(stage: str, times: dict[str, float], **extra: Any) -> dict[str, Any]:
 
 def measure_training_speed(data: TrainData, settings: TrainSettings | None = None,
                            repeats: int = 3) -> list[dict[str, Any]]:
-    """Time evaluation, one BPR-MF epoch and LightGCN propagation (ours vs reference) on
-    ``data`` with the trainer settings ``settings`` (defaults when None; ``threads`` None
-    means 1 here). Returns rows ``{stage, seconds, reference_seconds, ratio, ...}``."""
+    """Time evaluation, one BPR-MF epoch, LightGCN propagation and hybrid batches (ours vs
+    reference) on ``data`` with the trainer settings ``settings`` (defaults when None;
+    ``threads`` None means 1 here). Returns rows ``{stage, seconds, reference_seconds, ratio, ...}``."""
     ts = settings or TrainSettings()
     torch.manual_seed(ts.seed)
     rows = []
@@ -196,6 +218,20 @@ def measure_training_speed(data: TrainData, settings: TrainSettings | None = Non
         times = _best_of(repeats, ours_gcn, ref_gcn)
         rows.append(_row("lightgcn_propagation", times, layers=ts.n_ui_layers,
                          edges=int(data.ui_graph.num_edges())))
+
+        hybrid = Hybrid.from_data(data, ts)
+        few = batches[:HYBRID_BATCHES]
+
+        def bpr_steps(batch: Callable[..., tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+                      ) -> Callable[[], None]:
+            def run() -> None:
+                for u, p, q in few:
+                    bpr_loss(*batch(u, p, q)).backward()
+            return run
+
+        times = _best_of(repeats, bpr_steps(hybrid),
+                         bpr_steps(lambda u, p, q: reference_hybrid_batch(hybrid, adj, u, p, q)))
+        rows.append(_row("hybrid_batches", times, batches=len(few)))
     load = load_average()
     for row in rows:
         row["load_average"] = load

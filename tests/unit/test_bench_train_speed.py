@@ -10,6 +10,7 @@ from bench.train_speed import (
     normalised_adjacency_csr,
     reference_bpr_epoch,
     reference_evaluation,
+    reference_hybrid_batch,
     reference_lightgcn,
     synthetic_train_data,
 )
@@ -17,6 +18,7 @@ from mllmrec.config import TrainSettings
 from mllmrec.train.baselines import BPRMF, LightGCN
 from mllmrec.train.bpr import BPRSampler
 from mllmrec.train.data import VALID
+from mllmrec.train.hybrid import Hybrid
 from mllmrec.train.metrics import top_k
 from mllmrec.train.trainer import train_epoch
 
@@ -41,6 +43,17 @@ def test_lightgcn_reference_equals_the_model():
     expected = reference_lightgcn(normalised_adjacency_csr(data.train), x, 2)
     u, i = model.all_repr()
     np.testing.assert_allclose(torch.cat([u, i]).detach().numpy(), expected.numpy(), atol=1e-6)
+
+
+def test_hybrid_reference_equals_the_model_on_a_batch():
+    data = _data()
+    torch.manual_seed(0)
+    model = Hybrid.from_data(data, TrainSettings(model="hybrid", dim=8, n_ii_layers=0))
+    u, p, q = next(iter(BPRSampler(data.train, seed=5).epoch(256)))
+    with torch.no_grad():
+        want = reference_hybrid_batch(model, normalised_adjacency_csr(data.train), u, p, q)
+        for got, ref in zip(model(u, p, q), want):
+            np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_bpr_reference_runs_the_same_batches_as_the_trainer():
@@ -71,9 +84,10 @@ def test_evaluation_reference_finds_the_same_top_items():
     assert torch.equal(torch.sort(got, dim=1).values, torch.sort(top_k(scores, 20), dim=1).values)
 
 
-def test_measure_returns_the_three_rows():
+def test_measure_returns_the_four_rows():
     rows = measure_training_speed(_data(), TrainSettings(dim=8, batch_size=512), repeats=1)
-    assert [r["stage"] for r in rows] == ["evaluation", "bpr_epoch", "lightgcn_propagation"]
+    assert [r["stage"] for r in rows] == ["evaluation", "bpr_epoch", "lightgcn_propagation",
+                                          "hybrid_batches"]
     for r in rows:
         assert r["seconds"] > 0 and r["reference_seconds"] > 0
         assert r["ratio"] == r["seconds"] / r["reference_seconds"]
