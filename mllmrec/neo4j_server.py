@@ -15,6 +15,7 @@ moment. The initial password reaches the admin tool through a private file (pico
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import shutil
@@ -90,29 +91,47 @@ def is_installed() -> bool:
 
 
 def install(force: bool = False) -> Path:
-    """Fetch the server and Browser jars from Maven Central once. Returns the lib folder."""
+    """Fetch the server and Browser jars from Maven Central once. Returns the lib folder.
+
+    Installs of the same cache are serialised by a lock file, so two shells (or a ``make test``
+    beside a ``make demo``) never stage into the same folder: the second waits, then finds the
+    jars the first fetched."""
     if is_installed() and not force:
         return lib_dir()
-    for tool in ("mvn", "java"):
-        if shutil.which(tool) is None:
-            raise ServerError(f"'{tool}' is not on PATH; install a JDK 17 and Maven first")
     root = cache_dir()
     root.mkdir(parents=True, exist_ok=True)
-    staging = root / "lib.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    pom = root / "pom.xml"
-    pom.write_text(_POM.format(neo4j=NEO4J_VERSION, browser=BROWSER_VERSION))
-    cmd = [
-        "mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-        "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
-    ]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        tail = (result.stdout + result.stderr).strip().splitlines()[-15:]
-        raise ServerError("Maven could not fetch the Neo4j jars:\n" + "\n".join(tail))
-    shutil.rmtree(lib_dir(), ignore_errors=True)
-    staging.rename(lib_dir())  # atomic: a half-finished download never looks installed
+    with _locked(root / "install.lock"):
+        if is_installed() and not force:
+            return lib_dir()
+        for tool in ("mvn", "java"):
+            if shutil.which(tool) is None:
+                raise ServerError(f"'{tool}' is not on PATH; install a JDK 17 and Maven first")
+        staging = root / "lib.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        pom = root / "pom.xml"
+        pom.write_text(_POM.format(neo4j=NEO4J_VERSION, browser=BROWSER_VERSION))
+        cmd = [
+            "mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
+            "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
+        ]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0:
+            tail = (result.stdout + result.stderr).strip().splitlines()[-15:]
+            raise ServerError("Maven could not fetch the Neo4j jars:\n" + "\n".join(tail))
+        shutil.rmtree(lib_dir(), ignore_errors=True)
+        staging.rename(lib_dir())  # atomic: a half-finished download never looks installed
     return lib_dir()
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (created if missing) for the block."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
