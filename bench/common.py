@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
+from bench.options import RESULTS
 from mllmrec.config import Neo4jSettings, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -94,17 +95,21 @@ def versions() -> dict[str, str]:
     return out
 
 
-def git_state() -> dict[str, Any]:
-    """The commit the code ran from and whether the working tree had changes."""
+def git_state(repo: Path = REPO) -> dict[str, Any]:
+    """The commit the code ran from and whether the working tree had changes. The bench's own
+    outputs (``bench/results/``: run files, the rebuilt report, plots) do not count: a run that
+    rewrites the report must not mark the next run of the same code as modified, or the report
+    would refuse to join the two."""
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+            return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
                                   timeout=10).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
 
     commit = git("rev-parse", "HEAD")
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                     f":(exclude){RESULTS.relative_to(REPO)}"))
     return {"commit": commit or "unknown", "short": commit[:8] or "unknown", "dirty": dirty}
 
 
