@@ -37,6 +37,14 @@ def plot_stage_times(stages: list[dict[str, Any]], path: Path, sub: str) -> Path
     return path
 
 
+def validated(curve: list[dict[str, Any]], metric: str) -> tuple[list[int], list[float]]:
+    """The epochs a run validated and its validation ``metric`` there. With ``eval_every`` > 1
+    the other epochs have no value, and a line through those gaps would draw nothing."""
+    points = [(c["epoch"], c[f"valid_{metric}"]) for c in curve
+              if c.get(f"valid_{metric}") is not None]
+    return [e for e, _ in points], [v for _, v in points]
+
+
 def plot_curves(models: list[dict[str, Any]], path: Path, metric: str = "recall@20") -> Path:
     """Training loss and validation ``metric`` per epoch of each model's first seed."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -46,7 +54,8 @@ def plot_curves(models: list[dict[str, Any]], path: Path, metric: str = "recall@
             continue
         epochs = [c["epoch"] for c in curve]
         ax1.plot(epochs, [c.get("loss") for c in curve], label=m["model"])
-        ax2.plot(epochs, [c.get(f"valid_{metric}") for c in curve], label=m["model"])
+        at, values = validated(curve, metric)
+        ax2.plot(at, values, label=m["model"], marker="." if len(at) < len(curve) else None)
         best = _first(m.get("best_epoch"))
         if best is not None:
             ax2.axvline(best, ls=":", lw=0.8, color=ax2.lines[-1].get_color())
