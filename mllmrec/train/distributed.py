@@ -18,6 +18,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -81,15 +82,25 @@ def init(device: torch.device) -> tuple[Ranks, torch.device]:
     return ranks, device
 
 
-def shutdown() -> None:
+def shutdown(grace_seconds: float = 60.0) -> None:
     """Leave the process group (if any) after a clean run; the ranks first meet at a barrier:
     destroying the group while a peer is still at work (rank 0 writes back alone) can hang
     gloo (pytorch/pytorch#75097; seen here as a rank stuck in ``destroy_process_group``).
-    Not for the error path: a barrier could wait on a peer stuck in a collective, and the
-    process's exit releases the group anyway."""
-    if td.is_initialized():
-        td.barrier()
-        td.destroy_process_group()
+    Even after the barrier that hang comes back now and then (a rank asleep in a futex
+    after its peer left), so the group is destroyed on a daemon thread: after
+    ``grace_seconds`` the rank logs a warning and goes on without it, since everything the
+    run had to write is written by then. Not for the error path: a barrier could wait on a
+    peer stuck in a collective, and the process's exit releases the group anyway."""
+    if not td.is_initialized():
+        return
+    td.barrier()
+    leaving = threading.Thread(target=td.destroy_process_group, name="leave-process-group", daemon=True)
+    leaving.start()
+    leaving.join(grace_seconds)
+    if leaving.is_alive():
+        log.warning("leaving the process group did not finish in %.0f s (gloo teardown hang, "
+                    "pytorch/pytorch#75097); the run is complete, so this rank exits without it",
+                    grace_seconds)
 
 
 def shard(batches: Iterable[Triple], ranks: Ranks) -> Iterator[tuple[Triple, float]]:

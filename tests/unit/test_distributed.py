@@ -134,3 +134,45 @@ def test_single_rank_share_is_the_batch():
 def test_ranks_are_launched_without_nproc():
     assert without_nproc(["-d", "x", "train", "--nproc", "2", "--epochs", "3", "--nproc=4"]) == [
         "-d", "x", "train", "--epochs", "3"]
+
+
+def _join_a_group_of_one(tmp_path: Path) -> None:
+    import torch.distributed as td
+
+    td.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+
+
+def test_shutdown_leaves_the_group(tmp_path):
+    import torch.distributed as td
+
+    _join_a_group_of_one(tmp_path)
+    shutdown()
+    assert not td.is_initialized()
+
+
+def test_shutdown_does_not_wait_forever_on_a_teardown_that_hangs(tmp_path, monkeypatch, caplog):
+    """gloo's rare teardown hang (pytorch/pytorch#75097), reproduced by a destroy that blocks:
+    the rank warns after the grace period and returns instead of hanging its job."""
+    import threading
+
+    import torch.distributed as td
+
+    _join_a_group_of_one(tmp_path)
+    real_destroy, release = td.destroy_process_group, threading.Event()
+
+    def hanging_destroy() -> None:
+        release.wait(30)
+        real_destroy()
+
+    monkeypatch.setattr(td, "destroy_process_group", hanging_destroy)
+    start = time.monotonic()
+    with caplog.at_level("WARNING", logger="mllmrec.train.distributed"):
+        shutdown(grace_seconds=0.5)
+    assert time.monotonic() - start < 10
+    assert "pytorch/pytorch#75097" in caplog.text and td.is_initialized()
+    release.set()  # let the blocked teardown finish, so no group outlives this test
+    for _ in range(100):
+        if not td.is_initialized():
+            break
+        time.sleep(0.05)
+    assert not td.is_initialized()
