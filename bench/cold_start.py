@@ -9,7 +9,8 @@ describe, profile, embed, build-graph) and measured in the trainer's harness:
 
 - MLLMRec and the hybrid, each with both negative pools (``train.negatives`` ``all`` and
   ``interacted``; the pool shown as chosen is the one with the better mean validation
-  Recall@20, never test), LightGCN and BPR-MF (``all``), all to early stopping;
+  Recall@20 over the seeds both pools were measured on, never test), LightGCN and BPR-MF
+  (``all``), all to early stopping;
 - the reference methods without learning: text-kNN (max and mean cosine to the user's known
   items), popularity (training counts) and random.
 
@@ -178,9 +179,12 @@ def summarise(protocol: str, seeds: list[dict[str, Any]],
                      "best_epoch": [r.get("best_epoch") for r in runs]})
     for method in {r["method"] for r in rows if r["negatives"]}:
         own = [r for r in rows if r["method"] == method]
-        best = max(own, key=lambda r: r["mean"].get("valid", {}).get("recall@20", -1.0))
-        for r in own:  # one pool measured: no choice to mark, but it is the method's row
-            r["chosen"] = r is best if len(own) > 1 else None
+        common = sorted(set.intersection(*(set(r["seeds"]) for r in own)))
+        best = max(own, key=lambda r: _valid_on(seeds, r["label"], common)) if common else None
+        for r in own:  # one pool (or no common seed): no choice to mark, but rows stay shown
+            r["chosen"] = r is best if len(own) > 1 and best is not None else None
+            if r["chosen"] is not None and common != r["seeds"]:
+                r["chosen_on"] = common
     tests = [paired(seeds, a["label"], b, PAIRED_GROUP[protocol])
              for b in PAIRED_AGAINST[protocol]
              for a in rows if a.get("chosen") is not False and a["method"] in ("MLLMRec", "Hybrid")
@@ -189,6 +193,13 @@ def summarise(protocol: str, seeds: list[dict[str, Any]],
             "methods": rows, "paired_tests": [t for t in tests if t],
             "counts": [{"seed": s["seed"], **s.get("counts", {})} for s in seeds],
             "conditions": dict(conditions or {}), "per_seed": seeds}
+
+
+def _valid_on(seeds: list[dict[str, Any]], label: str, common: list[int]) -> float:
+    """``label``'s mean validation Recall@20 over the seeds ``common`` to every pool of its
+    method: pools measured on different seeds are compared on the same ones."""
+    return float(np.mean([s["methods"][label]["metrics"].get("valid", {}).get("recall@20", -1.0)
+                          for s in seeds if s["seed"] in common]))
 
 
 def table(protocol: str, t: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:

@@ -511,11 +511,15 @@ def _cold_conditions(t: dict[str, Any], c: dict[str, Any]) -> str:
     shown = {r["label"] for r in t["methods"]}
     absent = [label for label in cold_run_labels(k.get("runs") or []) if label not in shown]
     chosen = any(r.get("chosen") for r in t["methods"])
+    chosen_on = sorted({seed for r in t["methods"] for seed in r.get("chosen_on", [])})
     return (f"Seeds {', '.join(map(str, done))}"
             + (f" (not measured: {', '.join(map(str, asked))})" if asked else "")
             + (f"; not trained yet: {', '.join(absent)}" if absent else "")
             + ("" if chosen else "; one negative pool per method, as `--cold-runs` named it "
                "(none chosen on this dataset's validation)")
+            + (f"; the negative pools compared on validation of seed(s) "
+               f"{', '.join(map(str, chosen_on))} only (the seeds both pools were measured on)"
+               if chosen_on else "")
             + f"; early stopping on validation Recall@20, patience {k.get('patience')}, at most "
             f"{k.get('max_epochs')} epochs, validated "
             + ("every epoch" if every == 1 else f"every {every} epochs") + ".")

@@ -218,3 +218,24 @@ def test_cold_users_are_paired_with_popularity_too_and_tables_recomputed_from_se
     md = "\n".join(_cold_start_md({"fraction": 0.2, "datasets": {"x": {"cold-users": stale}}}, None))
     assert "| MLLMRec | interacted |" in md and "MLLMRec (interacted) vs popularity" in md
     assert "Seeds 1, 2; not trained yet: Hybrid (all); " in md and "validated every 5 epochs" in md
+
+
+def test_pools_measured_on_different_seeds_are_compared_on_the_common_ones():
+    """'all' measured on seed 1 only, 'interacted' on seeds 1 and 2: 'all' is better on seed 1
+    (0.20 vs 0.19) though 'interacted' has the better mean over its own two seeds (0.25); the
+    choice must follow seed 1, and the report must say it was made on seed 1 only."""
+    seeds = _seeds()
+    seeds[0]["methods"]["MLLMRec (interacted)"]["metrics"]["valid"]["recall@20"] = 0.19
+    seeds[1]["methods"]["MLLMRec (interacted)"]["metrics"]["valid"]["recall@20"] = 0.31
+    del seeds[1]["methods"]["MLLMRec (all)"]
+    t = summarise("cold-items", seeds)
+    rows = {r["label"]: r for r in t["methods"]}
+    assert rows["MLLMRec (all)"]["chosen"] and not rows["MLLMRec (interacted)"]["chosen"]
+    assert rows["MLLMRec (interacted)"]["chosen_on"] == [1]
+    md = "\n".join(_cold_start_md({"fraction": 0.2, "seeds": [1, 2], "datasets": {"x": {"cold-items": t}}}, None))
+    assert "compared on validation of seed(s) 1 only" in md
+
+    apart = _seeds()  # 'all' on seed 1 only, 'interacted' on seed 2 only: nothing to compare on
+    del apart[0]["methods"]["MLLMRec (interacted)"], apart[1]["methods"]["MLLMRec (all)"]
+    rows = {r["label"]: r for r in summarise("cold-items", apart)["methods"]}
+    assert rows["MLLMRec (all)"]["chosen"] is None and rows["MLLMRec (interacted)"]["chosen"] is None
