@@ -26,6 +26,7 @@ recomputes the table from them (:func:`table`) and joins seeds of other runs (:f
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -112,17 +113,21 @@ def measure_seed(store: Store, settings: Settings, protocol: str, out: dict[str,
     from mllmrec.train import writeback
     from mllmrec.train.job import train_model
 
+    start = time.perf_counter()
     data = load_train_data(store, settings.dataset, features=True, item_graph=False,
                            user_features=False)
+    log.info("cold-start: split pulled in %.0f s", time.perf_counter() - start)
     out["counts"] = dict(data.counts)
     out["split"] = split_fingerprint(data)
     methods: dict[str, Any] = out.setdefault("methods", {})
     for name, label in REFERENCES.items():
+        start = time.perf_counter()
         scorer = reference_scorer(name, data, settings.train.seed)
         methods[label] = {"method": label, "negatives": None,
                           "metrics": _plain(split_metrics(scorer, torch.device("cpu"), data, KS,
                                                           settings.train.eval_batch_size)),
                           "per_user": _paired_values(scorer, data, protocol, settings)}
+        log.info("cold-start: %s scored in %.0f s", label, time.perf_counter() - start)
     if on_method:
         on_method(None)
     for (model, pool), label in zip((r.split(":") for r in runs), run_labels(runs)):
